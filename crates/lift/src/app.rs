@@ -1,0 +1,505 @@
+//! [`App`]: the builder users configure, and [`AppService`], the built app that walks each
+//! invocation down the corridor:
+//!
+//! ```text
+//! bytes ─► detect & parse once ─► route ─► Context ─► app middleware ─► route middleware
+//!       ─► handler ─► error → JSON body ─► response in the source's shape ─► after-response work
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use http::Extensions;
+use serde::Serialize;
+
+use crate::context::{Context, LambdaContext, RouteInfo};
+use crate::error::Error;
+use crate::events::{EventCell, EventKind, HttpReply, Parsed};
+use crate::handler::{endpoint, Handler};
+use crate::http::Response;
+use crate::middleware::{Endpoint, Middleware, Outcome, Pipeline};
+use crate::routing::{Dispatch, Group, Match, Route, Router};
+use crate::BoxFuture;
+
+/// An app that could not be built: a route conflict or an invalid path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError(String);
+
+impl BuildError {
+    pub(crate) fn new(msg: impl Into<String>) -> Self {
+        BuildError(msg.into())
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid app: {}", self.0)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+type ShutdownHook = Box<dyn FnOnce() -> BoxFuture<()> + Send>;
+
+/// The application: routes, middleware, shared state and hooks.
+///
+/// ```no_run
+/// use lift::{App, Context};
+///
+/// async fn hello(ctx: Context) -> String {
+///     format!("Hello, {}!", ctx.query("name").unwrap_or("World"))
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), lift::BoxError> {
+///     App::new().get("/hello", hello).run().await
+/// }
+/// ```
+#[derive(Default)]
+pub struct App {
+    routes: Vec<(String, Route)>,
+    middleware: Vec<Arc<dyn Middleware>>,
+    fallback: Option<Endpoint>,
+    state: Extensions,
+    strip_prefix: Option<String>,
+    shutdown: Vec<ShutdownHook>,
+}
+
+impl App {
+    /// An empty app.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add shared application state (clients, configuration), read in handlers with
+    /// [`Context::state`]. One value per type.
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Add app-wide middleware. It runs for every invocation, outermost first in the order
+    /// added, after routing (so [`Context::route`] is known) and before a 404/405 is produced.
+    pub fn middleware(mut self, m: impl Middleware) -> Self {
+        self.middleware.push(Arc::new(m));
+        self
+    }
+
+    /// Add a route: a path and its handlers by method.
+    pub fn route(mut self, path: &str, route: Route) -> Self {
+        self.routes.push((path.to_owned(), route));
+        self
+    }
+
+    /// Add routes under a shared prefix with their own middleware.
+    pub fn group(mut self, prefix: &str, build: impl FnOnce(Group) -> Group) -> Self {
+        let group = build(Group::new(prefix));
+        for (path, mut route) in group.routes {
+            let mut mw = group.middleware.clone();
+            mw.append(&mut route.middleware);
+            route.middleware = mw;
+            self.routes.push((path, route));
+        }
+        self
+    }
+
+    /// Handle requests that match no route (instead of the 404 error).
+    pub fn fallback<H: Handler<A>, A>(mut self, handler: H) -> Self {
+        self.fallback = Some(endpoint(handler));
+        self
+    }
+
+    /// Remove a base path before routing, e.g. `/api` for an API Gateway custom domain whose
+    /// base path mapping forwards `/api/users` to a function whose routes start at `/users`.
+    pub fn strip_prefix(mut self, prefix: &str) -> Self {
+        let p = prefix.trim_end_matches('/');
+        self.strip_prefix = (!p.is_empty()).then(|| p.to_owned());
+        self
+    }
+
+    /// Run `hook` when the process is asked to stop (SIGTERM in Lambda, Ctrl-C locally),
+    /// for final telemetry flushes.
+    pub fn on_shutdown<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shutdown.push(Box::new(move || Box::pin(hook())));
+        self
+    }
+
+    /// `GET` (and `HEAD`) on `path`.
+    pub fn get<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().get(h))
+    }
+
+    /// `POST` on `path`.
+    pub fn post<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().post(h))
+    }
+
+    /// `PUT` on `path`.
+    pub fn put<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().put(h))
+    }
+
+    /// `PATCH` on `path`.
+    pub fn patch<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().patch(h))
+    }
+
+    /// `DELETE` on `path`.
+    pub fn delete<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().delete(h))
+    }
+
+    /// `HEAD` on `path` (without it, `HEAD` uses the `GET` handler).
+    pub fn head<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().head(h))
+    }
+
+    /// `OPTIONS` on `path`.
+    pub fn options<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().options(h))
+    }
+
+    /// Every method on `path` (methods with their own handler excepted).
+    pub fn any<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().any(h))
+    }
+
+    /// Build the app: check the routes and freeze the configuration.
+    pub fn build(self) -> Result<AppService, BuildError> {
+        let router = Router::build(self.routes)?;
+        let dispatch: Endpoint = Arc::new(|ctx: Context| dispatch(ctx));
+        Ok(AppService {
+            inner: Arc::new(Shared {
+                router,
+                pipeline: Arc::new(Pipeline {
+                    middleware: self.middleware,
+                    endpoint: dispatch,
+                }),
+                fallback: self.fallback,
+                state: Arc::new(self.state),
+                strip_prefix: self.strip_prefix,
+                shutdown: std::sync::Mutex::new(self.shutdown),
+            }),
+        })
+    }
+
+    /// Build the app and serve it: on the Lambda Runtime API when `AWS_LAMBDA_RUNTIME_API` is
+    /// set, otherwise over HTTP on `127.0.0.1:$LIFT_PORT` (default 3000) for local development.
+    pub async fn run(self) -> Result<(), crate::BoxError> {
+        let service = self.build()?;
+        if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+            crate::runtime::run(service).await
+        } else {
+            crate::dev::serve(service).await
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    router: Router,
+    pipeline: Arc<Pipeline>,
+    fallback: Option<Endpoint>,
+    state: Arc<Extensions>,
+    strip_prefix: Option<String>,
+    shutdown: std::sync::Mutex<Vec<ShutdownHook>>,
+}
+
+/// A built [`App`]: cheap to clone, shared by concurrent invocations.
+#[derive(Clone)]
+pub struct AppService {
+    inner: Arc<Shared>,
+}
+
+impl fmt::Debug for AppService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppService").finish_non_exhaustive()
+    }
+}
+
+/// Why an invocation could not be handled at all; reported to the Lambda runtime as an
+/// invocation error (the HTTP client, if any, never sees it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeError {
+    /// A stable error type, e.g. `Lift.UnsupportedEvent`.
+    pub error_type: &'static str,
+    /// What went wrong, without the event's contents.
+    pub message: String,
+}
+
+impl fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error_type, self.message)
+    }
+}
+
+impl std::error::Error for InvokeError {}
+
+/// The response to one invocation, serialised in the shape its source expects.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Reply {
+    /// An HTTP response (API Gateway v1/v2, ALB, Function URL).
+    Http(HttpReply),
+}
+
+impl Serialize for Reply {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Reply::Http(r) => r.serialize(s),
+        }
+    }
+}
+
+impl Reply {
+    /// The reply as JSON bytes, as the runtime would post it.
+    pub fn to_json(&self) -> Vec<u8> {
+        // The reply holds only strings, numbers and maps with string keys.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// One handled invocation: the reply, and the work to run after it has been sent.
+pub struct Invocation {
+    /// The reply to post.
+    pub reply: Reply,
+    /// Work registered with [`Context::after_response`].
+    pub after_response: Vec<BoxFuture<()>>,
+}
+
+impl fmt::Debug for Invocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Invocation")
+            .field("reply", &self.reply)
+            .field("after_response", &self.after_response.len())
+            .finish()
+    }
+}
+
+impl Invocation {
+    /// Run the after-response work (the runtime does this once the reply is posted).
+    pub async fn finish(self) -> Reply {
+        for task in self.after_response {
+            task.await;
+        }
+        self.reply
+    }
+}
+
+fn dispatch(mut ctx: Context) -> BoxFuture<Outcome> {
+    match ctx.inner.route.dispatch.take() {
+        Some(Dispatch::Route(p)) => p.run(ctx),
+        Some(Dispatch::Fallback(e)) => e(ctx),
+        Some(Dispatch::MethodNotAllowed(allow)) => Box::pin(std::future::ready(Err(
+            Error::method_not_allowed().with_header(ALLOW, allow),
+        ))),
+        Some(Dispatch::NotFound) | None => Box::pin(std::future::ready(Err(Error::not_found(
+            "no route matches this path",
+        )))),
+    }
+}
+
+impl AppService {
+    /// Handle one invocation: the raw event bytes and the Lambda context in, the reply (and the
+    /// after-response work) out. This is the whole corridor; the runtime, the dev server and
+    /// [`testing`](crate::testing) all call it.
+    pub async fn invoke(
+        &self,
+        event: Bytes,
+        lambda: LambdaContext,
+    ) -> Result<Invocation, InvokeError> {
+        let cell = EventCell::parse(event).map_err(|e| InvokeError {
+            error_type: "Lift.InvalidEvent",
+            message: format!("the event is not valid JSON: {e}"),
+        })?;
+        let kind = cell.borrow_dependent().kind();
+        let Parsed::Http(req) = cell.borrow_dependent() else {
+            return Err(InvokeError {
+                error_type: "Lift.UnsupportedEvent",
+                message: format!("no handler for events of kind {kind}"),
+            });
+        };
+        let multi_value = req.multi_value;
+        let shared = &*self.inner;
+        let path_start = route_start(req, shared.strip_prefix.as_deref());
+        let path = req.raw_path().get(path_start..).unwrap_or("/");
+        let path = if path.is_empty() { "/" } else { path };
+        let mut route = RouteInfo {
+            path_start,
+            ..RouteInfo::default()
+        };
+        let mut strip_body = false;
+        let dispatch = match shared.router.lookup(req.method(), path) {
+            Match::Found {
+                pipeline,
+                template,
+                params,
+                strip_body: s,
+            } => {
+                route.template = Some(template.clone());
+                route.params = params;
+                strip_body = s;
+                Dispatch::Route(pipeline.clone())
+            }
+            Match::NotFound => match &shared.fallback {
+                Some(f) => Dispatch::Fallback(f.clone()),
+                None => Dispatch::NotFound,
+            },
+            Match::MethodNotAllowed { allow } => Dispatch::MethodNotAllowed(allow.clone()),
+        };
+        route.dispatch = Some(dispatch);
+        let ctx = Context::new(cell, lambda, shared.state.clone(), route);
+        let scope = ctx.scope().clone();
+        let outcome = shared.pipeline.run(ctx).await;
+        let mut response = match outcome {
+            Ok(r) => r,
+            Err(e) => error_response(&e, scope.request_id()),
+        };
+        if strip_body {
+            response.set_body(Bytes::new());
+        }
+        Ok(Invocation {
+            reply: Reply::Http(HttpReply {
+                kind,
+                multi_value,
+                response,
+            }),
+            after_response: scope.take_after_response(),
+        })
+    }
+
+    pub(crate) fn has_shutdown_hooks(&self) -> bool {
+        self.inner
+            .shutdown
+            .lock()
+            .map(|h| !h.is_empty())
+            .unwrap_or(true)
+    }
+
+    /// Run the shutdown hooks (once; later calls do nothing).
+    pub async fn shutdown(&self) {
+        let hooks = match self.inner.shutdown.lock() {
+            Ok(mut h) => std::mem::take(&mut *h),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        };
+        for hook in hooks {
+            hook().await;
+        }
+    }
+}
+
+/// Where routing starts in the raw path: after an HTTP API stage prefix (`/dev/...` on a
+/// named stage) and after the configured base path.
+fn route_start(req: &crate::http::Request<'_>, strip: Option<&str>) -> usize {
+    let raw = req.raw_path();
+    let mut start = 0;
+    if matches!(req.kind(), EventKind::ApiGatewayV2) {
+        if let Some(stage) = req.stage().filter(|s| *s != "$default" && !s.is_empty()) {
+            start = prefix_len(raw, stage).unwrap_or(0);
+        }
+    }
+    if let Some(prefix) = strip {
+        let rest = &raw[start..];
+        start += prefix_len(rest, prefix.trim_start_matches('/')).unwrap_or(0);
+    }
+    start
+}
+
+/// The length of `/{segment}` at the start of `path` when it is a whole segment.
+fn prefix_len(path: &str, segment: &str) -> Option<usize> {
+    let rest = path.strip_prefix('/')?.strip_prefix(segment)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(segment.len() + 1)
+}
+
+/// Render an error as the one JSON error body; internal causes go to the log only.
+pub(crate) fn error_response(e: &Error, request_id: &str) -> Response {
+    if e.is_server_error() {
+        log_error(e, request_id);
+    }
+    let mut r = Response::new(e.status()).with_body(e.to_body(request_id));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in e.headers() {
+        r.headers_mut().append(name.clone(), value.clone());
+    }
+    r
+}
+
+fn log_error(e: &Error, request_id: &str) {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        level: &'static str,
+        message: &'static str,
+        request_id: &'a str,
+        status: u16,
+        code: &'a str,
+        error: String,
+    }
+    let line = Line {
+        level: "ERROR",
+        message: "request failed",
+        request_id,
+        status: e.status().as_u16(),
+        code: e.code(),
+        error: e.to_string(),
+    };
+    if let Ok(s) = serde_json::to_string(&line) {
+        eprintln!("{s}");
+    }
+}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App")
+            .field(
+                "routes",
+                &self.routes.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invocations_can_move_between_threads() {
+        fn is_send<T: Send>(_: &T) {}
+        let app = App::new().build().unwrap();
+        let fut = app.invoke(
+            Bytes::new(),
+            LambdaContext::local("r", std::time::Duration::ZERO),
+        );
+        is_send(&fut);
+    }
+
+    #[test]
+    fn stage_and_base_path_are_whole_segments() {
+        assert_eq!(prefix_len("/dev/users", "dev"), Some(4));
+        assert_eq!(prefix_len("/dev", "dev"), Some(4));
+        assert_eq!(prefix_len("/devices", "dev"), None);
+        assert_eq!(prefix_len("/users", "dev"), None);
+    }
+
+    #[test]
+    fn duplicate_routes_are_build_errors() {
+        async fn h(_: Context) -> &'static str {
+            ""
+        }
+        let err = App::new().get("/a", h).get("/a", h).build().unwrap_err();
+        assert_eq!(err.to_string(), "invalid app: /a: two GET handlers");
+        let err = App::new()
+            .get("/a/{x}", h)
+            .get("/a/{y}", h)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().starts_with("invalid app: /a/{y}:"), "{err}");
+    }
+}

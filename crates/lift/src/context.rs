@@ -1,0 +1,344 @@
+//! [`Context`]: everything one invocation knows, handed from middleware to handler by value.
+//!
+//! Per-invocation state lives here and nowhere else (no globals, thread-locals or environment
+//! variables), so concurrent invocations in one process never see each other's data.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{Extensions, Method};
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::events::{EventCell, EventKind, Parsed};
+use crate::http::request::EMPTY;
+use crate::http::Request;
+use crate::routing::Dispatch;
+use crate::BoxFuture;
+
+/// The function's static configuration (name, memory, version, log group and stream), as the
+/// Lambda runtime reads it from the environment at start.
+pub type FunctionConfig = lambda_runtime::Config;
+
+/// What the Lambda runtime says about one invocation.
+#[derive(Debug, Clone)]
+pub struct LambdaContext {
+    /// The Lambda request id (`aws_request_id`).
+    pub request_id: String,
+    /// When the invocation times out, in milliseconds since the Unix epoch.
+    pub deadline_ms: u64,
+    /// The ARN the function was invoked with (may carry a version or alias).
+    pub invoked_function_arn: String,
+    /// The X-Ray trace header of this invocation (`Root=...;Parent=...;Sampled=...`).
+    pub xray_trace_id: Option<String>,
+    /// Lambda's tenant id, for functions with tenant isolation mode.
+    pub tenant_id: Option<String>,
+    /// The function's configuration.
+    pub function: Arc<FunctionConfig>,
+}
+
+impl LambdaContext {
+    /// A context for running outside Lambda (dev server, tests): the given request id, a
+    /// deadline `timeout` from now, and the function name `local`.
+    pub fn local(request_id: impl Into<String>, timeout: Duration) -> Self {
+        let deadline = SystemTime::now() + timeout;
+        LambdaContext {
+            request_id: request_id.into(),
+            deadline_ms: deadline
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+            invoked_function_arn: "arn:aws:lambda:us-east-1:000000000000:function:local".into(),
+            xray_trace_id: None,
+            tenant_id: None,
+            function: local_config(),
+        }
+    }
+}
+
+fn local_config() -> Arc<FunctionConfig> {
+    static LOCAL: OnceLock<Arc<FunctionConfig>> = OnceLock::new();
+    LOCAL
+        .get_or_init(|| {
+            Arc::new(FunctionConfig {
+                function_name: "local".into(),
+                memory: 128,
+                version: "$LATEST".into(),
+                log_stream: String::new(),
+                log_group: String::new(),
+            })
+        })
+        .clone()
+}
+
+impl From<lambda_runtime::Context> for LambdaContext {
+    fn from(c: lambda_runtime::Context) -> Self {
+        LambdaContext {
+            request_id: c.request_id,
+            deadline_ms: c.deadline,
+            invoked_function_arn: c.invoked_function_arn,
+            xray_trace_id: c.xray_trace_id,
+            tenant_id: c.tenant_id,
+            function: c.env_config,
+        }
+    }
+}
+
+/// What the corridor reads back after the middleware chain has consumed the [`Context`]:
+/// the request id in force and the work to run once the response is posted.
+pub(crate) struct Scope {
+    lambda: LambdaContext,
+    request_id: OnceLock<String>,
+    after_response: Mutex<Vec<BoxFuture<()>>>,
+}
+
+impl Scope {
+    pub(crate) fn request_id(&self) -> &str {
+        self.request_id.get().unwrap_or(&self.lambda.request_id)
+    }
+
+    pub(crate) fn take_after_response(&self) -> Vec<BoxFuture<()>> {
+        match self.after_response.lock() {
+            Ok(mut tasks) => std::mem::take(&mut *tasks),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
+    }
+}
+
+/// The path the router matched: the part of the raw path routing saw, and what it found.
+#[derive(Default)]
+pub(crate) struct RouteInfo {
+    pub(crate) path_start: usize,
+    pub(crate) template: Option<Arc<str>>,
+    pub(crate) params: Vec<(Arc<str>, String)>,
+    pub(crate) dispatch: Option<Dispatch>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) event: EventCell,
+    pub(crate) state: Arc<Extensions>,
+    pub(crate) scope: Arc<Scope>,
+    pub(crate) route: RouteInfo,
+    pub(crate) extensions: Extensions,
+}
+
+/// One invocation's state: the request, the Lambda context, path parameters, shared
+/// application state and typed values set by middleware.
+///
+/// A `Context` is passed by value: middleware receives it, may add values with
+/// [`insert`](Self::insert), and hands it on with `next.run(ctx)`; the handler gets it last.
+pub struct Context {
+    pub(crate) inner: Box<Inner>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("kind", &self.event_kind())
+            .field("request_id", &self.request_id())
+            .field("method", self.method())
+            .field("path", &self.path())
+            .field("route", &self.route())
+            .finish()
+    }
+}
+
+impl Context {
+    pub(crate) fn new(
+        event: EventCell,
+        lambda: LambdaContext,
+        state: Arc<Extensions>,
+        route: RouteInfo,
+    ) -> Self {
+        Context {
+            inner: Box::new(Inner {
+                event,
+                state,
+                scope: Arc::new(Scope {
+                    lambda,
+                    request_id: OnceLock::new(),
+                    after_response: Mutex::new(Vec::new()),
+                }),
+                route,
+                extensions: Extensions::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn scope(&self) -> &Arc<Scope> {
+        &self.inner.scope
+    }
+
+    /// The kind of event this invocation carries.
+    pub fn event_kind(&self) -> EventKind {
+        self.inner.event.borrow_dependent().kind()
+    }
+
+    /// The HTTP request. For events that are not HTTP requests this is an empty request (no
+    /// headers, no body, an empty path).
+    pub fn request(&self) -> &Request<'_> {
+        match self.inner.event.borrow_dependent() {
+            Parsed::Http(r) => r,
+            Parsed::Other(_) => &EMPTY,
+        }
+    }
+
+    /// The raw event bytes as the runtime delivered them.
+    pub fn raw_event(&self) -> &[u8] {
+        self.inner.event.borrow_owner()
+    }
+
+    /// The HTTP method.
+    pub fn method(&self) -> &Method {
+        self.request().method()
+    }
+
+    /// The path the router matched on: the raw path without the API Gateway stage prefix or a
+    /// configured base path (see [`App::strip_prefix`](crate::App::strip_prefix)).
+    /// Still percent-encoded; path parameters are decoded.
+    pub fn path(&self) -> &str {
+        let raw = self.request().raw_path();
+        raw.get(self.inner.route.path_start..).unwrap_or(raw)
+    }
+
+    /// Alias of [`path`](Self::path), named for what it is used for.
+    pub fn route_path(&self) -> &str {
+        self.path()
+    }
+
+    /// The route template that matched, e.g. `/users/{id}`; `None` when no route matched.
+    pub fn route(&self) -> Option<&str> {
+        self.inner.route.template.as_deref()
+    }
+
+    /// A path parameter, percent-decoded: `ctx.param("id")` for `/users/{id}`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.inner
+            .route
+            .params
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All path parameters, in template order.
+    pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.inner
+            .route
+            .params
+            .iter()
+            .map(|(k, v)| (&**k, v.as_str()))
+    }
+
+    /// The first value of a query parameter. See [`Request::query_all`] for repeats.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.request().query(name)
+    }
+
+    /// The first value of a header, matched case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.request().header(name)
+    }
+
+    /// A cookie's value.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.request().cookie(name)
+    }
+
+    /// The body's bytes (base64-decoded when needed; invalid base64 is a 400).
+    pub fn body(&self) -> Result<Cow<'_, [u8]>, Error> {
+        self.request().body()
+    }
+
+    /// The body as UTF-8 text.
+    pub fn text(&self) -> Result<Cow<'_, str>, Error> {
+        self.request().text()
+    }
+
+    /// The body as JSON (415 for a non-JSON content type, 400 for malformed JSON).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        self.request().json()
+    }
+
+    /// The client's IP address.
+    pub fn source_ip(&self) -> Option<&str> {
+        self.request().source_ip()
+    }
+
+    /// The client's `User-Agent`.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.request().user_agent()
+    }
+
+    /// The request id: the one middleware set with [`set_request_id`](Self::set_request_id),
+    /// else the Lambda request id. Error bodies carry it.
+    pub fn request_id(&self) -> &str {
+        self.inner.scope.request_id()
+    }
+
+    /// Replace the request id for this invocation (once; later calls are ignored and return
+    /// `false`).
+    pub fn set_request_id(&mut self, id: impl Into<String>) -> bool {
+        self.inner.scope.request_id.set(id.into()).is_ok()
+    }
+
+    /// The Lambda context: request id, deadline, function ARN, X-Ray trace header, tenant.
+    pub fn lambda(&self) -> &LambdaContext {
+        &self.inner.scope.lambda
+    }
+
+    /// When the invocation times out.
+    pub fn deadline(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.inner.scope.lambda.deadline_ms)
+    }
+
+    /// Time left before the invocation times out (zero once it has passed).
+    pub fn remaining(&self) -> Duration {
+        self.deadline()
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// The X-Ray trace header of this invocation, read from the invocation (never from the
+    /// process environment, which concurrent invocations share).
+    pub fn xray_trace_id(&self) -> Option<&str> {
+        self.inner.scope.lambda.xray_trace_id.as_deref()
+    }
+
+    /// Shared application state given to [`App::state`](crate::App::state).
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.inner.state.get::<T>()
+    }
+
+    /// Set a typed per-invocation value (replacing one of the same type).
+    pub fn insert<T: Clone + Send + Sync + 'static>(&mut self, value: T) -> Option<T> {
+        self.inner.extensions.insert(value)
+    }
+
+    /// A typed per-invocation value set by middleware.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.inner.extensions.get::<T>()
+    }
+
+    /// A typed per-invocation value, to change.
+    pub fn get_mut<T: Send + Sync + 'static>(&mut self) -> Option<&mut T> {
+        self.inner.extensions.get_mut::<T>()
+    }
+
+    /// Remove a typed per-invocation value.
+    pub fn remove<T: Send + Sync + 'static>(&mut self) -> Option<T> {
+        self.inner.extensions.remove::<T>()
+    }
+
+    /// Run `work` after the response has been sent (in Lambda: after the runtime has posted
+    /// it), so it never delays the client. Telemetry flushes go here.
+    pub fn after_response(&self, work: impl Future<Output = ()> + Send + 'static) {
+        let mut tasks = match self.inner.scope.after_response.lock() {
+            Ok(t) => t,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        tasks.push(Box::pin(work));
+    }
+}

@@ -1,0 +1,132 @@
+//! The local development server: outside Lambda, [`App::run`](crate::App::run) serves the app
+//! over HTTP on `127.0.0.1:$LIFT_PORT` (default 3000). Each request is turned into an HTTP API
+//! (payload 2.0) event and walks the same corridor as in Lambda, so what works locally works
+//! deployed.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::app::{AppService, Reply};
+use crate::context::LambdaContext;
+use crate::testing::TestRequest;
+use crate::BoxError;
+
+/// Lambda's own payload limit for synchronous invocations.
+const MAX_BODY: usize = 6 * 1024 * 1024;
+/// The deadline each local request gets, like a function timeout.
+const LOCAL_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(crate) async fn serve(app: AppService) -> Result<(), BoxError> {
+    let port: u16 = match std::env::var("LIFT_PORT") {
+        Ok(p) => p
+            .parse()
+            .map_err(|_| format!("LIFT_PORT is not a port number: {p}"))?,
+        Err(_) => 3000,
+    };
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    println!("lift: serving on http://{addr} (Ctrl-C to stop)");
+    let shutdown = crate::shutdown::signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            () = &mut shutdown => {
+                app.shutdown().await;
+                return Ok(());
+            }
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(app.clone(), peer, req));
+            // A client that hangs up mid-request is not the server's problem.
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn handle(
+    app: AppService,
+    peer: SocketAddr,
+    req: http::Request<Incoming>,
+) -> Result<http::Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Ok(plain(413, "request body too large or unreadable")),
+    };
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut event =
+        TestRequest::new(parts.method.clone(), path_and_query).source_ip(&peer.ip().to_string());
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        if name == http::header::COOKIE {
+            // HTTP API moves cookies out of the headers into the `cookies` array.
+            for c in value.split(';') {
+                let (k, v) = c.trim().split_once('=').unwrap_or((c.trim(), ""));
+                event = event.cookie(k, v);
+            }
+        } else {
+            event = event.header(name.as_str(), &value);
+        }
+    }
+    if !body.is_empty() {
+        event = event.body(body.to_vec());
+    }
+    let lambda = LambdaContext::local(next_request_id(), LOCAL_TIMEOUT);
+    let invocation = match app.invoke(Bytes::from(event.v2()), lambda).await {
+        Ok(i) => i,
+        Err(e) => return Ok(plain(500, &e.to_string())),
+    };
+    let Reply::Http(reply) = &invocation.reply;
+    let r = reply.response();
+    let mut out = http::Response::new(Full::new(r.body().clone()));
+    *out.status_mut() = r.status();
+    *out.headers_mut() = r.headers().clone();
+    let after = invocation.after_response;
+    if !after.is_empty() {
+        tokio::spawn(async move {
+            for task in after {
+                task.await;
+            }
+        });
+    }
+    Ok(out)
+}
+
+fn plain(status: u16, message: &str) -> http::Response<Full<Bytes>> {
+    let mut r = http::Response::new(Full::new(Bytes::from(message.to_owned())));
+    *r.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    r
+}
+
+/// A unique, UUID-shaped request id for each local request.
+fn next_request_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (t >> 32) as u32,
+        (t >> 16) as u16,
+        t as u16 & 0xfff,
+        (n >> 48) as u16 & 0xfff,
+        n & 0xffff_ffff_ffff
+    )
+}

@@ -1,0 +1,94 @@
+//! Application Load Balancer target group requests.
+//!
+//! ALB forwards query strings as the client sent them (still percent-encoded), so they are
+//! decoded here. When the target group has multi-value headers on, the request carries only
+//! `multiValueHeaders`/`multiValueQueryStringParameters` and the response must answer in kind.
+
+use serde::ser::SerializeMap;
+use serde::Serializer;
+
+use super::shape::{self, Joined, Multi};
+use super::{Envelope, EventKind};
+use crate::http::request::decode;
+use crate::http::{Request, Response};
+
+pub(crate) fn request(env: Envelope<'_>) -> Request<'_> {
+    let multi_value = !env.multi_value_headers.0.is_empty()
+        || !env.multi_value_query_string_parameters.0.is_empty();
+    let (headers, query) = if multi_value {
+        (
+            env.multi_value_headers.0,
+            env.multi_value_query_string_parameters.0,
+        )
+    } else {
+        (env.headers.0, env.query_string_parameters.0)
+    };
+    let query = query
+        .into_iter()
+        .map(|(k, v)| (decode(k, true), decode(v, true)))
+        .collect();
+    let mut req = Request {
+        kind: EventKind::Alb,
+        method: super::apigw_v1::method(env.http_method.as_deref()),
+        path: env.path.unwrap_or_else(|| "/".into()),
+        query,
+        headers,
+        cookies: Vec::new(),
+        body: env.body,
+        base64: env.is_base64_encoded.unwrap_or(false),
+        source_ip: None,
+        user_agent: None,
+        stage: None,
+        domain_name: None,
+        api_request_id: None,
+        multi_value,
+    };
+    req.source_ip = req
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-forwarded-for"))
+        .map(|(_, v)| first_forwarded(v.clone()));
+    req
+}
+
+/// The client address: the first entry of `X-Forwarded-For`.
+fn first_forwarded(v: crate::events::json::Str<'_>) -> crate::events::json::Str<'_> {
+    use std::borrow::Cow;
+    match v.0 {
+        Cow::Borrowed(s) => s.split(',').next().unwrap_or(s).trim().into(),
+        Cow::Owned(s) => crate::events::json::Str(Cow::Owned(
+            s.split(',').next().unwrap_or(&s).trim().to_owned(),
+        )),
+    }
+}
+
+/// `{"statusCode","statusDescription","headers"|"multiValueHeaders","body","isBase64Encoded"}`.
+pub(crate) fn serialize_response<S: Serializer>(
+    r: &Response,
+    multi_value: bool,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let (body, base64) = shape::body(r);
+    let status = r.status();
+    let description = match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    };
+    let mut map = s.serialize_map(None)?;
+    map.serialize_entry("statusCode", &status.as_u16())?;
+    map.serialize_entry("statusDescription", &description)?;
+    if multi_value {
+        map.serialize_entry("multiValueHeaders", &Multi(r.headers()))?;
+    } else {
+        map.serialize_entry(
+            "headers",
+            &Joined {
+                headers: r.headers(),
+                skip_cookies: false,
+            },
+        )?;
+    }
+    map.serialize_entry("body", &body)?;
+    map.serialize_entry("isBase64Encoded", &base64)?;
+    map.end()
+}

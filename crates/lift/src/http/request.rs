@@ -1,0 +1,301 @@
+//! The HTTP request view every HTTP source is normalised into.
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use http::Method;
+use percent_encoding::percent_decode_str;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::events::json::Str;
+use crate::events::EventKind;
+
+/// One HTTP request, borrowed from the event bytes it was parsed from.
+///
+/// Whatever the source (REST API v1, HTTP API v2, ALB, Function URL), the request reads the same:
+/// header names are matched case-insensitively, query values are percent-decoded and keep
+/// their repeats, and the body is base64-decoded when the source sent it encoded.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub(crate) kind: EventKind,
+    pub(crate) method: Method,
+    pub(crate) path: Str<'a>,
+    pub(crate) query: Vec<(Str<'a>, Str<'a>)>,
+    pub(crate) headers: Vec<(Str<'a>, Str<'a>)>,
+    pub(crate) cookies: Vec<Str<'a>>,
+    pub(crate) body: Option<Str<'a>>,
+    pub(crate) base64: bool,
+    pub(crate) source_ip: Option<Str<'a>>,
+    pub(crate) user_agent: Option<Str<'a>>,
+    pub(crate) stage: Option<Str<'a>>,
+    pub(crate) domain_name: Option<Str<'a>>,
+    pub(crate) api_request_id: Option<Str<'a>>,
+    pub(crate) multi_value: bool,
+}
+
+/// The request non-HTTP events answer with: no method-specific data, no headers, no body.
+pub(crate) static EMPTY: Request<'static> = Request {
+    kind: EventKind::Unknown,
+    method: Method::GET,
+    path: Str(Cow::Borrowed("")),
+    query: Vec::new(),
+    headers: Vec::new(),
+    cookies: Vec::new(),
+    body: None,
+    base64: false,
+    source_ip: None,
+    user_agent: None,
+    stage: None,
+    domain_name: None,
+    api_request_id: None,
+    multi_value: false,
+};
+
+impl<'a> Request<'a> {
+    /// The source the request came from.
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
+    /// The HTTP method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The path as the source sent it (percent-encoded; for HTTP API v2 on a named stage it
+    /// includes the stage). Routing uses [`Context::route_path`](crate::Context::route_path).
+    pub fn raw_path(&self) -> &str {
+        &self.path
+    }
+
+    /// The first value of a query parameter, percent-decoded.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| &**v)
+    }
+
+    /// Every value of a repeated query parameter, in order.
+    pub fn query_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.query
+            .iter()
+            .filter(move |(k, _)| &**k == name)
+            .map(|(_, v)| &**v)
+    }
+
+    /// All query parameters, in order, repeats included.
+    pub fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.query.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// The first value of a header, matched case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| &**v)
+    }
+
+    /// Every value of a header, matched case-insensitively, in order.
+    pub fn header_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| &**v)
+    }
+
+    /// All headers as the source sent them (names in their original case).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// A cookie's value, from the HTTP API `cookies` array or the `Cookie` header(s).
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookie_pairs()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// All cookies the request carried, as `(name, value)`.
+    pub fn cookie_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        let from_array = self.cookies.iter().map(|c| &**c);
+        let from_header = self.header_all("cookie").flat_map(|h| h.split(';'));
+        from_array.chain(from_header).filter_map(|c| {
+            let (k, v) = c.trim().split_once('=')?;
+            Some((k.trim(), v.trim()))
+        })
+    }
+
+    /// The `content-type` header, if any.
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("content-type")
+    }
+
+    /// The client's IP address as the source reports it (for ALB, the first
+    /// `X-Forwarded-For` entry).
+    pub fn source_ip(&self) -> Option<&str> {
+        self.source_ip.as_deref()
+    }
+
+    /// The `User-Agent`.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent
+            .as_deref()
+            .or_else(|| self.header("user-agent"))
+    }
+
+    /// The API Gateway stage, when the source has one.
+    pub fn stage(&self) -> Option<&str> {
+        self.stage.as_deref()
+    }
+
+    /// The domain name the request was sent to, when the source reports it.
+    pub fn domain_name(&self) -> Option<&str> {
+        self.domain_name.as_deref()
+    }
+
+    /// The API Gateway request id (not the Lambda request id), when the source has one.
+    pub fn api_request_id(&self) -> Option<&str> {
+        self.api_request_id.as_deref()
+    }
+
+    /// The body's bytes, base64-decoded when the source sent it encoded.
+    /// Invalid base64 is a 400.
+    pub fn body(&self) -> Result<Cow<'_, [u8]>, Error> {
+        let Some(body) = self.body.as_deref() else {
+            return Ok(Cow::Borrowed(&[]));
+        };
+        if !self.base64 {
+            return Ok(Cow::Borrowed(body.as_bytes()));
+        }
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map(Cow::Owned)
+            .map_err(|_| Error::bad_request("request body is not valid base64"))
+    }
+
+    /// The body as UTF-8 text. Bytes that are not UTF-8 are a 400.
+    pub fn text(&self) -> Result<Cow<'_, str>, Error> {
+        match self.body()? {
+            Cow::Borrowed(b) => std::str::from_utf8(b)
+                .map(Cow::Borrowed)
+                .map_err(|_| Error::bad_request("request body is not valid UTF-8")),
+            Cow::Owned(b) => String::from_utf8(b)
+                .map(Cow::Owned)
+                .map_err(|_| Error::bad_request("request body is not valid UTF-8")),
+        }
+    }
+
+    /// The body parsed as JSON. A content type other than JSON is a 415; a body that is not
+    /// valid JSON for `T` is a 400.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        if !self.content_type().is_some_and(is_json_content_type) {
+            return Err(Error::unsupported_media_type(
+                "expected content-type application/json",
+            ));
+        }
+        let body = self.body()?;
+        serde_json::from_slice(&body).map_err(|e| {
+            let why = match e.classify() {
+                serde_json::error::Category::Data => {
+                    "request body does not match the expected shape"
+                }
+                _ => "request body is not valid JSON",
+            };
+            Error::bad_request(why).with_source(e)
+        })
+    }
+}
+
+/// `application/json` or any `+json` type, parameters ignored.
+pub(crate) fn is_json_content_type(ct: &str) -> bool {
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence
+            .get(essence.len().saturating_sub(5)..)
+            .is_some_and(|s| s.eq_ignore_ascii_case("+json"))
+}
+
+/// Percent-decode a path segment or a query component; borrows when there is nothing to decode.
+/// Query components also turn `+` into a space (`application/x-www-form-urlencoded`).
+pub(crate) fn decode<'a>(s: Str<'a>, plus_is_space: bool) -> Str<'a> {
+    let has_plus = plus_is_space && s.contains('+');
+    if !has_plus && !s.contains('%') {
+        return s;
+    }
+    let spaced: Cow<'_, str> = if has_plus {
+        Cow::Owned(s.replace('+', " "))
+    } else {
+        Cow::Borrowed(&*s)
+    };
+    let decoded = percent_decode_str(&spaced).decode_utf8_lossy().into_owned();
+    Str(Cow::Owned(decoded))
+}
+
+/// Split a raw query string into decoded pairs, borrowing from it where it can.
+pub(crate) fn parse_query(raw: Str<'_>) -> Vec<(Str<'_>, Str<'_>)> {
+    match raw.0 {
+        Cow::Borrowed(s) => split_query(s),
+        Cow::Owned(s) => split_query(&s)
+            .into_iter()
+            .map(|(k, v)| (owned(k), owned(v)))
+            .collect(),
+    }
+}
+
+fn split_query(raw: &str) -> Vec<(Str<'_>, Str<'_>)> {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(Str::from(k), true), decode(Str::from(v), true))
+        })
+        .collect()
+}
+
+fn owned(s: Str<'_>) -> Str<'static> {
+    Str(Cow::Owned(s.0.into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json_content_type("application/json"));
+        assert!(is_json_content_type("Application/JSON; charset=utf-8"));
+        assert!(is_json_content_type("application/problem+json"));
+        assert!(!is_json_content_type("text/plain"));
+        assert!(!is_json_content_type("json"));
+    }
+
+    #[test]
+    fn decoding_borrows_when_it_can() {
+        assert!(matches!(
+            decode(Str::from("plain"), true).0,
+            Cow::Borrowed("plain")
+        ));
+        assert_eq!(&*decode(Str::from("a%20b+c"), true), "a b c");
+        assert_eq!(&*decode(Str::from("a+b"), false), "a+b");
+    }
+
+    #[test]
+    fn raw_query_keeps_repeats_and_order() {
+        let q = parse_query(Str::from("a=1&b=x%26y&a=2&flag&=&c=d+e"));
+        let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (&**k, &**v)).collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("a", "1"),
+                ("b", "x&y"),
+                ("a", "2"),
+                ("flag", ""),
+                ("", ""),
+                ("c", "d e")
+            ]
+        );
+    }
+}

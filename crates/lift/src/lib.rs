@@ -1,0 +1,57 @@
+//! Lift: a framework for AWS Lambda functions.
+//!
+//! One [`App`] routes HTTP requests from API Gateway (REST v1 and HTTP API v2), Application Load
+//! Balancers and Function URLs to handlers, through middleware, in one binary. Each invocation
+//! walks one corridor: the event is detected and parsed once, a [`Context`] is built, the
+//! middleware chain runs around the handler, and the response is written in the shape of the
+//! source it came from. Outside Lambda the same app serves HTTP on `127.0.0.1` for local
+//! development.
+//!
+//! ```no_run
+//! use lift::{App, Context, http::Json};
+//! use serde_json::json;
+//!
+//! async fn hello(ctx: Context) -> Json<serde_json::Value> {
+//!     let name = ctx.query("name").unwrap_or("World");
+//!     Json(json!({ "message": format!("Hello, {name}!") }))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), lift::BoxError> {
+//!     App::new().get("/hello", hello).run().await
+//! }
+//! ```
+//!
+//! The guides in `docs/` explain routing, handlers, errors, the runtime and testing.
+#![deny(missing_docs)]
+
+mod app;
+mod context;
+mod dev;
+mod error;
+pub mod events;
+mod handler;
+pub mod http;
+pub mod middleware;
+pub mod routing;
+mod runtime;
+mod shutdown;
+pub mod testing;
+
+pub use app::{App, AppService, BuildError, Invocation, InvokeError, Reply};
+pub use context::{Context, FunctionConfig, LambdaContext};
+pub use error::{BoxError, Error, FieldError};
+pub use events::EventKind;
+pub use handler::Handler;
+
+/// A boxed, sendable future, as middleware and handlers return.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
+
+/// The names most handlers need: `use lift::prelude::*;`.
+pub mod prelude {
+    pub use crate::http::{Cookie, IntoResponse, Json, Response, ValidJson};
+    pub use crate::middleware::{from_fn, Middleware, Next};
+    pub use crate::routing::{Group, Route};
+    pub use crate::{App, Context, Error};
+    pub use http::{Method, StatusCode};
+}

@@ -1,0 +1,113 @@
+//! Middleware: code that runs around handlers, for HTTP routes and every other event kind.
+//!
+//! A middleware is around-style: it receives the invocation's [`Context`] and a [`Next`], may do
+//! work before calling `next.run(ctx)`, may change the result after it, or may return early
+//! without calling it (short-circuit). Middleware is installed app-wide
+//! ([`App::middleware`](crate::App::middleware)), per group
+//! ([`Group::middleware`](crate::routing::Group::middleware)) or per route
+//! ([`Route::middleware`](crate::routing::Route::middleware)); app-wide middleware runs first,
+//! after the router has matched (so it can read [`Context::route`]) but before a 404 or 405 is
+//! produced (so it can answer a CORS preflight for any path).
+//!
+//! ```
+//! use lift::{middleware::{from_fn, Next}, App, Context};
+//! use http::{HeaderValue, header::HeaderName};
+//!
+//! let app = App::new()
+//!     .middleware(from_fn(|ctx: Context, next: Next| async move {
+//!         let mut res = next.run(ctx).await?;
+//!         res.headers_mut().insert(HeaderName::from_static("x-powered-by"), HeaderValue::from_static("lift"));
+//!         Ok(res)
+//!     }))
+//!     .get("/", |_ctx: Context| async { "hi" });
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::http::Response;
+use crate::BoxFuture;
+
+/// The result every middleware and handler produces.
+pub type Outcome = Result<Response, Error>;
+
+/// Code that runs around the handler. See the [module docs](self).
+pub trait Middleware: Send + Sync + 'static {
+    /// Handle one invocation: call `next.run(ctx)` to continue, or return without it.
+    fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome>;
+}
+
+impl<M: Middleware + ?Sized> Middleware for Arc<M> {
+    fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
+        (**self).call(ctx, next)
+    }
+}
+
+/// The type-erased innermost step of a pipeline (a handler or the router's dispatch).
+pub(crate) type Endpoint = Arc<dyn Fn(Context) -> BoxFuture<Outcome> + Send + Sync>;
+
+/// A middleware stack ending in an endpoint.
+pub(crate) struct Pipeline {
+    pub(crate) middleware: Vec<Arc<dyn Middleware>>,
+    pub(crate) endpoint: Endpoint,
+}
+
+impl Pipeline {
+    pub(crate) fn run(self: &Arc<Self>, ctx: Context) -> BoxFuture<Outcome> {
+        Next {
+            pipeline: self.clone(),
+            index: 0,
+        }
+        .run(ctx)
+    }
+}
+
+/// The rest of the chain after the current middleware.
+pub struct Next {
+    pipeline: Arc<Pipeline>,
+    index: usize,
+}
+
+impl Next {
+    /// Run the rest of the chain (the following middleware, then the handler).
+    pub fn run(self, ctx: Context) -> BoxFuture<Outcome> {
+        match self.pipeline.middleware.get(self.index) {
+            Some(m) => {
+                let m = m.clone();
+                m.call(
+                    ctx,
+                    Next {
+                        pipeline: self.pipeline,
+                        index: self.index + 1,
+                    },
+                )
+            }
+            None => (self.pipeline.endpoint)(ctx),
+        }
+    }
+}
+
+/// A middleware from an async function or closure `(Context, Next) -> Result<Response, Error>`.
+pub fn from_fn<F, Fut>(f: F) -> FromFn<F>
+where
+    F: Fn(Context, Next) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
+    FromFn(f)
+}
+
+/// A middleware made by [`from_fn`].
+#[derive(Clone)]
+pub struct FromFn<F>(F);
+
+impl<F, Fut> Middleware for FromFn<F>
+where
+    F: Fn(Context, Next) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
+    fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
+        Box::pin((self.0)(ctx, next))
+    }
+}

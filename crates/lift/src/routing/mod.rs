@@ -1,0 +1,201 @@
+//! HTTP routing: routes per method, path parameters, groups with a prefix and their own
+//! middleware.
+//!
+//! Paths use `matchit` syntax: `/users/{id}` binds one segment, `/files/{*path}` binds the rest.
+//! Matching is on the percent-encoded path; parameters are decoded. A path that matches no
+//! route is a 404; a path that matches with another method is a 405 with an `Allow` header;
+//! `HEAD` is served by the `GET` handler, without the body.
+
+mod router;
+
+use std::sync::Arc;
+
+use http::Method;
+
+use crate::handler::{endpoint, Handler};
+use crate::middleware::{Endpoint, Middleware, Pipeline};
+pub(crate) use router::{Match, Router};
+
+/// The routing outcome the app pipeline's innermost step acts on.
+pub(crate) enum Dispatch {
+    Route(Arc<Pipeline>),
+    Fallback(Endpoint),
+    NotFound,
+    MethodNotAllowed(http::HeaderValue),
+}
+
+/// The handlers for one path, by method, with route-level middleware.
+///
+/// ```
+/// use lift::{routing::Route, App, Context};
+///
+/// async fn list(_: Context) -> &'static str { "[]" }
+/// async fn create(_: Context) -> &'static str { "{}" }
+///
+/// let app = App::new().route("/items", Route::new().get(list).post(create));
+/// ```
+#[derive(Default, Clone)]
+pub struct Route {
+    pub(crate) methods: Vec<(Option<Method>, Endpoint)>,
+    pub(crate) middleware: Vec<Arc<dyn Middleware>>,
+}
+
+impl Route {
+    /// A route with no handlers yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Handle `method`.
+    pub fn on<H: Handler<A>, A>(mut self, method: Method, handler: H) -> Self {
+        self.methods.push((Some(method), endpoint(handler)));
+        self
+    }
+
+    /// Handle every method that has no handler of its own.
+    pub fn any<H: Handler<A>, A>(mut self, handler: H) -> Self {
+        self.methods.push((None, endpoint(handler)));
+        self
+    }
+
+    /// Handle `GET` (and `HEAD`, unless it has its own handler).
+    pub fn get<H: Handler<A>, A>(self, handler: H) -> Self {
+        self.on(Method::GET, handler)
+    }
+
+    /// Handle `POST`.
+    pub fn post<H: Handler<A>, A>(self, handler: H) -> Self {
+        self.on(Method::POST, handler)
+    }
+
+    /// Handle `PUT`.
+    pub fn put<H: Handler<A>, A>(self, handler: H) -> Self {
+        self.on(Method::PUT, handler)
+    }
+
+    /// Handle `PATCH`.
+    pub fn patch<H: Handler<A>, A>(self, handler: H) -> Self {
+        self.on(Method::PATCH, handler)
+    }
+
+    /// Handle `DELETE`.
+    pub fn delete<H: Handler<A>, A>(self, handler: H) -> Self {
+        self.on(Method::DELETE, handler)
+    }
+
+    /// Handle `HEAD` explicitly.
+    pub fn head<H: Handler<A>, A>(self, handler: H) -> Self {
+        self.on(Method::HEAD, handler)
+    }
+
+    /// Handle `OPTIONS`.
+    pub fn options<H: Handler<A>, A>(self, handler: H) -> Self {
+        self.on(Method::OPTIONS, handler)
+    }
+
+    /// Add middleware that runs for this route only, inside app-wide and group middleware.
+    pub fn middleware(mut self, m: impl Middleware) -> Self {
+        self.middleware.push(Arc::new(m));
+        self
+    }
+}
+
+/// Routes under a shared prefix, with middleware of their own.
+///
+/// ```
+/// use lift::{middleware::{from_fn, Next}, App, Context, Error};
+///
+/// async fn stats(_: Context) -> &'static str { "ok" }
+///
+/// let app = App::new().group("/admin", |g| {
+///     g.middleware(from_fn(|ctx: Context, next: Next| async move {
+///         if ctx.header("x-admin").is_none() {
+///             return Err(Error::forbidden("admins only"));
+///         }
+///         next.run(ctx).await
+///     }))
+///     .get("/stats", stats)
+/// });
+/// ```
+#[derive(Default)]
+pub struct Group {
+    pub(crate) prefix: String,
+    pub(crate) routes: Vec<(String, Route)>,
+    pub(crate) middleware: Vec<Arc<dyn Middleware>>,
+}
+
+impl Group {
+    pub(crate) fn new(prefix: &str) -> Self {
+        Group {
+            prefix: prefix.trim_end_matches('/').to_owned(),
+            ..Group::default()
+        }
+    }
+
+    /// Add middleware for every route of this group (and its nested groups).
+    pub fn middleware(mut self, m: impl Middleware) -> Self {
+        self.middleware.push(Arc::new(m));
+        self
+    }
+
+    /// Add a route under the group's prefix.
+    pub fn route(mut self, path: &str, route: Route) -> Self {
+        self.routes.push((join(&self.prefix, path), route));
+        self
+    }
+
+    /// A nested group under this group's prefix.
+    pub fn group(mut self, prefix: &str, build: impl FnOnce(Group) -> Group) -> Self {
+        let inner = build(Group::new(&join(&self.prefix, prefix)));
+        for (path, mut route) in inner.routes {
+            let mut mw = inner.middleware.clone();
+            mw.append(&mut route.middleware);
+            route.middleware = mw;
+            self.routes.push((path, route));
+        }
+        self
+    }
+
+    /// `GET` (and `HEAD`) under the prefix.
+    pub fn get<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().get(h))
+    }
+
+    /// `POST` under the prefix.
+    pub fn post<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().post(h))
+    }
+
+    /// `PUT` under the prefix.
+    pub fn put<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().put(h))
+    }
+
+    /// `PATCH` under the prefix.
+    pub fn patch<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().patch(h))
+    }
+
+    /// `DELETE` under the prefix.
+    pub fn delete<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().delete(h))
+    }
+
+    /// Every method under the prefix.
+    pub fn any<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
+        self.route(path, Route::new().any(h))
+    }
+}
+
+fn join(prefix: &str, path: &str) -> String {
+    let path = path.trim_start_matches('/');
+    if path.is_empty() {
+        if prefix.is_empty() {
+            "/".to_owned()
+        } else {
+            prefix.to_owned()
+        }
+    } else {
+        format!("{prefix}/{path}")
+    }
+}

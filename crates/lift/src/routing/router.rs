@@ -1,0 +1,173 @@
+//! The route table: `matchit` for paths, a short vector of methods per path.
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Method};
+
+use super::Route;
+use crate::app::BuildError;
+use crate::http::request::decode;
+use crate::middleware::Pipeline;
+
+pub(crate) struct Router {
+    matcher: matchit::Router<usize>,
+    entries: Vec<Entry>,
+}
+
+struct Entry {
+    template: Arc<str>,
+    param_names: Vec<Arc<str>>,
+    methods: Vec<(Method, Arc<Pipeline>)>,
+    any: Option<Arc<Pipeline>>,
+    allow: HeaderValue,
+}
+
+/// What the router found for a method and path.
+pub(crate) enum Match<'r> {
+    Found {
+        pipeline: &'r Arc<Pipeline>,
+        template: &'r Arc<str>,
+        params: Vec<(Arc<str>, String)>,
+        /// `HEAD` served by the `GET` handler: the body is dropped from the response.
+        strip_body: bool,
+    },
+    MethodNotAllowed {
+        allow: &'r HeaderValue,
+    },
+    NotFound,
+}
+
+impl Router {
+    pub(crate) fn build(routes: Vec<(String, Route)>) -> Result<Self, BuildError> {
+        let mut entries: Vec<Entry> = Vec::new();
+        for (path, route) in routes {
+            let idx = match entries.iter().position(|e| *e.template == *path) {
+                Some(i) => i,
+                None => {
+                    entries.push(Entry {
+                        template: Arc::from(path.as_str()),
+                        param_names: param_names(&path),
+                        methods: Vec::new(),
+                        any: None,
+                        allow: HeaderValue::from_static(""),
+                    });
+                    entries.len() - 1
+                }
+            };
+            let entry = &mut entries[idx];
+            for (method, endpoint) in route.methods {
+                let pipeline = Arc::new(Pipeline {
+                    middleware: route.middleware.clone(),
+                    endpoint,
+                });
+                match method {
+                    None if entry.any.is_some() => {
+                        return Err(BuildError::new(format!("{path}: two any-method handlers")))
+                    }
+                    None => entry.any = Some(pipeline),
+                    Some(m) if entry.methods.iter().any(|(x, _)| *x == m) => {
+                        return Err(BuildError::new(format!("{path}: two {m} handlers")))
+                    }
+                    Some(m) => entry.methods.push((m, pipeline)),
+                }
+            }
+        }
+        let mut matcher = matchit::Router::new();
+        for (i, entry) in entries.iter_mut().enumerate() {
+            entry.allow = allow_header(&entry.methods)?;
+            matcher
+                .insert(entry.template.to_string(), i)
+                .map_err(|e| BuildError::new(format!("{}: {e}", entry.template)))?;
+        }
+        Ok(Router { matcher, entries })
+    }
+
+    pub(crate) fn lookup<'r>(&'r self, method: &Method, path: &str) -> Match<'r> {
+        let Ok(m) = self.matcher.at(path) else {
+            return Match::NotFound;
+        };
+        let entry = &self.entries[*m.value];
+        let find = |want: &Method| {
+            entry
+                .methods
+                .iter()
+                .find(|(x, _)| x == want)
+                .map(|(_, p)| p)
+        };
+        let (pipeline, strip_body) = match find(method) {
+            Some(p) => (p, false),
+            None if *method == Method::HEAD => match find(&Method::GET) {
+                Some(p) => (p, true),
+                None => match &entry.any {
+                    Some(p) => (p, false),
+                    None => {
+                        return Match::MethodNotAllowed {
+                            allow: &entry.allow,
+                        }
+                    }
+                },
+            },
+            None => match &entry.any {
+                Some(p) => (p, false),
+                None => {
+                    return Match::MethodNotAllowed {
+                        allow: &entry.allow,
+                    }
+                }
+            },
+        };
+        let params = entry
+            .param_names
+            .iter()
+            .zip(m.params.iter())
+            .map(|(name, (_, v))| (name.clone(), decode(v.into(), false).0.into_owned()))
+            .collect();
+        Match::Found {
+            pipeline,
+            template: &entry.template,
+            params,
+            strip_body,
+        }
+    }
+}
+
+/// The `{name}` and `{*name}` parameters of a template, in order.
+fn param_names(template: &str) -> Vec<Arc<str>> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        if let Some(after_brace) = after.strip_prefix('{') {
+            // `{{` is an escaped literal brace in matchit.
+            rest = after_brace;
+            continue;
+        }
+        let Some(close) = after.find('}') else { break };
+        names.push(Arc::from(after[..close].trim_start_matches('*')));
+        rest = &after[close + 1..];
+    }
+    names
+}
+
+fn allow_header(methods: &[(Method, Arc<Pipeline>)]) -> Result<HeaderValue, BuildError> {
+    let mut names: Vec<&str> = Vec::new();
+    for (m, _) in methods {
+        names.push(m.as_str());
+        if *m == Method::GET && !methods.iter().any(|(x, _)| *x == Method::HEAD) {
+            names.push("HEAD");
+        }
+    }
+    HeaderValue::try_from(names.join(", ")).map_err(|e| BuildError::new(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn param_names_in_order() {
+        let n = param_names("/a/{id}/b/{{literal}}/{*rest}");
+        let n: Vec<&str> = n.iter().map(|s| &**s).collect();
+        assert_eq!(n, vec!["id", "rest"]);
+    }
+}
