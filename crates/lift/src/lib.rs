@@ -44,6 +44,25 @@ pub use error::{BoxError, Error, FieldError};
 pub use events::EventKind;
 pub use handler::Handler;
 
+/// The README and the guides in `docs/`, compiled and run as doc tests so their examples stay true.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../../../README.md")]
+    struct Readme;
+    #[doc = include_str!("../../../docs/routing.md")]
+    struct Routing;
+    #[doc = include_str!("../../../docs/handlers.md")]
+    struct Handlers;
+    #[doc = include_str!("../../../docs/middleware.md")]
+    struct Middleware;
+    #[doc = include_str!("../../../docs/errors.md")]
+    struct Errors;
+    #[doc = include_str!("../../../docs/runtime.md")]
+    struct Runtime;
+    #[doc = include_str!("../../../docs/testing.md")]
+    struct Testing;
+}
+
 /// A boxed, sendable future, as middleware and handlers return.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
 
