@@ -26,7 +26,11 @@ struct User<'a> {
 
 async fn get_user(ctx: Context) -> Json<User<'static>> {
     // The id is copied into a 'static string as a handler returning owned data would.
-    let id: &'static str = if ctx.param("id") == Some("42") { "42" } else { "?" };
+    let id: &'static str = if ctx.param("id") == Some("42") {
+        "42"
+    } else {
+        "?"
+    };
     Json(User { id })
 }
 
@@ -43,7 +47,10 @@ fn corridor(c: &mut Criterion) {
     let compact: serde_json::Value = serde_json::from_str(EVENT).unwrap();
     let bytes = Bytes::from(serde_json::to_vec(&compact).unwrap());
     let app = App::new().get("/users/{id}", get_user).build().unwrap();
-    let lambda = LambdaContext::local("8f7d8f2a-0000-4000-8000-000000000001", Duration::from_secs(3));
+    let lambda = LambdaContext::local(
+        "8f7d8f2a-0000-4000-8000-000000000001",
+        Duration::from_secs(3),
+    );
 
     let mut g = c.benchmark_group("corridor_v2");
     g.bench_function("lift_invoke_to_json", |b| {

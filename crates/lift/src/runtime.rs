@@ -2,6 +2,11 @@
 //! event, and a layer around the response step runs after-response work once the response has
 //! been posted, so telemetry flushes never delay the client.
 //!
+//! The same layer takes the event's raw bytes before `lambda_runtime` deserialises them and
+//! hands them to the corridor untouched (the runtime deserialises a `null` in their place): the
+//! event is parsed exactly once, by Lift, with no copy, and bytes that are not JSON get Lift's
+//! own `Lift.InvalidEvent` error instead of a runtime-internal type name.
+//!
 //! Invocations run concurrently when `AWS_LAMBDA_MAX_CONCURRENCY` is above 1 (Lambda Managed
 //! Instances); all per-invocation state is in the [`Context`](crate::Context), and the
 //! after-response work is keyed by the Lambda request id.
@@ -13,26 +18,35 @@ use std::task;
 use bytes::Bytes;
 use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, LambdaInvocation, Runtime};
-use serde_json::value::RawValue;
+use serde::de::IgnoredAny;
 
 use crate::app::{AppService, Reply};
 use crate::{BoxError, BoxFuture};
 
-/// After-response work of invocations whose response is being posted, by request id.
+/// What an in-flight invocation hands between the layer and the handler, by request id:
+/// the raw event on the way in, the after-response work on the way out.
 #[derive(Default)]
-struct Pending(Mutex<HashMap<String, Vec<BoxFuture<()>>>>);
+struct Inflight(Mutex<HashMap<String, Slot>>);
 
-impl Pending {
-    fn put(&self, request_id: String, tasks: Vec<BoxFuture<()>>) {
+enum Slot {
+    Event(Bytes),
+    AfterResponse(Vec<BoxFuture<()>>),
+}
+
+impl Inflight {
+    fn put(&self, request_id: String, slot: Slot) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(request_id, tasks);
+        map.insert(request_id, slot);
     }
 
-    fn take(&self, request_id: &str) -> Vec<BoxFuture<()>> {
+    fn take(&self, request_id: &str) -> Option<Slot> {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(request_id).unwrap_or_default()
+        map.remove(request_id)
     }
 }
+
+/// The stand-in body `lambda_runtime` deserialises while the real one goes to the corridor.
+const PLACEHOLDER: &[u8] = b"null";
 
 const REQUIRED_ENV: [&str; 3] = [
     "AWS_LAMBDA_FUNCTION_NAME",
@@ -47,36 +61,42 @@ pub(crate) async fn run(app: AppService) -> Result<(), BoxError> {
             return Err(format!("{var} is not set: is this running in Lambda?").into());
         }
     }
-    let pending = Arc::new(Pending::default());
+    let inflight = Arc::new(Inflight::default());
     let handler = {
         let app = app.clone();
-        let pending = pending.clone();
-        service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let inflight = inflight.clone();
+        service_fn(move |event: LambdaEvent<IgnoredAny>| {
             let app = app.clone();
-            let pending = pending.clone();
-            async move { handle(app, pending, event).await }
+            let inflight = inflight.clone();
+            async move { handle(app, inflight, event.context).await }
         })
     };
     crate::shutdown::install(app).await;
     Runtime::new(handler)
-        .layer(AfterResponseLayer { pending })
+        .layer(CorridorLayer { inflight })
         .run_concurrent()
         .await
 }
 
 async fn handle(
     app: AppService,
-    pending: Arc<Pending>,
-    event: LambdaEvent<Box<RawValue>>,
+    inflight: Arc<Inflight>,
+    context: lambda_runtime::Context,
 ) -> Result<Reply, Diagnostic> {
-    let (payload, context) = event.into_parts();
     let request_id = context.request_id.clone();
-    let raw: Box<str> = payload.into();
-    let bytes = Bytes::from(raw.into_boxed_bytes());
+    let bytes = match inflight.take(&request_id) {
+        Some(Slot::Event(bytes)) => bytes,
+        _ => {
+            return Err(Diagnostic {
+                error_type: "Lift.MissingEvent".to_owned(),
+                error_message: "the invocation's event did not reach the handler".to_owned(),
+            })
+        }
+    };
     match app.invoke(bytes, context.into()).await {
         Ok(invocation) => {
             if !invocation.after_response.is_empty() {
-                pending.put(request_id, invocation.after_response);
+                inflight.put(request_id, Slot::AfterResponse(invocation.after_response));
             }
             Ok(invocation.reply)
         }
@@ -87,30 +107,30 @@ async fn handle(
     }
 }
 
-/// Wraps the runtime's response step: once it has posted the response, run the invocation's
-/// after-response work.
+/// Wraps the runtime's deserialise-handle-post steps: takes the raw event on the way in, and
+/// once the response has been posted, runs the invocation's after-response work.
 #[derive(Clone)]
-struct AfterResponseLayer {
-    pending: Arc<Pending>,
+struct CorridorLayer {
+    inflight: Arc<Inflight>,
 }
 
-impl<S> Layer<S> for AfterResponseLayer {
-    type Service = AfterResponse<S>;
+impl<S> Layer<S> for CorridorLayer {
+    type Service = Corridor<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        AfterResponse {
+        Corridor {
             inner,
-            pending: self.pending.clone(),
+            inflight: self.inflight.clone(),
         }
     }
 }
 
 #[derive(Clone)]
-struct AfterResponse<S> {
+struct Corridor<S> {
     inner: S,
-    pending: Arc<Pending>,
+    inflight: Arc<Inflight>,
 }
 
-impl<S> Service<LambdaInvocation> for AfterResponse<S>
+impl<S> Service<LambdaInvocation> for Corridor<S>
 where
     S: Service<LambdaInvocation, Response = (), Error = BoxError>,
     S::Future: Send + 'static,
@@ -123,14 +143,20 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
+    fn call(&mut self, mut invocation: LambdaInvocation) -> Self::Future {
         let request_id = invocation.context.request_id.clone();
+        let event = std::mem::replace(&mut invocation.body, Bytes::from_static(PLACEHOLDER));
+        self.inflight.put(request_id.clone(), Slot::Event(event));
         let posted = self.inner.call(invocation);
-        let pending = self.pending.clone();
+        let inflight = self.inflight.clone();
         Box::pin(async move {
             let result = posted.await;
-            for task in pending.take(&request_id) {
-                task.await;
+            // Whatever the handler left (its after-response work, or the event if it never
+            // ran) leaves the map here, so nothing outlives the invocation.
+            if let Some(Slot::AfterResponse(tasks)) = inflight.take(&request_id) {
+                for task in tasks {
+                    task.await;
+                }
             }
             result
         })

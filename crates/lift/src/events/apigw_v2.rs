@@ -37,7 +37,6 @@ pub(crate) fn request(env: Envelope<'_>, kind: EventKind) -> Request<'_> {
 /// with commas and `Set-Cookie` values go to `cookies`.
 pub(crate) fn serialize_response<S: Serializer>(r: &Response, s: S) -> Result<S::Ok, S::Error> {
     let (body, base64) = shape::body(r);
-    let cookies = Cookies(r.headers());
     let mut map = s.serialize_map(None)?;
     map.serialize_entry("statusCode", &r.status().as_u16())?;
     map.serialize_entry(
@@ -47,9 +46,9 @@ pub(crate) fn serialize_response<S: Serializer>(r: &Response, s: S) -> Result<S:
             skip_cookies: true,
         },
     )?;
-    if !cookies.is_empty() {
-        map.serialize_entry("cookies", &cookies)?;
-    }
+    // Always present (empty when there are none): Function URL front ends reject a response
+    // without it, as `aws_lambda_events` also always writes it.
+    map.serialize_entry("cookies", &Cookies(r.headers()))?;
     map.serialize_entry("body", &body)?;
     map.serialize_entry("isBase64Encoded", &base64)?;
     map.end()

@@ -127,12 +127,6 @@ impl Serialize for Multi<'_> {
 /// The `Set-Cookie` values, for the HTTP API `cookies` array.
 pub(super) struct Cookies<'a>(pub &'a HeaderMap);
 
-impl Cookies<'_> {
-    pub(super) fn is_empty(&self) -> bool {
-        !self.0.contains_key(SET_COOKIE)
-    }
-}
-
 impl Serialize for Cookies<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(None)?;

@@ -1,0 +1,44 @@
+//! Helpers shared by the integration tests: fixtures, Lambda contexts and exact error bodies.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use lift::LambdaContext;
+use serde_json::Value;
+
+/// The bytes of a committed fixture in `tests/fixtures/`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {path}: {e}"))
+}
+
+/// A fixture parsed as JSON.
+pub fn fixture_json(name: &str) -> Value {
+    serde_json::from_slice(&fixture(name)).expect("fixture is JSON")
+}
+
+/// A Lambda context with a known request id and a 30 s deadline.
+pub fn lambda(request_id: &str) -> LambdaContext {
+    LambdaContext::local(request_id, Duration::from_secs(30))
+}
+
+/// The same HTTP event sent to another path (`rawPath` and `requestContext.http.path` for
+/// payload 2.0, `path` for REST v1 and ALB), everything else unchanged.
+pub fn retarget(event: &[u8], path: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(event).expect("event is JSON");
+    if v.get("rawPath").is_some() {
+        v["rawPath"] = Value::from(path);
+        v["requestContext"]["http"]["path"] = Value::from(path);
+    } else {
+        v["path"] = Value::from(path);
+    }
+    serde_json::to_vec(&v).expect("serialise event")
+}
+
+/// The exact error body Lift sends: `{"error":{"code","message","request_id"}}`.
+pub fn error_body(code: &str, message: &str, request_id: &str) -> String {
+    serde_json::to_string(&serde_json::json!({
+        "error": {"code": code, "message": message, "request_id": request_id}
+    }))
+    .expect("serialise error body")
+}

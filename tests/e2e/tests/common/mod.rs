@@ -1,0 +1,840 @@
+//! Harness shared by the end-to-end tests.
+//!
+//! The tests drive the already-built `hello-world` binary from the outside: as the local dev
+//! server over HTTP, and behind the cargo-lambda Runtime API emulator. Nothing here builds
+//! anything; `scripts/test.sh` builds the example first and exports `LIFT_E2E_BIN_DIR`.
+//!
+//! Everything a test starts is wrapped in a [`Proc`], which kills the child's whole process group
+//! on drop, so no process outlives its test even when an assertion fails half-way.
+//!
+//! The HTTP client is written by hand over `std::net::TcpStream`: the tests need exact status
+//! lines and raw headers, one request per connection, and no extra dependency tree.
+
+// Each test crate compiles its own copy of this module and uses a different part of it.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::env;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The example under test: its package, binary and Lambda function name are all this.
+pub const FUNCTION: &str = "hello-world";
+
+/// How many times (and how often) the harness polls for a process to become ready. This is a
+/// bound so a broken build fails instead of hanging, never a timing assertion.
+const POLL_TRIES: u32 = 1200;
+const POLL_EVERY: Duration = Duration::from_millis(50);
+
+/// Socket read timeout: a request the function never answers fails the test instead of hanging.
+const IO_TIMEOUT: Duration = Duration::from_secs(120);
+
+// ---------------------------------------------------------------------------------------------
+// Locations
+// ---------------------------------------------------------------------------------------------
+
+/// The workspace root (two levels above this package).
+pub fn workspace_root() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    dir.canonicalize()
+        .unwrap_or_else(|e| panic!("cannot resolve workspace root {}: {e}", dir.display()))
+}
+
+/// A committed event fixture from `tests/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    let path = workspace_root().join("tests/fixtures").join(name);
+    assert!(path.is_file(), "fixture {} is missing", path.display());
+    path
+}
+
+/// A fixture parsed as JSON.
+pub fn fixture_json(name: &str) -> Value {
+    let path = fixture(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("fixture {} is not JSON: {e}", path.display()))
+}
+
+/// The directory holding the built example binaries.
+///
+/// `LIFT_E2E_BIN_DIR` when set (scripts/test.sh sets it); otherwise the profile directory this
+/// test executable was built into (`<target>/<profile>/deps/<test>` → `<target>/<profile>`),
+/// which is where `cargo build -p hello-world` puts the binary for the same target dir.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = env::var_os("LIFT_E2E_BIN_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let exe = env::current_exe().unwrap_or_else(|e| panic!("cannot locate the test binary: {e}"));
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| panic!("unexpected test binary location {}", exe.display()))
+}
+
+/// The built example binary; fails the test with instructions when it is missing.
+pub fn example_bin() -> PathBuf {
+    let path = bin_dir().join(FUNCTION);
+    assert!(
+        path.is_file(),
+        "the `{FUNCTION}` binary is missing at {}.\n\
+         The e2e tests do not build it: run `cargo build -p {FUNCTION}` first (scripts/test.sh \
+         does), or point LIFT_E2E_BIN_DIR at the directory that holds it.",
+        path.display()
+    );
+    path
+}
+
+/// Finds an executable on `PATH`, then in `$LIFT_VENV/bin`, then in the default venv.
+fn find_tool(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = env::var_os("PATH")
+        .map(|p| env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(venv) = env::var_os("LIFT_VENV").filter(|v| !v.is_empty()) {
+        dirs.push(PathBuf::from(venv).join("bin"));
+    }
+    if let Some(home) = env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".cache/lift/venv/bin"));
+    }
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// The `cargo-lambda` executable (installed into the test venv by scripts/setup.sh).
+pub fn cargo_lambda() -> PathBuf {
+    find_tool("cargo-lambda").unwrap_or_else(|| {
+        panic!(
+            "`cargo-lambda` was not found on PATH, in $LIFT_VENV/bin or in \
+             ~/.cache/lift/venv/bin.\nRun scripts/setup.sh (scripts/test.sh does) and put the \
+             venv's bin directory on PATH."
+        )
+    })
+}
+
+/// A TCP port that was free a moment ago: bind port 0 on loopback, read the port, release it.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap_or_else(|e| panic!("cannot bind a loopback port: {e}"));
+    listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("cannot read the bound port: {e}"))
+        .port()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------------------------
+
+/// A child process in its own process group, with its output captured line by line.
+///
+/// Dropping it kills the whole group (SIGKILL) and reaps the child.
+pub struct Proc {
+    name: String,
+    child: Child,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    stdout_lines: Receiver<String>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Proc {
+    /// Spawns `cmd` with piped output in a new process group.
+    pub fn spawn(name: &str, mut cmd: Command) -> Proc {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (tx, stdout_lines) = mpsc::channel();
+        let mut readers = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            let buf = Arc::clone(&stdout);
+            readers.push(thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    lock(&buf).push(line.clone());
+                    // The receiver may be gone once nobody waits for lines; keep draining.
+                    let _ = tx.send(line);
+                }
+            }));
+        }
+        if let Some(err) = child.stderr.take() {
+            let buf = Arc::clone(&stderr);
+            readers.push(thread::spawn(move || {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    lock(&buf).push(line);
+                }
+            }));
+        }
+        Proc {
+            name: name.to_owned(),
+            child,
+            stdout,
+            stderr,
+            stdout_lines,
+            readers,
+        }
+    }
+
+    /// The process id (also its process group id).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the process printed so far, for failure messages.
+    pub fn output(&self) -> String {
+        format!(
+            "--- {} stdout ---\n{}\n--- {} stderr ---\n{}",
+            self.name,
+            lock(&self.stdout).join("\n"),
+            self.name,
+            lock(&self.stderr).join("\n")
+        )
+    }
+
+    /// The stdout lines printed so far.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        lock(&self.stdout).clone()
+    }
+
+    /// Fails the test, with the captured output, if the process has exited.
+    pub fn assert_running(&mut self) {
+        if let Some(status) = self.exit_status() {
+            panic!(
+                "{} exited early with {status}\n{}",
+                self.name,
+                self.output()
+            );
+        }
+    }
+
+    fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.child
+            .try_wait()
+            .unwrap_or_else(|e| panic!("cannot poll {}: {e}", self.name))
+    }
+
+    /// Waits (bounded) for a stdout line matching `pred` and returns it.
+    pub fn wait_for_stdout(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        if let Some(line) = lock(&self.stdout).iter().find(|l| pred(l)) {
+            return line.clone();
+        }
+        for _ in 0..POLL_TRIES {
+            match self.stdout_lines.recv_timeout(POLL_EVERY) {
+                Ok(line) if pred(&line) => return line,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => self.assert_running(),
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "{} closed stdout before printing {what}\n{}",
+                        self.name,
+                        self.output()
+                    )
+                }
+            }
+        }
+        panic!("{} never printed {what}\n{}", self.name, self.output());
+    }
+
+    /// Waits (bounded) until something accepts TCP connections on 127.0.0.1:`port`.
+    pub fn wait_for_port(&mut self, port: u16) {
+        for _ in 0..POLL_TRIES {
+            if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                return;
+            }
+            self.assert_running();
+            thread::sleep(POLL_EVERY);
+        }
+        panic!(
+            "{} never listened on port {port}\n{}",
+            self.name,
+            self.output()
+        );
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.exit_status().is_none() {
+            // The child leads its own group (process_group(0)), so -pid names the group and
+            // takes any grandchildren with it. `kill(1)` keeps this crate free of unsafe FFI.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A reader thread cannot panic while holding the lock; recover the data regardless.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs a command to completion (bounded), returning its exit status and output.
+pub fn run_bounded(name: &str, cmd: Command) -> Finished {
+    let mut proc = Proc::spawn(name, cmd);
+    for _ in 0..POLL_TRIES * 2 {
+        if let Some(status) = proc.exit_status() {
+            // The pipes are at EOF once the process is gone, so the readers end promptly.
+            for reader in proc.readers.drain(..) {
+                let _ = reader.join();
+            }
+            return Finished {
+                status,
+                stdout: lock(&proc.stdout).join("\n"),
+                stderr: lock(&proc.stderr).join("\n"),
+            };
+        }
+        thread::sleep(POLL_EVERY);
+    }
+    panic!("{name} did not finish\n{}", proc.output());
+}
+
+/// A finished command.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP/1.1 client
+// ---------------------------------------------------------------------------------------------
+
+/// A parsed HTTP response.
+pub struct HttpResponse {
+    pub status: u16,
+    pub reason: String,
+    /// Header names as received; look them up case-insensitively with [`HttpResponse::header`].
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The body as text: failure messages are read by people.
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("reason", &self.reason)
+            .field("headers", &self.headers)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
+}
+
+impl HttpResponse {
+    /// The first value of a header, case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as UTF-8 text.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone())
+            .unwrap_or_else(|e| panic!("response body is not UTF-8: {e}\n{self:?}"))
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "response body is not JSON: {e}\nstatus {} {}\nbody {:?}",
+                self.status,
+                self.reason,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+/// Sends one request on a fresh connection (`Connection: close`) and reads the whole response.
+pub fn http(
+    port: u16,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))
+        .unwrap_or_else(|e| panic!("cannot connect to 127.0.0.1:{port}: {e}"));
+    stream
+        .set_read_timeout(Some(IO_TIMEOUT))
+        .and_then(|()| stream.set_write_timeout(Some(IO_TIMEOUT)))
+        .unwrap_or_else(|e| panic!("cannot set socket timeouts: {e}"));
+
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body))
+        .unwrap_or_else(|e| panic!("cannot send {method} {target}: {e}"));
+
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .unwrap_or_else(|e| panic!("cannot read the response to {method} {target}: {e}"));
+    parse_response(&raw, method == "HEAD")
+        .unwrap_or_else(|why| panic!("bad response to {method} {target}: {why}\n{raw:?}"))
+}
+
+fn parse_response(raw: &[u8], head_only: bool) -> Result<HttpResponse, String> {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no end of headers")?;
+    let head = std::str::from_utf8(&raw[..end]).map_err(|e| e.to_string())?;
+    let rest = &raw[end + 4..];
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().ok_or("empty response")?;
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next().unwrap_or_default();
+    if !version.starts_with("HTTP/1.") {
+        return Err(format!("not an HTTP/1.x status line: {status_line:?}"));
+    }
+    let status = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+    let reason = parts.next().unwrap_or_default().to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let body = if head_only {
+        Vec::new()
+    } else if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        dechunk(rest)?
+    } else if let Some(len) = find("content-length") {
+        let len: usize = len
+            .parse()
+            .map_err(|_| format!("bad content-length {len:?}"))?;
+        rest.get(..len)
+            .ok_or_else(|| format!("body shorter than content-length {len}"))?
+            .to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Ok(HttpResponse {
+        status,
+        reason,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("unterminated chunk size")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).map_err(|e| e.to_string())?;
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(data.get(..size).ok_or("truncated chunk")?);
+        data = data.get(size + 2..).ok_or("truncated chunk trailer")?;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertions shared by the dev-server and Runtime API tests
+// ---------------------------------------------------------------------------------------------
+
+/// Asserts `body` is Lift's error shape with `code`, and returns the `error` object.
+///
+/// `{"error":{"code":"...","message":"...","request_id":"..."}}`.
+pub fn assert_error_body(body: &Value, code: &str) -> Value {
+    let error = body
+        .get("error")
+        .unwrap_or_else(|| panic!("no `error` object in {body}"));
+    assert_eq!(error["code"], code, "error code in {body}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        !message.is_empty(),
+        "error.message must be a non-empty string in {body}"
+    );
+    let request_id = error["request_id"].as_str().unwrap_or_default();
+    assert!(
+        !request_id.is_empty(),
+        "error.request_id must be a non-empty string in {body}"
+    );
+    error.clone()
+}
+
+/// Asserts the `details` of a 422 name exactly these fields (in any order, duplicates allowed).
+pub fn assert_details_fields(error: &Value, fields: &[&str]) {
+    let details = error["details"]
+        .as_array()
+        .unwrap_or_else(|| panic!("validation error without a `details` array: {error}"));
+    assert!(!details.is_empty(), "empty details in {error}");
+    let mut seen: Vec<&str> = Vec::new();
+    for d in details {
+        let field = d["field"]
+            .as_str()
+            .unwrap_or_else(|| panic!("detail without a `field` string: {d}"));
+        let message = d["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "detail without a message: {d}");
+        if !seen.contains(&field) {
+            seen.push(field);
+        }
+    }
+    seen.sort_unstable();
+    let mut want = fields.to_vec();
+    want.sort_unstable();
+    assert_eq!(seen, want, "fields named in {error}");
+}
+
+/// Asserts a created user echoes `name` and `email` and carries a non-empty string id.
+pub fn assert_created_user(body: &Value, name: &str, email: &str) {
+    assert_eq!(body["name"], name, "name in {body}");
+    assert_eq!(body["email"], email, "email in {body}");
+    let id = body["id"].as_str().unwrap_or_default();
+    assert!(!id.is_empty(), "id must be a non-empty string in {body}");
+    let keys: Vec<&String> = body
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(keys.len(), 3, "exactly id, name and email in {body}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Lambda side: the cargo-lambda emulator with the function attached
+// ---------------------------------------------------------------------------------------------
+
+/// `cargo lambda watch --only-lambda-apis` with the built `hello-world` polling it.
+///
+/// cargo-lambda's own mode would `cargo run` the function, i.e. build inside a test; instead the
+/// emulator only serves the Runtime, Invoke and function-URL APIs, and the harness starts the
+/// binary with the environment `cargo lambda watch` would give it (see its watcher's pre-spawn
+/// hook): `AWS_LAMBDA_RUNTIME_API=http://<addr>/.rt/<function>` and the function name, version
+/// and memory size.
+pub struct Emulator {
+    pub port: u16,
+    // Field order matters: the function is killed before the emulator it polls.
+    function: Proc,
+    watch: Proc,
+}
+
+impl Emulator {
+    /// Starts the emulator and the function, and waits until a function-URL request succeeds.
+    pub fn start() -> Emulator {
+        let bin = example_bin();
+        let cargo_lambda = cargo_lambda();
+        let port = free_port();
+
+        let mut cmd = Command::new(&cargo_lambda);
+        cmd.args(["lambda", "watch", "--only-lambda-apis", "--ignore-changes"])
+            .args([
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+                &port.to_string(),
+            ])
+            // Long enough for a debug build under load; a hung function still fails the test.
+            .args(["--timeout", "120"])
+            .current_dir(workspace_root().join("examples").join(FUNCTION))
+            .env("NO_COLOR", "1");
+        let mut watch = Proc::spawn("cargo lambda watch", cmd);
+        watch.wait_for_port(port);
+
+        // Queue the first request before the function starts polling: the emulator answers a
+        // poll for a function it has never seen a request for with 204 No Content, which the
+        // runtime would have to skip. The warm-up goes through the plain Invoke API, which
+        // relays the function's response untouched, and also tells us the function is up.
+        let warm_up_event = std::fs::read(fixture("hello-v2.json"))
+            .unwrap_or_else(|e| panic!("cannot read hello-v2.json: {e}"));
+        let warm_up = thread::spawn(move || {
+            http(
+                port,
+                "POST",
+                &format!("/2015-03-31/functions/{FUNCTION}/invocations"),
+                &[("Content-Type", "application/json")],
+                &warm_up_event,
+            )
+        });
+
+        let mut cmd = Command::new(&bin);
+        cmd.env_remove("LIFT_PORT")
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{port}/.rt/{FUNCTION}"),
+            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "4096");
+        let mut function = Proc::spawn(FUNCTION, cmd);
+
+        let mut warmed_up = None;
+        for _ in 0..POLL_TRIES * 2 {
+            if warm_up.is_finished() {
+                warmed_up = Some(warm_up.join());
+                break;
+            }
+            function.assert_running();
+            watch.assert_running();
+            thread::sleep(POLL_EVERY);
+        }
+        let emu = Emulator {
+            port,
+            function,
+            watch,
+        };
+        match warmed_up {
+            Some(Ok(resp)) => {
+                let status = resp.json()["statusCode"].clone();
+                assert!(
+                    resp.status == 200 && status == 200,
+                    "warm-up invoke of hello-v2.json failed: {resp:?}\n{}",
+                    emu.output()
+                );
+            }
+            Some(Err(_)) => panic!("the warm-up invoke panicked\n{}", emu.output()),
+            None => panic!("the warm-up invoke never finished\n{}", emu.output()),
+        }
+        emu
+    }
+
+    /// Both processes' output, for failure messages.
+    pub fn output(&self) -> String {
+        format!("{}\n{}", self.watch.output(), self.function.output())
+    }
+
+    /// The function's stdout so far (its logs).
+    pub fn function_stdout(&self) -> Vec<String> {
+        self.function.stdout_lines()
+    }
+
+    /// Fails the test if the function or the emulator has exited.
+    pub fn assert_running(&mut self) {
+        self.function.assert_running();
+        self.watch.assert_running();
+    }
+
+    /// A function-URL request: `http://127.0.0.1:<port>/lambda-url/hello-world<path>`.
+    ///
+    /// Fails with an explanation when the emulator itself answers 500 with its own problem
+    /// body: that means it could not read the function's response as an HTTP API v2 response
+    /// (cargo-lambda 1.9.2 requires a `cookies` array in it, even an empty one).
+    pub fn url(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpResponse {
+        let resp = http(
+            self.port,
+            method,
+            &format!("/lambda-url/{FUNCTION}{path}"),
+            headers,
+            body,
+        );
+        let emulator_failed = resp.status == 500
+            && String::from_utf8_lossy(&resp.body).contains("\"title\":\"Internal Server Error\"")
+            && resp.header("content-type") == Some("text/plain; charset=utf-8");
+        assert!(
+            !emulator_failed,
+            "cargo lambda's function-URL emulator failed on {method} {path}: it could not parse \
+             the function's response as an API Gateway v2 response. cargo-lambda 1.9.2 needs a \
+             `cookies` array in it (`\"cookies\": []` when there are none).\n{resp:?}\n{}",
+            self.output()
+        );
+        resp
+    }
+
+    /// A raw Invoke API call (`POST /2015-03-31/functions/<fn>/invocations`) with these bytes.
+    pub fn invoke_raw(&self, payload: &[u8]) -> HttpResponse {
+        http(
+            self.port,
+            "POST",
+            &format!("/2015-03-31/functions/{FUNCTION}/invocations"),
+            &[("Content-Type", "application/json")],
+            payload,
+        )
+    }
+
+    /// `cargo lambda invoke hello-world --data-file <fixture> --output-format json`.
+    pub fn invoke_file(&self, fixture_name: &str) -> Finished {
+        let path = fixture(fixture_name);
+        let mut cmd = Command::new(cargo_lambda());
+        cmd.args(["lambda", "invoke", FUNCTION])
+            .args([
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+                &self.port.to_string(),
+            ])
+            .arg("--data-file")
+            .arg(&path)
+            .args(["--output-format", "json", "--color", "never"])
+            .current_dir(workspace_root().join("examples").join(FUNCTION));
+        run_bounded("cargo lambda invoke", cmd)
+    }
+
+    /// Invokes a fixture that must succeed and returns the function's JSON response.
+    pub fn invoke_ok(&self, fixture_name: &str) -> Value {
+        let out = self.invoke_file(fixture_name);
+        assert!(
+            out.status.success(),
+            "cargo lambda invoke {fixture_name} failed ({})\nstdout: {}\nstderr: {}\n{}",
+            out.status,
+            out.stdout,
+            out.stderr,
+            self.output()
+        );
+        serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "cargo lambda invoke {fixture_name} printed no JSON ({e})\nstdout: {}\nstderr: {}",
+                out.stdout, out.stderr
+            )
+        })
+    }
+}
+
+/// An HTTP response as a Lambda function returns it (v1, v2, ALB), normalised for assertions.
+#[derive(Debug)]
+pub struct LambdaHttp {
+    pub status: u16,
+    /// Lower-cased names; values from `headers` and `multiValueHeaders` merged.
+    pub headers: BTreeMap<String, Vec<String>>,
+    pub body: String,
+    pub raw: Value,
+}
+
+impl LambdaHttp {
+    /// Reads `statusCode`, `headers`, `multiValueHeaders`, `body` and `isBase64Encoded`.
+    pub fn parse(raw: &Value) -> LambdaHttp {
+        let status = raw["statusCode"]
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or_else(|| panic!("no numeric statusCode in {raw}"));
+        let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if let Some(map) = raw.get("headers").and_then(Value::as_object) {
+            for (k, v) in map {
+                let v = v
+                    .as_str()
+                    .unwrap_or_else(|| panic!("header {k} is not a string in {raw}"));
+                headers
+                    .entry(k.to_ascii_lowercase())
+                    .or_default()
+                    .push(v.to_owned());
+            }
+        }
+        if let Some(map) = raw.get("multiValueHeaders").and_then(Value::as_object) {
+            for (k, vs) in map {
+                let vs = vs
+                    .as_array()
+                    .unwrap_or_else(|| panic!("multiValueHeaders.{k} is not an array in {raw}"));
+                let entry = headers.entry(k.to_ascii_lowercase()).or_default();
+                for v in vs {
+                    let v = v.as_str().unwrap_or_else(|| {
+                        panic!("multiValueHeaders.{k} holds a non-string in {raw}")
+                    });
+                    if !entry.iter().any(|e| e == v) {
+                        entry.push(v.to_owned());
+                    }
+                }
+            }
+        }
+        let text = match raw.get("body") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => panic!("body is not a string: {other}"),
+        };
+        let body = if raw["isBase64Encoded"] == true {
+            String::from_utf8(base64_decode(&text))
+                .unwrap_or_else(|e| panic!("base64 body is not UTF-8: {e}"))
+        } else {
+            text
+        };
+        LambdaHttp {
+            status,
+            headers,
+            body,
+            raw: raw.clone(),
+        }
+    }
+
+    /// The single value of a header (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .and_then(|v| v.first())
+            .map(String::as_str)
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON: {e}\n{}", self.raw))
+    }
+
+    /// Whether the top-level response object has `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.raw.get(key).is_some()
+    }
+}
+
+/// Standard base64 decoding (the test crate has no base64 dependency for this one use).
+fn base64_decode(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => panic!("invalid base64 byte {c:?} in {text:?}"),
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
