@@ -5,6 +5,9 @@
 //!
 //! `cargo bench -p lift --bench corridor`
 
+// A bench is a test harness: a broken fixture should stop it loudly.
+#![allow(clippy::unwrap_used)]
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
