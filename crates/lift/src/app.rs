@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use http::Extensions;
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::context::{Context, LambdaContext, RouteInfo};
 use crate::error::Error;
@@ -21,6 +22,8 @@ use crate::events::{EventCell, EventKind, HttpReply, Parsed};
 use crate::handler::{endpoint, Handler};
 use crate::http::Response;
 use crate::middleware::{Endpoint, Middleware, Outcome, Pipeline};
+use crate::observability::{invocation_span, Field, Logger, Observability, Telemetry};
+use crate::scope::Scope;
 use crate::routing::{Dispatch, Group, Match, Route, Router};
 use crate::BoxFuture;
 
@@ -66,6 +69,7 @@ pub struct App {
     state: Extensions,
     strip_prefix: Option<String>,
     shutdown: Vec<ShutdownHook>,
+    observability: Option<Observability>,
 }
 
 impl App {
@@ -117,6 +121,12 @@ impl App {
     pub fn strip_prefix(mut self, prefix: &str) -> Self {
         let p = prefix.trim_end_matches('/');
         self.strip_prefix = (!p.is_empty()).then(|| p.to_owned());
+        self
+    }
+
+    /// Configure logs, metrics and traces (default: [`Observability::from_env`]).
+    pub fn observability(mut self, obs: Observability) -> Self {
+        self.observability = Some(obs);
         self
     }
 
@@ -174,6 +184,7 @@ impl App {
     /// Build the app: check the routes and freeze the configuration.
     pub fn build(self) -> Result<AppService, BuildError> {
         let router = Router::build(self.routes)?;
+        let observability = self.observability.unwrap_or_else(Observability::from_env);
         let dispatch: Endpoint = Arc::new(|ctx: Context| dispatch(ctx));
         Ok(AppService {
             inner: Arc::new(Shared {
@@ -186,6 +197,7 @@ impl App {
                 state: Arc::new(self.state),
                 strip_prefix: self.strip_prefix,
                 shutdown: std::sync::Mutex::new(self.shutdown),
+                observability,
             }),
         })
     }
@@ -209,6 +221,7 @@ pub(crate) struct Shared {
     state: Arc<Extensions>,
     strip_prefix: Option<String>,
     shutdown: std::sync::Mutex<Vec<ShutdownHook>>,
+    observability: Observability,
 }
 
 /// A built [`App`]: cheap to clone, shared by concurrent invocations.
@@ -354,16 +367,30 @@ impl AppService {
             Match::MethodNotAllowed { allow } => Dispatch::MethodNotAllowed(allow.clone()),
         };
         route.dispatch = Some(dispatch);
-        let ctx = Context::new(cell, lambda, shared.state.clone(), route);
-        let scope = ctx.scope().clone();
-        let outcome = shared.pipeline.run(ctx).await;
-        let mut response = match outcome {
-            Ok(r) => r,
-            Err(e) => error_response(&e, scope.request_id()),
+        let obs = &shared.observability.shared;
+        let correlation = obs
+            .correlation_header
+            .as_deref()
+            .and_then(|h| req.header(h))
+            .map(str::to_owned);
+        let telemetry = Telemetry::new(obs.clone(), &lambda, correlation);
+        let scope = Arc::new(Scope::new(lambda, telemetry));
+        let ctx = Context::new(cell, scope.clone(), shared.state.clone(), route);
+        let span = invocation_span(&scope);
+        let outcome = shared.pipeline.run(ctx).instrument(span).await;
+        let (mut response, failed) = match outcome {
+            Ok(r) => {
+                let failed = r.status().is_server_error();
+                (r, failed)
+            }
+            Err(e) => (error_response(&e, &scope), e.is_server_error()),
         };
         if strip_body {
             response.set_body(Bytes::new());
         }
+        scope.telemetry.set_outcome(!failed);
+        let flush = scope.clone();
+        scope.push_after_response(Box::pin(async move { flush.telemetry.finish() }));
         Ok(Invocation {
             reply: Reply::Http(HttpReply {
                 kind,
@@ -418,11 +445,11 @@ fn prefix_len(path: &str, segment: &str) -> Option<usize> {
 }
 
 /// Render an error as the one JSON error body; internal causes go to the log only.
-pub(crate) fn error_response(e: &Error, request_id: &str) -> Response {
+pub(crate) fn error_response(e: &Error, scope: &Arc<Scope>) -> Response {
     if e.is_server_error() {
-        log_error(e, request_id);
+        log_error(e, scope);
     }
-    let mut r = Response::new(e.status()).with_body(e.to_body(request_id));
+    let mut r = Response::new(e.status()).with_body(e.to_body(scope.request_id()));
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (name, value) in e.headers() {
@@ -431,27 +458,15 @@ pub(crate) fn error_response(e: &Error, request_id: &str) -> Response {
     r
 }
 
-fn log_error(e: &Error, request_id: &str) {
-    #[derive(Serialize)]
-    struct Line<'a> {
-        level: &'static str,
-        message: &'static str,
-        request_id: &'a str,
-        status: u16,
-        code: &'a str,
-        error: String,
-    }
-    let line = Line {
-        level: "ERROR",
-        message: "request failed",
-        request_id,
-        status: e.status().as_u16(),
-        code: e.code(),
-        error: e.to_string(),
-    };
-    if let Ok(s) = serde_json::to_string(&line) {
-        eprintln!("{s}");
-    }
+fn log_error(e: &Error, scope: &Arc<Scope>) {
+    Logger::invocation(scope.clone()).error(
+        "request failed",
+        &[
+            ("status", e.status().as_u16().into()),
+            ("code", e.code().into()),
+            ("error", Field::Str(&e.to_string())),
+        ],
+    );
 }
 
 impl fmt::Debug for App {

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{Extensions, Method};
@@ -16,7 +16,8 @@ use crate::events::{EventCell, EventKind, Parsed};
 use crate::http::request::EMPTY;
 use crate::http::Request;
 use crate::routing::Dispatch;
-use crate::BoxFuture;
+use crate::observability::{Logger, Metrics, Tracer};
+use crate::scope::Scope;
 
 /// The function's static configuration (name, memory, version, log group and stream), as the
 /// Lambda runtime reads it from the environment at start.
@@ -86,27 +87,6 @@ impl From<lambda_runtime::Context> for LambdaContext {
     }
 }
 
-/// What the corridor reads back after the middleware chain has consumed the [`Context`]:
-/// the request id in force and the work to run once the response is posted.
-pub(crate) struct Scope {
-    lambda: LambdaContext,
-    request_id: OnceLock<String>,
-    after_response: Mutex<Vec<BoxFuture<()>>>,
-}
-
-impl Scope {
-    pub(crate) fn request_id(&self) -> &str {
-        self.request_id.get().unwrap_or(&self.lambda.request_id)
-    }
-
-    pub(crate) fn take_after_response(&self) -> Vec<BoxFuture<()>> {
-        match self.after_response.lock() {
-            Ok(mut tasks) => std::mem::take(&mut *tasks),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-        }
-    }
-}
-
 /// The path the router matched: the part of the raw path routing saw, and what it found.
 #[derive(Default)]
 pub(crate) struct RouteInfo {
@@ -148,7 +128,7 @@ impl std::fmt::Debug for Context {
 impl Context {
     pub(crate) fn new(
         event: EventCell,
-        lambda: LambdaContext,
+        scope: Arc<Scope>,
         state: Arc<Extensions>,
         route: RouteInfo,
     ) -> Self {
@@ -156,19 +136,11 @@ impl Context {
             inner: Box::new(Inner {
                 event,
                 state,
-                scope: Arc::new(Scope {
-                    lambda,
-                    request_id: OnceLock::new(),
-                    after_response: Mutex::new(Vec::new()),
-                }),
+                scope,
                 route,
                 extensions: Extensions::new(),
             }),
         }
-    }
-
-    pub(crate) fn scope(&self) -> &Arc<Scope> {
-        &self.inner.scope
     }
 
     /// The kind of event this invocation carries.
@@ -281,17 +253,17 @@ impl Context {
     /// Replace the request id for this invocation (once; later calls are ignored and return
     /// `false`).
     pub fn set_request_id(&mut self, id: impl Into<String>) -> bool {
-        self.inner.scope.request_id.set(id.into()).is_ok()
+        self.inner.scope.set_request_id(id.into())
     }
 
     /// The Lambda context: request id, deadline, function ARN, X-Ray trace header, tenant.
     pub fn lambda(&self) -> &LambdaContext {
-        &self.inner.scope.lambda
+        self.inner.scope.lambda()
     }
 
     /// When the invocation times out.
     pub fn deadline(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_millis(self.inner.scope.lambda.deadline_ms)
+        UNIX_EPOCH + Duration::from_millis(self.inner.scope.lambda().deadline_ms)
     }
 
     /// Time left before the invocation times out (zero once it has passed).
@@ -304,7 +276,50 @@ impl Context {
     /// The X-Ray trace header of this invocation, read from the invocation (never from the
     /// process environment, which concurrent invocations share).
     pub fn xray_trace_id(&self) -> Option<&str> {
-        self.inner.scope.lambda.xray_trace_id.as_deref()
+        self.inner.scope.lambda().xray_trace_id.as_deref()
+    }
+
+    /// This invocation's logger: every line carries its request id, tenant, user, correlation
+    /// id and the Lambda context.
+    pub fn logger(&self) -> Logger {
+        Logger::invocation(self.inner.scope.clone())
+    }
+
+    /// This invocation's metrics, flushed as EMF after the response is posted.
+    pub fn metrics(&self) -> Metrics {
+        Metrics::invocation(self.inner.scope.clone())
+    }
+
+    /// This invocation's tracer.
+    pub fn tracer(&self) -> Tracer {
+        Tracer::invocation(self.inner.scope.clone())
+    }
+
+    /// Set the tenant: it goes on every log line (`tenant_id`) and, through the cardinality
+    /// guard, becomes the `tenant` metric dimension.
+    pub fn set_tenant(&self, tenant: impl Into<String>) {
+        self.inner.scope.telemetry.set_tenant(tenant.into());
+    }
+
+    /// The tenant, when known.
+    pub fn tenant(&self) -> Option<String> {
+        self.inner.scope.telemetry.ids().tenant.clone()
+    }
+
+    /// Set the user: it goes on every log line (`user_id`).
+    pub fn set_user(&self, user: impl Into<String>) {
+        self.inner.scope.telemetry.set_user(user.into());
+    }
+
+    /// The user, when known.
+    pub fn user(&self) -> Option<String> {
+        self.inner.scope.telemetry.ids().user.clone()
+    }
+
+    /// The correlation id, from the header configured with
+    /// [`Observability::correlation_header`](crate::observability::Observability::correlation_header).
+    pub fn correlation_id(&self) -> Option<String> {
+        self.inner.scope.telemetry.ids().correlation.clone()
     }
 
     /// Shared application state given to [`App::state`](crate::App::state).
@@ -335,10 +350,6 @@ impl Context {
     /// Run `work` after the response has been sent (in Lambda: after the runtime has posted
     /// it), so it never delays the client. Telemetry flushes go here.
     pub fn after_response(&self, work: impl Future<Output = ()> + Send + 'static) {
-        let mut tasks = match self.inner.scope.after_response.lock() {
-            Ok(t) => t,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        tasks.push(Box::pin(work));
+        self.inner.scope.push_after_response(Box::pin(work));
     }
 }

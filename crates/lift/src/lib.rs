@@ -33,8 +33,10 @@ pub mod events;
 mod handler;
 pub mod http;
 pub mod middleware;
+pub mod observability;
 pub mod routing;
 mod runtime;
+mod scope;
 mod shutdown;
 pub mod testing;
 

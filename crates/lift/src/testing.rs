@@ -35,6 +35,7 @@ use serde_json::{json, Map, Value};
 
 use crate::app::{AppService, InvokeError};
 use crate::context::LambdaContext;
+pub use crate::observability::MemorySink;
 
 /// An HTTP request to turn into an event of any HTTP source.
 #[derive(Debug, Clone)]

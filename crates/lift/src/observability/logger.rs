@@ -1,0 +1,554 @@
+//! The structured logger: one JSON line per call with the keys Powertools writes, the
+//! invocation's ids, child-logger fields and the call's own fields.
+//!
+//! Lines are written through to the sink as they are logged, so a line is never lost when the
+//! invocation later fails, times out or panics. The one exception is the opt-in debug buffer,
+//! which holds DEBUG/TRACE lines until the invocation either logs an error or fails (then they
+//! are written, oldest first) or succeeds (then they are discarded).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+use super::{RecordKind, Shared};
+use crate::scope::Scope;
+
+/// Log levels, in increasing severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// `TRACE`
+    Trace,
+    /// `DEBUG`
+    Debug,
+    /// `INFO`
+    Info,
+    /// `WARN`
+    Warn,
+    /// `ERROR`
+    Error,
+    /// `FATAL` (Powertools' `CRITICAL`)
+    Fatal,
+}
+
+impl Level {
+    /// The name written in the `level` key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Trace => "TRACE",
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+            Level::Fatal => "FATAL",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A level name that is not one of TRACE, DEBUG, INFO, WARN(ING), ERROR, FATAL, CRITICAL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseLevelError(String);
+
+impl fmt::Display for ParseLevelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown log level {:?}", self.0)
+    }
+}
+
+impl std::error::Error for ParseLevelError {}
+
+impl FromStr for Level {
+    type Err = ParseLevelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "TRACE" => Ok(Level::Trace),
+            "DEBUG" => Ok(Level::Debug),
+            "INFO" => Ok(Level::Info),
+            "WARN" | "WARNING" => Ok(Level::Warn),
+            "ERROR" => Ok(Level::Error),
+            "FATAL" | "CRITICAL" => Ok(Level::Fatal),
+            _ => Err(ParseLevelError(s.to_owned())),
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (what CloudWatch Logs Insights queries).
+    Json,
+    /// `timestamp LEVEL message key=value ...`, for reading in a terminal.
+    Pretty,
+}
+
+/// A field value in a log call: `("user", "ada".into())`, `("count", 3.into())`.
+#[derive(Debug, Clone, Copy)]
+pub enum Field<'a> {
+    /// A string.
+    Str(&'a str),
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A float (non-finite values are written as `null`).
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Any JSON value.
+    Json(&'a Value),
+}
+
+impl<'a> From<&'a str> for Field<'a> {
+    fn from(v: &'a str) -> Self {
+        Field::Str(v)
+    }
+}
+impl<'a> From<&'a String> for Field<'a> {
+    fn from(v: &'a String) -> Self {
+        Field::Str(v)
+    }
+}
+impl<'a> From<&'a Value> for Field<'a> {
+    fn from(v: &'a Value) -> Self {
+        Field::Json(v)
+    }
+}
+impl From<bool> for Field<'_> {
+    fn from(v: bool) -> Self {
+        Field::Bool(v)
+    }
+}
+impl From<f64> for Field<'_> {
+    fn from(v: f64) -> Self {
+        Field::F64(v)
+    }
+}
+macro_rules! int_field {
+    ($($t:ty => $variant:ident as $as:ty),*) => {$(
+        impl From<$t> for Field<'_> {
+            fn from(v: $t) -> Self {
+                Field::$variant(v as $as)
+            }
+        }
+    )*};
+}
+int_field!(i64 => I64 as i64, i32 => I64 as i64, u64 => U64 as u64, u32 => U64 as u64, u16 => U64 as u64, usize => U64 as u64);
+
+impl Field<'_> {
+    fn to_value(self) -> Value {
+        match self {
+            Field::Str(s) => Value::String(s.to_owned()),
+            Field::I64(v) => Value::from(v),
+            Field::U64(v) => Value::from(v),
+            Field::F64(v) => Value::from(v),
+            Field::Bool(v) => Value::Bool(v),
+            Field::Json(v) => v.clone(),
+        }
+    }
+}
+
+/// One invocation's logging state: its effective level and its debug buffer.
+pub(crate) struct LogState {
+    level: Level,
+    sampled: bool,
+    buffer: Mutex<DebugBuffer>,
+    error_logged: AtomicBool,
+}
+
+#[derive(Default)]
+struct DebugBuffer {
+    lines: VecDeque<Vec<u8>>,
+    bytes: usize,
+    evicted: u64,
+}
+
+impl LogState {
+    pub(crate) fn new(shared: &Shared) -> Self {
+        let sampled = shared.sample_rate > 0.0 && fastrand::f64() < shared.sample_rate;
+        LogState {
+            level: if sampled { shared.level.min(Level::Debug) } else { shared.level },
+            sampled,
+            buffer: Mutex::new(DebugBuffer::default()),
+            error_logged: AtomicBool::new(false),
+        }
+    }
+
+    fn buffer(&self, line: Vec<u8>, max: usize) {
+        let mut b = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
+        b.bytes += line.len();
+        b.lines.push_back(line);
+        while b.bytes > max {
+            match b.lines.pop_front() {
+                Some(old) => {
+                    b.bytes -= old.len();
+                    b.evicted += 1;
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn take_buffer(&self) -> DebugBuffer {
+        let mut b = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *b)
+    }
+
+    /// Write the buffered debug lines (and a note of any evicted ones).
+    pub(crate) fn flush_buffer(&self, shared: &Shared, logger: &Logger) {
+        let b = self.take_buffer();
+        if b.evicted > 0 {
+            logger.emit(
+                Level::Warn,
+                "debug buffer overflowed; older debug lines were evicted",
+                &[("evicted_lines", Field::U64(b.evicted))],
+            );
+        }
+        for line in b.lines {
+            shared.write(RecordKind::Log, &line);
+        }
+    }
+
+    /// End of the invocation: buffered lines are written if it failed or logged an error
+    /// (lines buffered after that error included), discarded otherwise.
+    pub(crate) fn finish(&self, shared: &Shared, logger: &Logger, failed: bool) {
+        if failed || self.error_logged.load(Ordering::Relaxed) {
+            self.flush_buffer(shared, logger);
+        } else {
+            self.take_buffer();
+        }
+    }
+}
+
+/// A structured logger. Cheap to clone; the one from [`Context::logger`](crate::Context::logger)
+/// carries its invocation's ids on every line.
+///
+/// Keys, in order: `level`, `message`, `timestamp` (RFC 3339, ms), `service`, `cold_start`,
+/// `function_name`, `function_memory_size`, `function_arn`, `function_request_id`,
+/// `xray_trace_id`, `request_id`, `tenant_id`, `user_id`, `correlation_id`, `sampling_rate`
+/// (each when known), then the child logger's fields, then the call's.
+#[derive(Clone)]
+pub struct Logger {
+    shared: Arc<Shared>,
+    scope: Option<Arc<Scope>>,
+    extra: Option<Arc<Vec<(String, Value)>>>,
+}
+
+impl fmt::Debug for Logger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Logger")
+            .field("service", &self.shared.service)
+            .field("extra", &self.extra)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Logger {
+    pub(crate) fn process(shared: Arc<Shared>) -> Self {
+        Logger {
+            shared,
+            scope: None,
+            extra: None,
+        }
+    }
+
+    pub(crate) fn invocation(scope: Arc<Scope>) -> Self {
+        Logger {
+            shared: scope.telemetry.shared.clone(),
+            scope: Some(scope),
+            extra: None,
+        }
+    }
+
+    /// A logger that adds `fields` to every line, after this logger's own.
+    pub fn child(&self, fields: &[(&str, Field<'_>)]) -> Logger {
+        let mut extra: Vec<(String, Value)> = self.extra.as_deref().cloned().unwrap_or_default();
+        for (k, v) in fields {
+            extra.retain(|(x, _)| x != k);
+            extra.push(((*k).to_owned(), v.to_value()));
+        }
+        Logger {
+            shared: self.shared.clone(),
+            scope: self.scope.clone(),
+            extra: Some(Arc::new(extra)),
+        }
+    }
+
+    /// The level below which lines are not written (DEBUG in a sampled invocation).
+    pub fn level(&self) -> Level {
+        match &self.scope {
+            Some(s) => s.telemetry.log.level,
+            None => self.shared.level,
+        }
+    }
+
+    /// Whether a line at `level` would be written (or buffered).
+    pub fn enabled(&self, level: Level) -> bool {
+        level >= self.level() || (level <= Level::Debug && self.buffering())
+    }
+
+    fn buffering(&self) -> bool {
+        self.scope.is_some() && self.shared.debug_buffer.is_some()
+    }
+
+    /// Log at TRACE.
+    pub fn trace(&self, message: &str, fields: &[(&str, Field<'_>)]) {
+        self.log(Level::Trace, message, fields);
+    }
+
+    /// Log at DEBUG.
+    pub fn debug(&self, message: &str, fields: &[(&str, Field<'_>)]) {
+        self.log(Level::Debug, message, fields);
+    }
+
+    /// Log at INFO.
+    pub fn info(&self, message: &str, fields: &[(&str, Field<'_>)]) {
+        self.log(Level::Info, message, fields);
+    }
+
+    /// Log at WARN.
+    pub fn warn(&self, message: &str, fields: &[(&str, Field<'_>)]) {
+        self.log(Level::Warn, message, fields);
+    }
+
+    /// Log at ERROR. With the debug buffer on, the invocation's buffered debug lines are
+    /// written first.
+    pub fn error(&self, message: &str, fields: &[(&str, Field<'_>)]) {
+        self.log(Level::Error, message, fields);
+    }
+
+    /// Log at any level.
+    pub fn log(&self, level: Level, message: &str, fields: &[(&str, Field<'_>)]) {
+        let effective = self.level();
+        if level < effective {
+            if let (Some(scope), Some(max), true) =
+                (&self.scope, self.shared.debug_buffer, level <= Level::Debug)
+            {
+                scope.telemetry.log.buffer(self.render(level, message, fields), max);
+            }
+            return;
+        }
+        if level >= Level::Error {
+            if let Some(scope) = &self.scope {
+                scope.telemetry.log.error_logged.store(true, Ordering::Relaxed);
+                if self.shared.debug_buffer.is_some() {
+                    scope.telemetry.log.flush_buffer(&self.shared, self);
+                }
+            }
+        }
+        self.emit(level, message, fields);
+    }
+
+    /// Render and write, with no level check.
+    pub(crate) fn emit(&self, level: Level, message: &str, fields: &[(&str, Field<'_>)]) {
+        let line = self.render(level, message, fields);
+        self.shared.write(RecordKind::Log, &line);
+    }
+
+    /// The line for a call, in the configured format.
+    pub(crate) fn render(&self, level: Level, message: &str, fields: &[(&str, Field<'_>)]) -> Vec<u8> {
+        let mut w = LineWriter::new(&self.shared, 384 + 48 * fields.len());
+        w.start(level, message);
+        if let Some(scope) = &self.scope {
+            let lambda = scope.lambda();
+            let tel = &scope.telemetry;
+            w.bool("cold_start", tel.cold_start);
+            w.str("function_name", &lambda.function.function_name);
+            w.int("function_memory_size", i64::from(lambda.function.memory));
+            w.str("function_arn", &lambda.invoked_function_arn);
+            w.str("function_request_id", &lambda.request_id);
+            if let Some(t) = &lambda.xray_trace_id {
+                w.str("xray_trace_id", t);
+            }
+            w.str("request_id", scope.request_id());
+            let ids = tel.ids();
+            if let Some(t) = &ids.tenant {
+                w.str("tenant_id", t);
+            }
+            if let Some(u) = &ids.user {
+                w.str("user_id", u);
+            }
+            if let Some(c) = &ids.correlation {
+                w.str("correlation_id", c);
+            }
+            drop(ids);
+            if tel.log.sampled || self.shared.sample_rate > 0.0 {
+                w.float("sampling_rate", self.shared.sample_rate);
+            }
+        }
+        if let Some(extra) = &self.extra {
+            for (k, v) in extra.iter() {
+                w.field(k, Field::Json(v));
+            }
+        }
+        for (k, v) in fields {
+            w.field(k, *v);
+        }
+        w.finish()
+    }
+}
+
+/// Writes one line in either format, applying redaction.
+struct LineWriter<'s> {
+    shared: &'s Shared,
+    buf: Vec<u8>,
+}
+
+const REDACTED: &str = "[REDACTED]";
+
+fn json_str(buf: &mut Vec<u8>, s: &str) {
+    // Serialising a str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *buf, s);
+}
+
+impl<'s> LineWriter<'s> {
+    fn new(shared: &'s Shared, capacity: usize) -> Self {
+        LineWriter {
+            shared,
+            buf: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn json(&self) -> bool {
+        self.shared.format == LogFormat::Json
+    }
+
+    fn start(&mut self, level: Level, message: &str) {
+        let ts = humantime::format_rfc3339_millis(SystemTime::now());
+        if self.json() {
+            self.buf.extend_from_slice(b"{\"level\":\"");
+            self.buf.extend_from_slice(level.as_str().as_bytes());
+            self.buf.extend_from_slice(b"\",\"message\":");
+            json_str(&mut self.buf, message);
+            let _ = write!(self.buf, ",\"timestamp\":\"{ts}\"");
+        } else {
+            let _ = write!(self.buf, "{ts} {:<5} {message}", level.as_str());
+        }
+        let service = &self.shared.service;
+        self.str("service", service);
+    }
+
+    fn key(&mut self, key: &str) {
+        if self.json() {
+            self.buf.push(b',');
+            json_str(&mut self.buf, key);
+            self.buf.push(b':');
+        } else {
+            self.buf.push(b' ');
+            self.buf.extend_from_slice(key.as_bytes());
+            self.buf.push(b'=');
+        }
+    }
+
+    fn str(&mut self, key: &str, v: &str) {
+        self.key(key);
+        if self.json() {
+            json_str(&mut self.buf, v);
+        } else {
+            self.buf.extend_from_slice(v.as_bytes());
+        }
+    }
+
+    fn bool(&mut self, key: &str, v: bool) {
+        self.key(key);
+        self.buf.extend_from_slice(if v { b"true" } else { b"false" });
+    }
+
+    fn int(&mut self, key: &str, v: i64) {
+        self.key(key);
+        self.buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+
+    fn float(&mut self, key: &str, v: f64) {
+        self.key(key);
+        let _ = serde_json::to_writer(&mut self.buf, &v);
+    }
+
+    fn redacted(&self, key: &str) -> bool {
+        !self.shared.redact.is_empty() && self.shared.redact.iter().any(|r| r.eq_ignore_ascii_case(key))
+    }
+
+    fn field(&mut self, key: &str, v: Field<'_>) {
+        if self.redacted(key) {
+            return self.str(key, REDACTED);
+        }
+        self.key(key);
+        match v {
+            Field::Str(s) if self.json() => json_str(&mut self.buf, s),
+            Field::Str(s) => self.buf.extend_from_slice(s.as_bytes()),
+            Field::I64(n) => self.buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Field::U64(n) => self.buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Field::F64(n) => {
+                let _ = serde_json::to_writer(&mut self.buf, &n);
+            }
+            Field::Bool(b) => self.buf.extend_from_slice(if b { b"true" } else { b"false" }),
+            Field::Json(j) if self.shared.redact.is_empty() => {
+                let _ = serde_json::to_writer(&mut self.buf, j);
+            }
+            Field::Json(j) => {
+                let _ = serde_json::to_writer(&mut self.buf, &redact_value(j, &self.shared.redact));
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.json() {
+            self.buf.push(b'}');
+        }
+        self.buf
+    }
+}
+
+/// A copy of `v` with the values of redacted keys replaced, at any depth.
+fn redact_value(v: &Value, keys: &[String]) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let v = if keys.iter().any(|r| r.eq_ignore_ascii_case(k)) {
+                        Value::String(REDACTED.to_owned())
+                    } else {
+                        redact_value(v, keys)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|v| redact_value(v, keys)).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_parse_like_powertools_and_lambda() {
+        assert_eq!("warning".parse::<Level>().unwrap(), Level::Warn);
+        assert_eq!("CRITICAL".parse::<Level>().unwrap(), Level::Fatal);
+        assert_eq!(" debug ".parse::<Level>().unwrap(), Level::Debug);
+        assert!("loud".parse::<Level>().is_err());
+        assert!(Level::Debug < Level::Info && Level::Error < Level::Fatal);
+    }
+
+    #[test]
+    fn redaction_reaches_nested_keys() {
+        let v = serde_json::json!({"user": {"password": "x", "name": "a"}, "list": [{"Token": 1}]});
+        let keys = vec!["password".to_owned(), "token".to_owned()];
+        assert_eq!(
+            redact_value(&v, &keys),
+            serde_json::json!({"user": {"password": "[REDACTED]", "name": "a"}, "list": [{"Token": "[REDACTED]"}]})
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! One invocation's shared state: what the middleware chain, the telemetry handles and the
+//! corridor all see, after the [`Context`](crate::Context) itself has been moved down the chain.
+
+use std::sync::{Mutex, OnceLock};
+
+use crate::context::LambdaContext;
+use crate::observability::Telemetry;
+use crate::BoxFuture;
+
+pub(crate) struct Scope {
+    lambda: LambdaContext,
+    request_id: OnceLock<String>,
+    after_response: Mutex<Vec<BoxFuture<()>>>,
+    pub(crate) telemetry: Telemetry,
+}
+
+impl Scope {
+    pub(crate) fn new(lambda: LambdaContext, telemetry: Telemetry) -> Self {
+        Scope {
+            lambda,
+            request_id: OnceLock::new(),
+            after_response: Mutex::new(Vec::new()),
+            telemetry,
+        }
+    }
+
+    pub(crate) fn lambda(&self) -> &LambdaContext {
+        &self.lambda
+    }
+
+    /// The id set by middleware, else the Lambda request id.
+    pub(crate) fn request_id(&self) -> &str {
+        self.request_id.get().unwrap_or(&self.lambda.request_id)
+    }
+
+    pub(crate) fn set_request_id(&self, id: String) -> bool {
+        self.request_id.set(id).is_ok()
+    }
+
+    pub(crate) fn push_after_response(&self, work: BoxFuture<()>) {
+        self.after_response
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(work);
+    }
+
+    pub(crate) fn take_after_response(&self) -> Vec<BoxFuture<()>> {
+        std::mem::take(&mut *self.after_response.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
