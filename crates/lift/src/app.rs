@@ -23,8 +23,8 @@ use crate::handler::{endpoint, Handler};
 use crate::http::Response;
 use crate::middleware::{Endpoint, Middleware, Outcome, Pipeline};
 use crate::observability::{invocation_span, Field, Logger, Observability, Telemetry};
-use crate::scope::Scope;
 use crate::routing::{Dispatch, Group, Match, Route, Router};
+use crate::scope::Scope;
 use crate::BoxFuture;
 
 /// An app that could not be built: a route conflict or an invalid path.
@@ -327,10 +327,7 @@ impl AppService {
         event: Bytes,
         lambda: LambdaContext,
     ) -> Result<Invocation, InvokeError> {
-        let cell = EventCell::parse(event).map_err(|e| InvokeError {
-            error_type: "Lift.InvalidEvent",
-            message: format!("the event is not valid JSON: {e}"),
-        })?;
+        let cell = EventCell::parse(event).map_err(|e| invalid_event(&e))?;
         let kind = cell.borrow_dependent().kind();
         let Parsed::Http(req) = cell.borrow_dependent() else {
             return Err(InvokeError {
@@ -347,17 +344,16 @@ impl AppService {
             path_start,
             ..RouteInfo::default()
         };
-        let mut strip_body = false;
+        // A HEAD response never has a body, whoever answered it (GET handler, any, an error).
+        let strip_body = req.method() == http::Method::HEAD;
         let dispatch = match shared.router.lookup(req.method(), path) {
             Match::Found {
                 pipeline,
                 template,
                 params,
-                strip_body: s,
             } => {
                 route.template = Some(template.clone());
                 route.params = params;
-                strip_body = s;
                 Dispatch::Route(pipeline.clone())
             }
             Match::NotFound => match &shared.fallback {
@@ -418,6 +414,32 @@ impl AppService {
         for hook in hooks {
             hook().await;
         }
+    }
+}
+
+/// Why an event could not be parsed, without quoting any of it: serde's messages for data
+/// errors include the offending string values.
+fn invalid_event(e: &serde_json::Error) -> InvokeError {
+    use serde_json::error::Category;
+    let (line, column) = (e.line(), e.column());
+    match e.classify() {
+        // Valid JSON that is not an object of any known kind's shape.
+        Category::Data => InvokeError {
+            error_type: "Lift.UnsupportedEvent",
+            message: format!("no handler for events of kind {}", EventKind::Unknown),
+        },
+        Category::Eof => InvokeError {
+            error_type: "Lift.InvalidEvent",
+            message: format!(
+                "the event is not valid JSON: it ends early (line {line}, column {column})"
+            ),
+        },
+        Category::Syntax | Category::Io => InvokeError {
+            error_type: "Lift.InvalidEvent",
+            message: format!(
+                "the event is not valid JSON: syntax error at line {line}, column {column}"
+            ),
+        },
     }
 }
 

@@ -15,8 +15,8 @@ use crate::error::Error;
 use crate::events::{EventCell, EventKind, Parsed};
 use crate::http::request::EMPTY;
 use crate::http::Request;
-use crate::routing::Dispatch;
 use crate::observability::{Logger, Metrics, Tracer};
+use crate::routing::Dispatch;
 use crate::scope::Scope;
 
 /// The function's static configuration (name, memory, version, log group and stream), as the
@@ -172,7 +172,12 @@ impl Context {
     /// Still percent-encoded; path parameters are decoded.
     pub fn path(&self) -> &str {
         let raw = self.request().raw_path();
-        raw.get(self.inner.route.path_start..).unwrap_or(raw)
+        match raw.get(self.inner.route.path_start..) {
+            // The stage or base path was the whole path: the router matched `/`.
+            Some("") => "/",
+            Some(rest) => rest,
+            None => raw,
+        }
     }
 
     /// Alias of [`path`](Self::path), named for what it is used for.

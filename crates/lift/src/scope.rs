@@ -45,6 +45,11 @@ impl Scope {
     }
 
     pub(crate) fn take_after_response(&self) -> Vec<BoxFuture<()>> {
-        std::mem::take(&mut *self.after_response.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(
+            &mut *self
+                .after_response
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        )
     }
 }

@@ -1,6 +1,7 @@
 //! Every HTTP source (API Gateway REST v1, HTTP API v2, ALB with and without multi-value
 //! headers, Function URL) served by the same `App` in one process: routing, request reading,
 //! the reply shape each source expects, and the Lambda context reaching the handler.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -348,6 +349,7 @@ async fn hello_fixtures_of_every_source_get_the_exact_reply_shape() {
         &json!({
             "statusCode": 200,
             "headers": {"content-type": text},
+            "cookies": [],
             "body": "Hello, Ada!",
             "isBase64Encoded": false,
         })
@@ -531,12 +533,14 @@ async fn source_ip_and_user_agent_come_from_each_source() {
         assert_eq!(got["user_agent"], json!("ua-test/1"));
     }
 
-    // ALB: the first X-Forwarded-For entry.
-    let proxied = TestRequest::get("/inspect").header("X-Forwarded-For", "198.51.100.1, 10.0.0.1");
+    // ALB: the last X-Forwarded-For entry, the one the load balancer appended (the client
+    // can put anything in front of it).
+    let proxied =
+        TestRequest::get("/inspect").header("X-Forwarded-For", "198.51.100.1, 203.0.113.50");
     for event in [proxied.alb(), proxied.alb_multi()] {
         assert_eq!(
             json_of(&app, event).await["source_ip"],
-            json!("198.51.100.1")
+            json!("203.0.113.50")
         );
     }
 
@@ -742,6 +746,7 @@ async fn binary_bodies_are_base64_and_text_bodies_are_not() {
             &json!({
                 "statusCode": 200,
                 "headers": {"content-type": "image/png"},
+                "cookies": [],
                 "body": "iVBORw==",
                 "isBase64Encoded": true,
             })

@@ -302,12 +302,12 @@ const GARBAGE: &[(&str, &str, &str)] = &[
     (
         "not-json.txt",
         "Lift.InvalidEvent",
-        "the event is not valid JSON: expected ident at line 1 column 2",
+        "the event is not valid JSON: syntax error at line 1, column 2",
     ),
     (
         "truncated.json",
         "Lift.InvalidEvent",
-        "the event is not valid JSON: EOF while parsing",
+        "the event is not valid JSON: it ends early",
     ),
 ];
 

@@ -47,17 +47,18 @@ pub(crate) fn request(env: Envelope<'_>) -> Request<'_> {
         .headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("x-forwarded-for"))
-        .map(|(_, v)| first_forwarded(v.clone()));
+        .map(|(_, v)| client_address(v.clone()));
     req
 }
 
-/// The client address: the first entry of `X-Forwarded-For`.
-fn first_forwarded(v: crate::events::json::Str<'_>) -> crate::events::json::Str<'_> {
+/// The client address: the last entry of `X-Forwarded-For`, the one the load balancer appended
+/// itself. Earlier entries come from the client and can say anything.
+fn client_address(v: crate::events::json::Str<'_>) -> crate::events::json::Str<'_> {
     use std::borrow::Cow;
     match v.0 {
-        Cow::Borrowed(s) => s.split(',').next().unwrap_or(s).trim().into(),
+        Cow::Borrowed(s) => s.rsplit(',').next().unwrap_or(s).trim().into(),
         Cow::Owned(s) => crate::events::json::Str(Cow::Owned(
-            s.split(',').next().unwrap_or(&s).trim().to_owned(),
+            s.rsplit(',').next().unwrap_or(&s).trim().to_owned(),
         )),
     }
 }

@@ -133,8 +133,8 @@ impl<'a> Request<'a> {
         self.header("content-type")
     }
 
-    /// The client's IP address as the source reports it (for ALB, the first
-    /// `X-Forwarded-For` entry).
+    /// The client's IP address as the source reports it (for ALB, the last
+    /// `X-Forwarded-For` entry: the one the load balancer added).
     pub fn source_ip(&self) -> Option<&str> {
         self.source_ip.as_deref()
     }

@@ -29,7 +29,9 @@ pub struct TracingBridge {
 
 impl fmt::Debug for TracingBridge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TracingBridge").field("min", &self.min).finish()
+        f.debug_struct("TracingBridge")
+            .field("min", &self.min)
+            .finish()
     }
 }
 
@@ -54,7 +56,9 @@ impl TracingBridge {
 }
 
 /// Install the bridge as the global `tracing` subscriber. Fails if one is already set.
-pub fn install_tracing_bridge(obs: &Observability) -> Result<(), tracing::subscriber::SetGlobalDefaultError> {
+pub fn install_tracing_bridge(
+    obs: &Observability,
+) -> Result<(), tracing::subscriber::SetGlobalDefaultError> {
     tracing::subscriber::set_global_default(Registry::default().with(TracingBridge::new(obs)))
 }
 
@@ -95,27 +99,33 @@ impl Visit for Fields {
         if field.name() == "message" {
             self.message = v;
         } else {
-            self.fields.push((field.name().to_owned(), Value::String(v)));
+            self.fields
+                .push((field.name().to_owned(), Value::String(v)));
         }
     }
     fn record_str(&mut self, field: &TField, value: &str) {
         if field.name() == "message" {
             self.message = value.to_owned();
         } else {
-            self.fields.push((field.name().to_owned(), Value::String(value.to_owned())));
+            self.fields
+                .push((field.name().to_owned(), Value::String(value.to_owned())));
         }
     }
     fn record_i64(&mut self, field: &TField, value: i64) {
-        self.fields.push((field.name().to_owned(), Value::from(value)));
+        self.fields
+            .push((field.name().to_owned(), Value::from(value)));
     }
     fn record_u64(&mut self, field: &TField, value: u64) {
-        self.fields.push((field.name().to_owned(), Value::from(value)));
+        self.fields
+            .push((field.name().to_owned(), Value::from(value)));
     }
     fn record_f64(&mut self, field: &TField, value: f64) {
-        self.fields.push((field.name().to_owned(), Value::from(value)));
+        self.fields
+            .push((field.name().to_owned(), Value::from(value)));
     }
     fn record_bool(&mut self, field: &TField, value: bool) {
-        self.fields.push((field.name().to_owned(), Value::Bool(value)));
+        self.fields
+            .push((field.name().to_owned(), Value::Bool(value)));
     }
 }
 
@@ -131,9 +141,11 @@ where
         let logger = ctx
             .event_scope(event)
             .and_then(|scope| {
-                scope
-                    .from_root()
-                    .find_map(|span| span.extensions().get::<InvocationLogger>().map(|l| l.0.clone()))
+                scope.from_root().find_map(|span| {
+                    span.extensions()
+                        .get::<InvocationLogger>()
+                        .map(|l| l.0.clone())
+                })
             })
             .unwrap_or_else(|| self.fallback.clone());
         let lvl = level(event.metadata().level());
@@ -144,7 +156,11 @@ where
         event.record(&mut v);
         let mut fields: Vec<(&str, Field<'_>)> = Vec::with_capacity(v.fields.len() + 1);
         fields.push(("target", Field::Str(event.metadata().target())));
-        fields.extend(v.fields.iter().map(|(k, val)| (k.as_str(), Field::Json(val))));
+        fields.extend(
+            v.fields
+                .iter()
+                .map(|(k, val)| (k.as_str(), Field::Json(val))),
+        );
         logger.log(lvl, &v.message, &fields);
     }
 }

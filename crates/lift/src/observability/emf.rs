@@ -46,12 +46,22 @@ struct Part<'a> {
 
 /// Write the invocation's metrics, and the cold-start document when `cold_start_function` is
 /// the function's name. Rejected records are reported in one WARN log line.
-pub(crate) fn flush(shared: &Arc<Shared>, set: MetricSet, tenant: Option<&str>, cold_start_function: Option<&str>) {
+pub(crate) fn flush(
+    shared: &Arc<Shared>,
+    set: MetricSet,
+    tenant: Option<&str>,
+    cold_start_function: Option<&str>,
+) {
     let ts = now_ms();
     let mut namespace = shared.namespace().to_owned();
-    let mut dims: Vec<(&str, &str)> = Vec::with_capacity(2 + shared.default_dimensions.len() + set.dimensions.len());
+    let mut dims: Vec<(&str, &str)> =
+        Vec::with_capacity(2 + shared.default_dimensions.len() + set.dimensions.len());
     dims.push(("service", &shared.service));
-    for (k, v) in shared.default_dimensions.iter().chain(set.dimensions.iter()) {
+    for (k, v) in shared
+        .default_dimensions
+        .iter()
+        .chain(set.dimensions.iter())
+    {
         dims.retain(|(x, _)| x != k);
         dims.push((k, v));
     }
@@ -93,7 +103,10 @@ pub(crate) fn flush(shared: &Arc<Shared>, set: MetricSet, tenant: Option<&str>, 
         Logger::process(shared.clone()).emit(
             Level::Warn,
             "metrics were rejected",
-            &[("reasons", super::Field::Json(&serde_json::json!(reasons))), ("name_clashes_with_dimension", (clashed as u64).into())],
+            &[
+                ("reasons", super::Field::Json(&serde_json::json!(reasons))),
+                ("name_clashes_with_dimension", (clashed as u64).into()),
+            ],
         );
     }
 }
@@ -113,7 +126,10 @@ fn documents(namespace: &str, dims: &[(&str, &str)], entries: &[&Entry], ts: u64
                         values: Some(&values[start..values.len().min(start + MAX_VALUES)]),
                     })
                 }
-                _ => (round == 0).then_some(Part { entry: e, values: None }),
+                _ => (round == 0).then_some(Part {
+                    entry: e,
+                    values: None,
+                }),
             })
             .collect();
         if parts.is_empty() {
@@ -129,7 +145,10 @@ fn documents(namespace: &str, dims: &[(&str, &str)], entries: &[&Entry], ts: u64
 
 fn document(namespace: &str, dims: &[(&str, &str)], parts: &[Part<'_>], ts: u64) -> Vec<u8> {
     let mut b = Vec::with_capacity(256 + 64 * parts.len());
-    let _ = write!(b, "{{\"_aws\":{{\"Timestamp\":{ts},\"CloudWatchMetrics\":[{{\"Namespace\":");
+    let _ = write!(
+        b,
+        "{{\"_aws\":{{\"Timestamp\":{ts},\"CloudWatchMetrics\":[{{\"Namespace\":"
+    );
     json_str(&mut b, namespace);
     b.extend_from_slice(b",\"Dimensions\":[[");
     for (i, (k, _)) in dims.iter().enumerate() {
@@ -196,8 +215,19 @@ fn cold_start(shared: &Shared, function: &str, ts: u64) -> Vec<u8> {
         resolution: Resolution::Standard,
         data: Data::Sum(1.0),
     };
-    let dims = [("service", shared.service.as_str()), ("function_name", function)];
-    document(shared.namespace(), &dims, &[Part { entry: &entry, values: None }], ts)
+    let dims = [
+        ("service", shared.service.as_str()),
+        ("function_name", function),
+    ];
+    document(
+        shared.namespace(),
+        &dims,
+        &[Part {
+            entry: &entry,
+            values: None,
+        }],
+        ts,
+    )
 }
 
 #[cfg(test)]
@@ -220,7 +250,12 @@ mod tests {
         let mut h = entry("Latency", Data::Dist(vec![(1.5, 2), (3.0, 1)]));
         h.unit = Unit::Milliseconds;
         h.resolution = Resolution::High;
-        let docs = documents("NS", &[("service", "svc"), ("tenant", "t1")], &[&c, &h], 1700000000000);
+        let docs = documents(
+            "NS",
+            &[("service", "svc"), ("tenant", "t1")],
+            &[&c, &h],
+            1700000000000,
+        );
         assert_eq!(docs.len(), 1);
         assert_eq!(
             String::from_utf8(docs[0].clone()).unwrap(),
@@ -230,12 +265,20 @@ mod tests {
 
     #[test]
     fn splits_at_100_metrics_and_100_values() {
-        let many: Vec<Entry> = (0..150).map(|i| entry(&format!("m{i}"), Data::Sum(1.0))).collect();
+        let many: Vec<Entry> = (0..150)
+            .map(|i| entry(&format!("m{i}"), Data::Sum(1.0)))
+            .collect();
         let refs: Vec<&Entry> = many.iter().collect();
         let docs = documents("NS", &[("service", "s")], &refs, 1);
         let counts: Vec<usize> = docs
             .iter()
-            .map(|d| serde_json::from_slice::<serde_json::Value>(d).unwrap()["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len())
+            .map(|d| {
+                serde_json::from_slice::<serde_json::Value>(d).unwrap()["_aws"]["CloudWatchMetrics"]
+                    [0]["Metrics"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
             .collect();
         assert_eq!(counts, vec![100, 50]);
 
@@ -243,7 +286,10 @@ mod tests {
         let h = entry("H", Data::Dist(values));
         let c = entry("C", Data::Sum(1.0));
         let docs = documents("NS", &[("service", "s")], &[&h, &c], 1);
-        let docs: Vec<serde_json::Value> = docs.iter().map(|d| serde_json::from_slice(d).unwrap()).collect();
+        let docs: Vec<serde_json::Value> = docs
+            .iter()
+            .map(|d| serde_json::from_slice(d).unwrap())
+            .collect();
         assert_eq!(docs.len(), 3);
         assert_eq!(docs[0]["H"]["Values"].as_array().unwrap().len(), 100);
         assert_eq!(docs[0]["C"], 1.0);

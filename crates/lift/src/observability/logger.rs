@@ -177,7 +177,11 @@ impl LogState {
     pub(crate) fn new(shared: &Shared) -> Self {
         let sampled = shared.sample_rate > 0.0 && fastrand::f64() < shared.sample_rate;
         LogState {
-            level: if sampled { shared.level.min(Level::Debug) } else { shared.level },
+            level: if sampled {
+                shared.level.min(Level::Debug)
+            } else {
+                shared.level
+            },
             sampled,
             buffer: Mutex::new(DebugBuffer::default()),
             error_logged: AtomicBool::new(false),
@@ -334,13 +338,20 @@ impl Logger {
             if let (Some(scope), Some(max), true) =
                 (&self.scope, self.shared.debug_buffer, level <= Level::Debug)
             {
-                scope.telemetry.log.buffer(self.render(level, message, fields), max);
+                scope
+                    .telemetry
+                    .log
+                    .buffer(self.render(level, message, fields), max);
             }
             return;
         }
         if level >= Level::Error {
             if let Some(scope) = &self.scope {
-                scope.telemetry.log.error_logged.store(true, Ordering::Relaxed);
+                scope
+                    .telemetry
+                    .log
+                    .error_logged
+                    .store(true, Ordering::Relaxed);
                 if self.shared.debug_buffer.is_some() {
                     scope.telemetry.log.flush_buffer(&self.shared, self);
                 }
@@ -356,19 +367,27 @@ impl Logger {
     }
 
     /// The line for a call, in the configured format.
-    pub(crate) fn render(&self, level: Level, message: &str, fields: &[(&str, Field<'_>)]) -> Vec<u8> {
+    pub(crate) fn render(
+        &self,
+        level: Level,
+        message: &str,
+        fields: &[(&str, Field<'_>)],
+    ) -> Vec<u8> {
         let mut w = LineWriter::new(&self.shared, 384 + 48 * fields.len());
         w.start(level, message);
         if let Some(scope) = &self.scope {
             let lambda = scope.lambda();
             let tel = &scope.telemetry;
-            w.bool("cold_start", tel.cold_start);
-            w.str("function_name", &lambda.function.function_name);
-            w.int("function_memory_size", i64::from(lambda.function.memory));
-            w.str("function_arn", &lambda.invoked_function_arn);
-            w.str("function_request_id", &lambda.request_id);
-            if let Some(t) = &lambda.xray_trace_id {
-                w.str("xray_trace_id", t);
+            // The Lambda context keys are for CloudWatch; in a terminal they are noise.
+            if w.json() {
+                w.bool("cold_start", tel.cold_start);
+                w.str("function_name", &lambda.function.function_name);
+                w.int("function_memory_size", i64::from(lambda.function.memory));
+                w.str("function_arn", &lambda.invoked_function_arn);
+                w.str("function_request_id", &lambda.request_id);
+                if let Some(t) = &lambda.xray_trace_id {
+                    w.str("xray_trace_id", t);
+                }
             }
             w.str("request_id", scope.request_id());
             let ids = tel.ids();
@@ -461,12 +480,14 @@ impl<'s> LineWriter<'s> {
 
     fn bool(&mut self, key: &str, v: bool) {
         self.key(key);
-        self.buf.extend_from_slice(if v { b"true" } else { b"false" });
+        self.buf
+            .extend_from_slice(if v { b"true" } else { b"false" });
     }
 
     fn int(&mut self, key: &str, v: i64) {
         self.key(key);
-        self.buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
     }
 
     fn float(&mut self, key: &str, v: f64) {
@@ -475,7 +496,12 @@ impl<'s> LineWriter<'s> {
     }
 
     fn redacted(&self, key: &str) -> bool {
-        !self.shared.redact.is_empty() && self.shared.redact.iter().any(|r| r.eq_ignore_ascii_case(key))
+        !self.shared.redact.is_empty()
+            && self
+                .shared
+                .redact
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(key))
     }
 
     fn field(&mut self, key: &str, v: Field<'_>) {
@@ -486,12 +512,18 @@ impl<'s> LineWriter<'s> {
         match v {
             Field::Str(s) if self.json() => json_str(&mut self.buf, s),
             Field::Str(s) => self.buf.extend_from_slice(s.as_bytes()),
-            Field::I64(n) => self.buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
-            Field::U64(n) => self.buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Field::I64(n) => self
+                .buf
+                .extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Field::U64(n) => self
+                .buf
+                .extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
             Field::F64(n) => {
                 let _ = serde_json::to_writer(&mut self.buf, &n);
             }
-            Field::Bool(b) => self.buf.extend_from_slice(if b { b"true" } else { b"false" }),
+            Field::Bool(b) => self
+                .buf
+                .extend_from_slice(if b { b"true" } else { b"false" }),
             Field::Json(j) if self.shared.redact.is_empty() => {
                 let _ = serde_json::to_writer(&mut self.buf, j);
             }

@@ -106,10 +106,17 @@ impl fmt::Display for MetricsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MetricsError::InvalidName(n) => write!(f, "invalid metric or dimension name {n:?}"),
-            MetricsError::InvalidValue(n) => write!(f, "metric {n:?} got a value that is not a finite number"),
-            MetricsError::InvalidDimensionValue(n) => write!(f, "dimension {n:?} has an empty or too long value"),
+            MetricsError::InvalidValue(n) => {
+                write!(f, "metric {n:?} got a value that is not a finite number")
+            }
+            MetricsError::InvalidDimensionValue(n) => {
+                write!(f, "dimension {n:?} has an empty or too long value")
+            }
             MetricsError::TooManyDimensions => f.write_str("more than 30 dimensions"),
-            MetricsError::Conflict(n) => write!(f, "metric {n:?} was recorded as two kinds or with two units"),
+            MetricsError::Conflict(n) => write!(
+                f,
+                "metric {n:?} was recorded as two kinds or with two units"
+            ),
         }
     }
 }
@@ -164,7 +171,10 @@ pub(crate) struct MetricSet {
 const KEPT_REJECTIONS: usize = 10;
 
 pub(crate) fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().count() <= 255 && !name.chars().any(char::is_control) && name != "_aws"
+    !name.is_empty()
+        && name.chars().count() <= 255
+        && !name.chars().any(char::is_control)
+        && name != "_aws"
 }
 
 impl MetricSet {
@@ -212,7 +222,12 @@ impl MetricSet {
         });
     }
 
-    fn add_dimension(&mut self, shared: &Shared, name: &str, value: &str) -> Result<(), MetricsError> {
+    fn add_dimension(
+        &mut self,
+        shared: &Shared,
+        name: &str,
+        value: &str,
+    ) -> Result<(), MetricsError> {
         if !valid_name(name) || name.starts_with(':') {
             return Err(MetricsError::InvalidName(name.to_owned()));
         }
@@ -291,7 +306,12 @@ impl Metrics {
         self.with_set(|shared, set| set.record(shared, spec, value));
     }
 
-    fn handle(&self, name: impl Into<Cow<'static, str>>, kind: Kind, unit: Unit) -> (Metrics, Spec) {
+    fn handle(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        kind: Kind,
+        unit: Unit,
+    ) -> (Metrics, Spec) {
         (
             self.clone(),
             Spec {
@@ -439,13 +459,22 @@ mod tests {
     fn dimensions_are_checked() {
         let sh = shared();
         let mut set = MetricSet::default();
-        assert_eq!(set.add_dimension(&sh, "region", ""), Err(MetricsError::InvalidDimensionValue("region".into())));
-        assert_eq!(set.add_dimension(&sh, "", "x"), Err(MetricsError::InvalidName(String::new())));
+        assert_eq!(
+            set.add_dimension(&sh, "region", ""),
+            Err(MetricsError::InvalidDimensionValue("region".into()))
+        );
+        assert_eq!(
+            set.add_dimension(&sh, "", "x"),
+            Err(MetricsError::InvalidName(String::new()))
+        );
         // service + 28 more + the tenant slot = 30.
         for i in 0..28 {
             set.add_dimension(&sh, &format!("d{i}"), "v").unwrap();
         }
-        assert_eq!(set.add_dimension(&sh, "one_too_many", "v"), Err(MetricsError::TooManyDimensions));
+        assert_eq!(
+            set.add_dimension(&sh, "one_too_many", "v"),
+            Err(MetricsError::TooManyDimensions)
+        );
         assert_eq!(set.add_dimension(&sh, "d0", "replaced"), Ok(()));
     }
 }

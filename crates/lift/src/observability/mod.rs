@@ -41,8 +41,8 @@ mod tracer;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-pub use bridge::{install_tracing_bridge, TracingBridge};
 pub(crate) use bridge::invocation_span;
+pub use bridge::{install_tracing_bridge, TracingBridge};
 pub use logger::{Field, Level, LogFormat, Logger};
 pub use memory::MemorySink;
 pub use metrics::{Counter, Gauge, Histogram, Metrics, MetricsError, Resolution, Unit};
@@ -101,7 +101,8 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn env_true(name: &str) -> bool {
-    env(name).is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    env(name)
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
 impl Observability {
@@ -150,7 +151,9 @@ impl Observability {
         if let Some(l) = env_level() {
             s.level = l;
         }
-        if let Some(r) = env("POWERTOOLS_LOGGER_SAMPLE_RATE").and_then(|v| v.trim().parse::<f64>().ok()) {
+        if let Some(r) =
+            env("POWERTOOLS_LOGGER_SAMPLE_RATE").and_then(|v| v.trim().parse::<f64>().ok())
+        {
             s.sample_rate = r.clamp(0.0, 1.0);
         }
         s.metrics_enabled = !env_true("POWERTOOLS_METRICS_DISABLED");
@@ -217,7 +220,10 @@ impl Observability {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.shared_mut().redact = keys.into_iter().map(|k| k.as_ref().to_ascii_lowercase()).collect();
+        self.shared_mut().redact = keys
+            .into_iter()
+            .map(|k| k.as_ref().to_ascii_lowercase())
+            .collect();
         self
     }
 
@@ -235,7 +241,9 @@ impl Observability {
 
     /// Add a dimension to every metric (after `service`).
     pub fn default_dimension(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.shared_mut().default_dimensions.push((name.into(), value.into()));
+        self.shared_mut()
+            .default_dimensions
+            .push((name.into(), value.into()));
         self
     }
 
@@ -339,7 +347,12 @@ impl Shared {
         if !self.metrics_enabled {
             return;
         }
-        let set = std::mem::take(&mut *self.process_metrics.lock().unwrap_or_else(|p| p.into_inner()));
+        let set = std::mem::take(
+            &mut *self
+                .process_metrics
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
         if !set.entries.is_empty() || !set.rejected.is_empty() {
             emf::flush(self, set, None, None);
         }
@@ -433,11 +446,17 @@ impl Telemetry {
             return;
         }
         let failed = !self.succeeded.load(Ordering::Relaxed);
-        self.log.finish(&self.shared, &Logger::process(self.shared.clone()), failed);
+        self.log
+            .finish(&self.shared, &Logger::process(self.shared.clone()), failed);
         if self.shared.metrics_enabled {
             let set = std::mem::take(&mut *self.metrics.lock().unwrap_or_else(|p| p.into_inner()));
             let tenant = self.ids().tenant.clone();
-            emf::flush(&self.shared, set, tenant.as_deref(), self.cold_start.then_some(self.function_name.as_str()));
+            emf::flush(
+                &self.shared,
+                set,
+                tenant.as_deref(),
+                self.cold_start.then_some(self.function_name.as_str()),
+            );
         }
         self.spans.flush(&self.shared, self.trace_id.as_deref());
         self.shared.flush_process_metrics();

@@ -24,7 +24,10 @@ pub(crate) struct SpanSet {
 
 impl SpanSet {
     fn push(&self, span: Value) {
-        self.done.lock().unwrap_or_else(|p| p.into_inner()).push(span);
+        self.done
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(span);
     }
 
     pub(crate) fn flush(&self, shared: &Shared, trace_header: Option<&str>) {
@@ -49,7 +52,9 @@ fn root_of(header: &str) -> Option<&str> {
 }
 
 fn epoch_seconds(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 fn new_id() -> String {
@@ -64,7 +69,9 @@ pub struct Tracer {
 
 impl fmt::Debug for Tracer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tracer").field("enabled", &self.scope.is_some()).finish()
+        f.debug_struct("Tracer")
+            .field("enabled", &self.scope.is_some())
+            .finish()
     }
 }
 
@@ -124,7 +131,11 @@ impl Span {
 
     /// A span nested in this one.
     pub fn child(&self, name: &str) -> Span {
-        Span::start(self.scope.clone(), name, self.data.as_ref().map(|d| d.id.clone()))
+        Span::start(
+            self.scope.clone(),
+            name,
+            self.data.as_ref().map(|d| d.id.clone()),
+        )
     }
 
     /// Add an annotation (indexed by X-Ray).
@@ -164,7 +175,10 @@ impl Drop for Span {
             m.insert("parent_id".into(), Value::String(p));
         }
         m.insert("start_time".into(), Value::from(epoch_seconds(d.start)));
-        m.insert("end_time".into(), Value::from(epoch_seconds(SystemTime::now())));
+        m.insert(
+            "end_time".into(),
+            Value::from(epoch_seconds(SystemTime::now())),
+        );
         if !d.annotations.is_empty() {
             m.insert("annotations".into(), Value::Object(d.annotations));
         }
@@ -184,7 +198,9 @@ mod tests {
     #[test]
     fn trace_root_is_read_from_the_header() {
         assert_eq!(
-            super::root_of("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"),
+            super::root_of(
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+            ),
             Some("1-5759e988-bd862e3fe1be46a994272793")
         );
         assert_eq!(super::root_of("Parent=1"), None);

@@ -28,8 +28,6 @@ pub(crate) enum Match<'r> {
         pipeline: &'r Arc<Pipeline>,
         template: &'r Arc<str>,
         params: Vec<(Arc<str>, String)>,
-        /// `HEAD` served by the `GET` handler: the body is dropped from the response.
-        strip_body: bool,
     },
     MethodNotAllowed {
         allow: &'r HeaderValue,
@@ -94,27 +92,18 @@ impl Router {
                 .find(|(x, _)| x == want)
                 .map(|(_, p)| p)
         };
-        let (pipeline, strip_body) = match find(method) {
-            Some(p) => (p, false),
-            None if *method == Method::HEAD => match find(&Method::GET) {
-                Some(p) => (p, true),
-                None => match &entry.any {
-                    Some(p) => (p, false),
-                    None => {
-                        return Match::MethodNotAllowed {
-                            allow: &entry.allow,
-                        }
-                    }
-                },
-            },
-            None => match &entry.any {
-                Some(p) => (p, false),
-                None => {
-                    return Match::MethodNotAllowed {
-                        allow: &entry.allow,
-                    }
-                }
-            },
+        // `HEAD` falls back to the `GET` handler; the corridor drops the body.
+        let found = find(method)
+            .or_else(|| {
+                (*method == Method::HEAD)
+                    .then(|| find(&Method::GET))
+                    .flatten()
+            })
+            .or(entry.any.as_ref());
+        let Some(pipeline) = found else {
+            return Match::MethodNotAllowed {
+                allow: &entry.allow,
+            };
         };
         let params = entry
             .param_names
@@ -126,7 +115,6 @@ impl Router {
             pipeline,
             template: &entry.template,
             params,
-            strip_body,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: fixtures, Lambda contexts and exact error bodies.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used)]
 
 use std::time::Duration;
 
