@@ -63,6 +63,8 @@ mod guides {
     struct Runtime;
     #[doc = include_str!("../../../docs/testing.md")]
     struct Testing;
+    #[doc = include_str!("../../../docs/observability.md")]
+    struct Observability;
 }
 
 /// A boxed, sendable future, as middleware and handlers return.
