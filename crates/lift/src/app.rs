@@ -92,6 +92,13 @@ impl App {
         self
     }
 
+    /// Add a middleware stack (see [`Stack`](crate::middleware::Stack)) to the app-wide
+    /// middleware: `App::new().middleware_stack(Stack::new())` installs the defaults.
+    #[cfg(any())]
+    pub fn middleware_stack(self, stack: crate::middleware::Stack) -> Self {
+        stack.install(self)
+    }
+
     /// Add a route: a path and its handlers by method.
     pub fn route(mut self, path: &str, route: Route) -> Self {
         self.routes.push((path.to_owned(), route));

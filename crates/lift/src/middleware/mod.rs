@@ -22,6 +22,24 @@
 //!     .get("/", |_ctx: Context| async { "hi" });
 //! ```
 
+mod access_log;
+mod error_handler;
+mod recover;
+mod request_id;
+mod request_metrics;
+// mod stack;
+mod timeout;
+mod tower;
+
+pub use access_log::AccessLog;
+pub use error_handler::ErrorHandler;
+pub use recover::Recover;
+pub use request_id::{RequestId, MAX_REQUEST_ID_LEN};
+pub use request_metrics::RequestMetrics;
+// pub use stack::Stack;
+pub use timeout::{Timeout, DEFAULT_MARGIN};
+pub use tower::{NextService, TowerLayer};
+
 use std::future::Future;
 use std::sync::Arc;
 

@@ -94,6 +94,25 @@ pub(crate) fn flush(
     for doc in documents(&namespace, &dims, &entries, ts) {
         shared.write(RecordKind::Metrics, &doc);
     }
+    for group in &set.groups {
+        let mut gdims: Vec<(&str, &str)> = vec![("service", &shared.service)];
+        for (k, v) in shared
+            .default_dimensions
+            .iter()
+            .chain(group.dimensions.iter())
+        {
+            gdims.retain(|(x, _)| x != k);
+            gdims.push((k, v));
+        }
+        let entries: Vec<&Entry> = group
+            .entries
+            .iter()
+            .filter(|e| !gdims.iter().any(|(d, _)| *d == e.name))
+            .collect();
+        for doc in documents(shared.namespace(), &gdims, &entries, ts) {
+            shared.write(RecordKind::Metrics, &doc);
+        }
+    }
     if let Some(function) = cold_start_function {
         shared.write(RecordKind::Metrics, &cold_start(shared, function, ts));
     }

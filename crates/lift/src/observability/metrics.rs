@@ -165,6 +165,16 @@ pub(crate) struct MetricSet {
     pub(crate) entries: Vec<Entry>,
     pub(crate) dimensions: Vec<(String, String)>,
     pub(crate) rejected: Vec<MetricsError>,
+    /// Metrics with a dimension set of their own (`Metrics::with_dimensions`), each written as
+    /// its own document: `service`, the defaults, then these.
+    pub(crate) groups: Vec<Group>,
+}
+
+/// Metrics recorded under their own dimension set.
+#[derive(Debug, Default)]
+pub(crate) struct Group {
+    pub(crate) dimensions: Vec<(String, String)>,
+    pub(crate) entries: Vec<Entry>,
 }
 
 /// Keep the first few rejections for the warning; count them all.
@@ -185,41 +195,41 @@ impl MetricSet {
         }
     }
 
-    fn record(&mut self, shared: &Shared, spec: &Spec, value: f64) {
+    fn record(&mut self, shared: &Shared, group: Option<usize>, spec: &Spec, value: f64) {
         if !valid_name(&spec.name) {
             return self.reject(shared, MetricsError::InvalidName(spec.name.to_string()));
         }
         if !value.is_finite() {
             return self.reject(shared, MetricsError::InvalidValue(spec.name.to_string()));
         }
-        if let Some(e) = self.entries.iter_mut().find(|e| e.name == spec.name) {
-            if e.kind() != spec.kind || e.unit != spec.unit {
-                return self.reject(shared, MetricsError::Conflict(spec.name.to_string()));
-            }
-            match &mut e.data {
-                Data::Sum(s) => *s += value,
-                Data::Last(l) => *l = value,
-                Data::Dist(d) => match d.iter_mut().find(|(v, _)| *v == value) {
-                    Some((_, n)) => *n += 1,
-                    None => d.push((value, 1)),
-                },
-            }
-            if spec.resolution == Resolution::High {
-                e.resolution = Resolution::High;
-            }
-            return;
-        }
-        let data = match spec.kind {
-            Kind::Counter => Data::Sum(value),
-            Kind::Gauge => Data::Last(value),
-            Kind::Histogram => Data::Dist(vec![(value, 1)]),
+        let entries = match group.and_then(|g| self.groups.get_mut(g)) {
+            Some(g) => &mut g.entries,
+            None => &mut self.entries,
         };
-        self.entries.push(Entry {
-            name: spec.name.clone(),
-            unit: spec.unit,
-            resolution: spec.resolution,
-            data,
+        if let Err(e) = record_into(entries, spec, value) {
+            self.reject(shared, e);
+        }
+    }
+
+    fn group(&mut self, shared: &Shared, dims: &[(&str, &str)]) -> Result<usize, MetricsError> {
+        if 1 + shared.default_dimensions.len() + dims.len() > MAX_DIMENSIONS {
+            return Err(MetricsError::TooManyDimensions);
+        }
+        for (k, v) in dims {
+            check_dimension(k, v)?;
+        }
+        let dims: Vec<(String, String)> = dims
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if let Some(i) = self.groups.iter().position(|g| g.dimensions == dims) {
+            return Ok(i);
+        }
+        self.groups.push(Group {
+            dimensions: dims,
+            entries: Vec::new(),
         });
+        Ok(self.groups.len() - 1)
     }
 
     fn add_dimension(
@@ -228,12 +238,7 @@ impl MetricSet {
         name: &str,
         value: &str,
     ) -> Result<(), MetricsError> {
-        if !valid_name(name) || name.starts_with(':') {
-            return Err(MetricsError::InvalidName(name.to_owned()));
-        }
-        if value.is_empty() || value.chars().count() > 1024 {
-            return Err(MetricsError::InvalidDimensionValue(name.to_owned()));
-        }
+        check_dimension(name, value)?;
         if let Some(d) = self.dimensions.iter_mut().find(|(n, _)| n == name) {
             d.1 = value.to_owned();
             return Ok(());
@@ -245,6 +250,49 @@ impl MetricSet {
         self.dimensions.push((name.to_owned(), value.to_owned()));
         Ok(())
     }
+}
+
+fn check_dimension(name: &str, value: &str) -> Result<(), MetricsError> {
+    if !valid_name(name) || name.starts_with(':') {
+        return Err(MetricsError::InvalidName(name.to_owned()));
+    }
+    if value.is_empty() || value.chars().count() > 1024 {
+        return Err(MetricsError::InvalidDimensionValue(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// Aggregate one value into its entry (created on first use).
+fn record_into(entries: &mut Vec<Entry>, spec: &Spec, value: f64) -> Result<(), MetricsError> {
+    if let Some(e) = entries.iter_mut().find(|e| e.name == spec.name) {
+        if e.kind() != spec.kind || e.unit != spec.unit {
+            return Err(MetricsError::Conflict(spec.name.to_string()));
+        }
+        match &mut e.data {
+            Data::Sum(s) => *s += value,
+            Data::Last(l) => *l = value,
+            Data::Dist(d) => match d.iter_mut().find(|(v, _)| *v == value) {
+                Some((_, n)) => *n += 1,
+                None => d.push((value, 1)),
+            },
+        }
+        if spec.resolution == Resolution::High {
+            e.resolution = Resolution::High;
+        }
+        return Ok(());
+    }
+    let data = match spec.kind {
+        Kind::Counter => Data::Sum(value),
+        Kind::Gauge => Data::Last(value),
+        Kind::Histogram => Data::Dist(vec![(value, 1)]),
+    };
+    entries.push(Entry {
+        name: spec.name.clone(),
+        unit: spec.unit,
+        resolution: spec.resolution,
+        data,
+    });
+    Ok(())
 }
 
 /// Where a [`Metrics`] handle records.
@@ -261,6 +309,7 @@ enum Target {
 #[derive(Clone)]
 pub struct Metrics {
     target: Target,
+    group: Option<usize>,
 }
 
 impl fmt::Debug for Metrics {
@@ -281,12 +330,14 @@ impl Metrics {
     pub(crate) fn invocation(scope: Arc<Scope>) -> Self {
         Metrics {
             target: Target::Invocation(scope),
+            group: None,
         }
     }
 
     pub(crate) fn process(shared: Arc<Shared>) -> Self {
         Metrics {
             target: Target::Process(shared),
+            group: None,
         }
     }
 
@@ -303,7 +354,7 @@ impl Metrics {
     }
 
     fn record(&self, spec: &Spec, value: f64) {
-        self.with_set(|shared, set| set.record(shared, spec, value));
+        self.with_set(|shared, set| set.record(shared, self.group, spec, value));
     }
 
     fn handle(
@@ -339,6 +390,20 @@ impl Metrics {
     pub fn gauge(&self, name: impl Into<Cow<'static, str>>, unit: Unit) -> Gauge {
         let (metrics, spec) = self.handle(name, Kind::Gauge, unit);
         Gauge { metrics, spec }
+    }
+
+    /// A collector whose metrics get a dimension set of their own — `service`, the default
+    /// dimensions, then `dimensions` — written as a separate EMF document. The request-metrics
+    /// middleware uses it for `route`, `method` and `status_class`, so those dimensions never
+    /// multiply the handler's own metrics.
+    pub fn with_dimensions(&self, dimensions: &[(&str, &str)]) -> Result<Metrics, MetricsError> {
+        let group = self
+            .with_set(|shared, set| set.group(shared, dimensions))
+            .transpose()?;
+        Ok(Metrics {
+            target: self.target.clone(),
+            group,
+        })
     }
 
     /// Add a dimension to every metric of this invocation (or of the process). Replaces a
@@ -431,19 +496,19 @@ mod tests {
             unit: Unit::Count,
             resolution: Resolution::Standard,
         };
-        set.record(&sh, &spec("c", Kind::Counter), 1.0);
-        set.record(&sh, &spec("c", Kind::Counter), 2.0);
-        set.record(&sh, &spec("g", Kind::Gauge), 5.0);
-        set.record(&sh, &spec("g", Kind::Gauge), 7.0);
-        set.record(&sh, &spec("h", Kind::Histogram), 3.0);
-        set.record(&sh, &spec("h", Kind::Histogram), 3.0);
-        set.record(&sh, &spec("h", Kind::Histogram), 4.0);
+        set.record(&sh, None, &spec("c", Kind::Counter), 1.0);
+        set.record(&sh, None, &spec("c", Kind::Counter), 2.0);
+        set.record(&sh, None, &spec("g", Kind::Gauge), 5.0);
+        set.record(&sh, None, &spec("g", Kind::Gauge), 7.0);
+        set.record(&sh, None, &spec("h", Kind::Histogram), 3.0);
+        set.record(&sh, None, &spec("h", Kind::Histogram), 3.0);
+        set.record(&sh, None, &spec("h", Kind::Histogram), 4.0);
         assert!(matches!(set.entries[0].data, Data::Sum(s) if s == 3.0));
         assert!(matches!(set.entries[1].data, Data::Last(l) if l == 7.0));
         assert!(matches!(&set.entries[2].data, Data::Dist(d) if *d == vec![(3.0, 2), (4.0, 1)]));
-        set.record(&sh, &spec("c", Kind::Gauge), 1.0);
-        set.record(&sh, &spec("", Kind::Counter), 1.0);
-        set.record(&sh, &spec("n", Kind::Counter), f64::NAN);
+        set.record(&sh, None, &spec("c", Kind::Gauge), 1.0);
+        set.record(&sh, None, &spec("", Kind::Counter), 1.0);
+        set.record(&sh, None, &spec("n", Kind::Counter), f64::NAN);
         assert_eq!(
             set.rejected,
             vec![

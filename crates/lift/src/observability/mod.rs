@@ -353,7 +353,7 @@ impl Shared {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()),
         );
-        if !set.entries.is_empty() || !set.rejected.is_empty() {
+        if !set.entries.is_empty() || !set.rejected.is_empty() || !set.groups.is_empty() {
             emf::flush(self, set, None, None);
         }
     }

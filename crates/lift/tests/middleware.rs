@@ -1,0 +1,638 @@
+//! The basic middleware set, one behaviour at a time, with exact headers, bodies and log lines.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lift::middleware::{
+    AccessLog, ErrorHandler, Recover, RequestId, RequestMetrics, Timeout, TowerLayer,
+};
+use lift::observability::{LogFormat, MemorySink, Observability};
+use lift::prelude::*;
+use lift::testing::{invoke, invoke_with, TestRequest};
+use lift::LambdaContext;
+use serde_json::{json, Value};
+
+fn obs(mem: &MemorySink) -> Observability {
+    Observability::new()
+        .service("mw")
+        .namespace("Lift/Mw")
+        .log_format(LogFormat::Json)
+        .sink(mem.clone())
+}
+
+fn lambda(id: &str) -> LambdaContext {
+    LambdaContext::local(id, Duration::from_secs(30))
+}
+
+fn error_body(code: &str, message: &str, request_id: &str) -> Value {
+    json!({"error": {"code": code, "message": message, "request_id": request_id}})
+}
+
+// --- RequestId -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn request_id_is_taken_from_a_well_formed_header_and_echoed() {
+    let mem = MemorySink::new();
+    let app = App::new()
+        .observability(obs(&mem))
+        .middleware(RequestId::new())
+        .get("/id", |ctx: Context| async move {
+            ctx.logger().info("in handler", &[]);
+            ctx.request_id().to_owned()
+        })
+        .build()
+        .unwrap();
+    let res = invoke_with(
+        &app,
+        TestRequest::get("/id")
+            .header("X-Request-Id", "client-abc.123")
+            .v1(),
+        lambda("lambda-1"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.text(), "client-abc.123");
+    assert_eq!(res.header("x-request-id"), Some("client-abc.123"));
+    assert_eq!(mem.logs()[0]["request_id"], "client-abc.123");
+    assert_eq!(mem.logs()[0]["function_request_id"], "lambda-1");
+
+    // Errors carry it too, in the body and the header.
+    let res = invoke_with(
+        &app,
+        TestRequest::get("/nope")
+            .header("x-request-id", "client-404")
+            .v2(),
+        lambda("lambda-2"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.header("x-request-id"), Some("client-404"));
+    assert_eq!(
+        res.json::<Value>().unwrap(),
+        error_body("not_found", "no route matches this path", "client-404")
+    );
+}
+
+#[tokio::test]
+async fn malformed_request_ids_are_replaced_by_the_lambda_id() {
+    let app = App::new()
+        .middleware(RequestId::new())
+        .get(
+            "/id",
+            |ctx: Context| async move { ctx.request_id().to_owned() },
+        )
+        .build()
+        .unwrap();
+    for bad in ["has space", &"x".repeat(129), "", "tab\there", "ünïcode"] {
+        let res = invoke_with(
+            &app,
+            TestRequest::get("/id").header("x-request-id", bad).v2(),
+            lambda("lambda-x"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.text(), "lambda-x", "{bad:?}");
+        assert_eq!(res.header("x-request-id"), Some("lambda-x"));
+    }
+    let exactly_128 = "y".repeat(128);
+    let res = invoke_with(
+        &app,
+        TestRequest::get("/id")
+            .header("x-request-id", &exactly_128)
+            .v2(),
+        lambda("l"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.text(), exactly_128);
+}
+
+#[tokio::test]
+async fn request_id_header_is_configurable() {
+    let app = App::new()
+        .middleware(RequestId::new().header("X-Correlation-Id"))
+        .get(
+            "/id",
+            |ctx: Context| async move { ctx.request_id().to_owned() },
+        )
+        .build()
+        .unwrap();
+    let res = invoke(
+        &app,
+        TestRequest::get("/id")
+            .header("x-correlation-id", "corr-9")
+            .header("x-request-id", "ignored")
+            .v2(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.text(), "corr-9");
+    assert_eq!(res.header("x-correlation-id"), Some("corr-9"));
+    assert_eq!(res.header("x-request-id"), None);
+}
+
+// --- AccessLog -------------------------------------------------------------------------------
+
+fn access_app(mem: &MemorySink, log: AccessLog) -> lift::AppService {
+    App::new()
+        .observability(obs(mem))
+        .middleware(log)
+        .middleware(from_fn(|ctx: Context, next: Next| async move {
+            // What an auth middleware does once it knows the caller.
+            if ctx.header("authorization").is_some() {
+                ctx.set_tenant("acme");
+                ctx.set_user("user-7");
+            }
+            next.run(ctx).await
+        }))
+        .get("/users/{id}", |_ctx: Context| async { "ok" })
+        .get("/health", |_ctx: Context| async { "ok" })
+        .get("/fail", |_ctx: Context| async {
+            Err::<&str, _>(Error::internal(std::io::Error::other("db down")))
+        })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn access_log_writes_one_line_per_request_without_secrets() {
+    let mem = MemorySink::new();
+    let app = access_app(
+        &mem,
+        AccessLog::new()
+            .log_headers(true)
+            .sensitive_header("X-Secret")
+            .sensitive_query("token"),
+    );
+    let req = TestRequest::get("/users/42?token=s3cr3t&page=2")
+        .header("Authorization", "Bearer abc.def.ghi")
+        .header("Cookie", "session=topsecret")
+        .header("X-Secret", "hidden-value")
+        .header("User-Agent", "curl/8.0")
+        .header("Accept", "application/json")
+        .source_ip("198.51.100.4");
+    invoke_with(&app, req.v1(), lambda("req-log"))
+        .await
+        .unwrap();
+    let raw = mem.raw(lift::observability::RecordKind::Log);
+    assert_eq!(raw.len(), 1);
+    for secret in ["abc.def.ghi", "topsecret", "hidden-value", "s3cr3t"] {
+        assert!(!raw[0].contains(secret), "{secret} leaked: {}", raw[0]);
+    }
+    let mut line: Value = serde_json::from_str(&raw[0]).unwrap();
+    let latency = line["latency_ms"].as_f64().unwrap();
+    assert!(latency >= 0.0);
+    let obj = line.as_object_mut().unwrap();
+    for k in [
+        "timestamp",
+        "latency_ms",
+        "cold_start",
+        "function_arn",
+        "function_name",
+        "function_memory_size",
+    ] {
+        obj.remove(k);
+    }
+    assert_eq!(
+        line,
+        json!({
+            "level": "INFO",
+            "message": "request",
+            "service": "mw",
+            "function_request_id": "req-log",
+            "request_id": "req-log",
+            "tenant_id": "acme",
+            "user_id": "user-7",
+            "method": "GET",
+            "route": "/users/{id}",
+            "path": "/users/42",
+            "status": 200,
+            "source_ip": "198.51.100.4",
+            "user_agent": "curl/8.0",
+            "query": {"page": "2"},
+            "headers": {"user-agent": "curl/8.0", "accept": "application/json"}
+        })
+    );
+}
+
+#[tokio::test]
+async fn access_log_skips_paths_and_logs_5xx_at_error() {
+    let mem = MemorySink::new();
+    let app = access_app(&mem, AccessLog::new().skip_path("/health"));
+    invoke(&app, TestRequest::get("/health").v2())
+        .await
+        .unwrap();
+    assert!(mem.logs().is_empty());
+    invoke(&app, TestRequest::get("/fail").v2()).await.unwrap();
+    let lines: Vec<(Value, Value)> = mem
+        .logs()
+        .iter()
+        .map(|l| (l["message"].clone(), l["level"].clone()))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (json!("request"), json!("ERROR")),
+            (json!("request failed"), json!("ERROR"))
+        ]
+    );
+    let unmatched = {
+        mem.clear();
+        invoke(&app, TestRequest::get("/missing").v2())
+            .await
+            .unwrap();
+        mem.logs()[0].clone()
+    };
+    assert_eq!(unmatched["route"], Value::Null);
+    assert_eq!(unmatched["status"], 404);
+    assert_eq!(unmatched["level"], "INFO");
+}
+
+// --- Recover ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_panic_becomes_a_500_and_the_app_keeps_serving() {
+    let mem = MemorySink::new();
+    let app = App::new()
+        .observability(obs(&mem))
+        .middleware(Recover::new())
+        .get("/panic", |_ctx: Context| async {
+            if true {
+                panic!("index out of bounds: secret detail");
+            }
+            "unreachable"
+        })
+        .get("/ok", |_ctx: Context| async { "fine" })
+        .build()
+        .unwrap();
+    let res = invoke_with(&app, TestRequest::get("/panic").v2(), lambda("req-panic"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(
+        res.json::<Value>().unwrap(),
+        error_body("internal", "internal server error", "req-panic")
+    );
+    assert!(!res.text().contains("secret detail"));
+    let logs = mem.logs();
+    let panic_line = logs
+        .iter()
+        .find(|l| l["message"] == "panic recovered")
+        .unwrap();
+    assert_eq!(panic_line["panic"], "index out of bounds: secret detail");
+    let location = panic_line["location"].as_str().unwrap();
+    assert!(
+        location.starts_with("crates/lift/tests/middleware.rs:"),
+        "{location}"
+    );
+    assert_eq!(panic_line["request_id"], "req-panic");
+
+    let res = invoke(&app, TestRequest::get("/ok").v2()).await.unwrap();
+    assert_eq!((res.status(), res.text()), (200, "fine".to_owned()));
+}
+
+#[tokio::test]
+async fn a_panic_in_middleware_is_caught_too() {
+    let app = App::new()
+        .middleware(Recover::new())
+        .middleware(from_fn(|ctx: Context, next: Next| async move {
+            if ctx.header("x-boom").is_some() {
+                panic!("middleware bug");
+            }
+            next.run(ctx).await
+        }))
+        .get("/", |_ctx: Context| async { "ok" })
+        .build()
+        .unwrap();
+    assert_eq!(
+        invoke(&app, TestRequest::get("/").header("x-boom", "1").v2())
+            .await
+            .unwrap()
+            .status(),
+        500
+    );
+    assert_eq!(
+        invoke(&app, TestRequest::get("/").v2())
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+// --- Timeout ---------------------------------------------------------------------------------
+
+/// Records whether the handler finished, or was dropped at an `.await`.
+struct Progress {
+    finished: Arc<AtomicBool>,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_past_the_deadline_gets_504_and_is_cancelled() {
+    let finished = Arc::new(AtomicBool::new(false));
+    let dropped = Arc::new(AtomicBool::new(false));
+    let (f, d) = (finished.clone(), dropped.clone());
+    let app = App::new()
+        .middleware(Timeout::new(Duration::from_secs(1)))
+        .get("/slow", move |ctx: Context| {
+            let progress = Progress {
+                finished: f.clone(),
+                dropped: d.clone(),
+            };
+            async move {
+                let ms: u64 = ctx.query("ms").unwrap_or("0").parse().unwrap();
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                progress.finished.store(true, Ordering::SeqCst);
+                "done"
+            }
+        })
+        .build()
+        .unwrap();
+    let res = invoke_with(
+        &app,
+        TestRequest::get("/slow?ms=3000").v2(),
+        lambda("req-slow"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 504);
+    assert_eq!(
+        res.json::<Value>().unwrap(),
+        error_body(
+            "timeout",
+            "the request did not complete in time",
+            "req-slow"
+        )
+    );
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the handler future was dropped"
+    );
+    assert!(
+        !finished.load(Ordering::SeqCst),
+        "the handler never finished"
+    );
+
+    dropped.store(false, Ordering::SeqCst);
+    let res = invoke(&app, TestRequest::get("/slow?ms=200").v2())
+        .await
+        .unwrap();
+    assert_eq!((res.status(), res.text()), (200, "done".to_owned()));
+    assert!(finished.load(Ordering::SeqCst));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_lambda_deadline_minus_the_margin_wins_over_a_longer_limit() {
+    let app = App::new()
+        .middleware(Timeout::new(Duration::from_secs(60)).margin(Duration::from_millis(1500)))
+        .get("/slow", |_ctx: Context| async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            "done"
+        })
+        .build()
+        .unwrap();
+    // Two seconds left and 1.5 s kept back: the handler has about 0.5 s.
+    let res = invoke_with(
+        &app,
+        TestRequest::get("/slow").v2(),
+        LambdaContext::local("r", Duration::from_secs(2)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 504);
+    // With ten seconds left the same handler completes.
+    let res = invoke_with(
+        &app,
+        TestRequest::get("/slow").v2(),
+        LambdaContext::local("r2", Duration::from_secs(10)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+// --- RequestMetrics --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn request_metrics_per_route_method_and_status_class() {
+    let mem = MemorySink::new();
+    let app = App::new()
+        .observability(obs(&mem))
+        .middleware(RequestMetrics::new())
+        .get("/users/{id}", |ctx: Context| async move {
+            ctx.metrics().counter("Lookups").increment();
+            if ctx.param("id") == Some("0") {
+                return Err(Error::not_found("no such user"));
+            }
+            Ok("ok")
+        })
+        .build()
+        .unwrap();
+    invoke(&app, TestRequest::get("/users/1").v2())
+        .await
+        .unwrap();
+    mem.clear();
+    invoke(&app, TestRequest::get("/users/0").v2())
+        .await
+        .unwrap();
+    let docs = mem.metrics();
+    let handler_doc = docs.iter().find(|d| d.get("Lookups").is_some()).unwrap();
+    assert_eq!(
+        handler_doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["service"]])
+    );
+    let req_doc = docs.iter().find(|d| d.get("Requests").is_some()).unwrap();
+    let cw = &req_doc["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(
+        cw["Dimensions"],
+        json!([["service", "route", "method", "status_class"]])
+    );
+    assert_eq!(
+        cw["Metrics"],
+        json!([
+            {"Name": "Requests", "Unit": "Count"},
+            {"Name": "Latency", "Unit": "Milliseconds"},
+            {"Name": "Errors4xx", "Unit": "Count"}
+        ])
+    );
+    assert_eq!(req_doc["route"], "/users/{id}");
+    assert_eq!(req_doc["method"], "GET");
+    assert_eq!(req_doc["status_class"], "4xx");
+    assert_eq!(req_doc["Requests"], 1.0);
+    assert_eq!(req_doc["Errors4xx"], 1.0);
+    assert_eq!(req_doc["Latency"]["Counts"], json!([1]));
+}
+
+// --- ErrorHandler ----------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct OutOfStock(&'static str);
+
+impl std::fmt::Display for OutOfStock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is out of stock", self.0)
+    }
+}
+
+impl std::error::Error for OutOfStock {}
+
+#[tokio::test]
+async fn error_handler_maps_user_errors_and_keeps_internals_in_the_log() {
+    let mem = MemorySink::new();
+    let app = App::new()
+        .observability(obs(&mem))
+        .middleware(from_fn(|ctx: Context, next: Next| async move {
+            // Outside the error handler: sees a finished response, never an Err.
+            let outcome = next.run(ctx).await;
+            assert!(outcome.is_ok());
+            outcome
+        }))
+        .middleware(ErrorHandler::new().map(|e: &OutOfStock| Error::conflict(e.to_string())))
+        .post("/buy", |_ctx: Context| async {
+            let stock: Result<&str, OutOfStock> = Err(OutOfStock("widget"));
+            Ok::<_, Error>(stock?)
+        })
+        .get("/fail", |_ctx: Context| async {
+            Err::<&str, _>(Error::internal(std::io::Error::other(
+                "db password=hunter2",
+            )))
+        })
+        .build()
+        .unwrap();
+    let res = invoke_with(&app, TestRequest::post("/buy").v2(), lambda("req-buy"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().unwrap(),
+        error_body("conflict", "widget is out of stock", "req-buy")
+    );
+
+    let res = invoke_with(&app, TestRequest::get("/fail").v2(), lambda("req-fail"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(
+        res.json::<Value>().unwrap(),
+        error_body("internal", "internal server error", "req-fail")
+    );
+    assert!(!res.text().contains("hunter2"));
+    let logged = mem
+        .logs()
+        .into_iter()
+        .find(|l| l["message"] == "request failed")
+        .unwrap();
+    assert!(logged["error"]
+        .as_str()
+        .unwrap()
+        .contains("db password=hunter2"));
+    assert_eq!(logged["request_id"], "req-fail");
+
+    let res = invoke_with(&app, TestRequest::delete("/buy").v2(), lambda("req-405"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.header("allow"), Some("POST"));
+    assert_eq!(
+        res.json::<Value>().unwrap(),
+        error_body("method_not_allowed", "method not allowed", "req-405")
+    );
+}
+
+// --- tower interop ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_tower_http_compression_layer_on_a_route() {
+    let big = "lift ".repeat(500);
+    let body = big.clone();
+    let app = App::new()
+        .route(
+            "/big",
+            Route::new()
+                .get(move |_ctx: Context| {
+                    let body = body.clone();
+                    async move { body }
+                })
+                .middleware(TowerLayer::new(
+                    tower_http::compression::CompressionLayer::new(),
+                )),
+        )
+        .get("/plain", |_ctx: Context| async { "plain" })
+        .build()
+        .unwrap();
+    let res = invoke(
+        &app,
+        TestRequest::get("/big")
+            .header("accept-encoding", "gzip")
+            .v2(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.header("content-encoding"), Some("gzip"));
+    assert_eq!(res.raw()["isBase64Encoded"], true);
+    let mut decoded = String::new();
+    flate2::read::GzDecoder::new(res.body())
+        .read_to_string(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, big);
+    assert!(
+        res.body().len() < 100,
+        "compressed to {} bytes",
+        res.body().len()
+    );
+
+    // Without accept-encoding the layer leaves the body alone; other routes never see it.
+    let res = invoke(&app, TestRequest::get("/big").v2()).await.unwrap();
+    assert_eq!(res.header("content-encoding"), None);
+    assert_eq!(res.text(), big);
+    let res = invoke(
+        &app,
+        TestRequest::get("/plain")
+            .header("accept-encoding", "gzip")
+            .v2(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.text(), "plain");
+}
+
+#[tokio::test]
+async fn errors_pass_through_a_tower_layer_unchanged() {
+    let app = App::new()
+        .route(
+            "/x",
+            Route::new()
+                .get(|_ctx: Context| async { Err::<&str, _>(Error::forbidden("no")) })
+                .middleware(TowerLayer::new(
+                    tower_http::compression::CompressionLayer::new(),
+                )),
+        )
+        .build()
+        .unwrap();
+    let res = invoke_with(
+        &app,
+        TestRequest::get("/x")
+            .header("accept-encoding", "gzip")
+            .v2(),
+        lambda("r"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        res.json::<Value>().unwrap(),
+        error_body("forbidden", "no", "r")
+    );
+}
