@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command: formatting, lints, the example build, every test, the doc tests.
+# The test command: formatting, lints, the example builds, every test, the doc tests.
 #
 #   scripts/test.sh
 #
@@ -47,9 +47,9 @@ summary+=("ok    $(printf '%4ds' $((SECONDS - t0)))  setup ($LIFT_VENV)")
 
 step "fmt" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets --all-features -- -D warnings
-step "build example" cargo build -p hello-world
+step "build examples" cargo build -p hello-world -p observability
 
-# The e2e tests run the binary built above and build nothing themselves.
+# The e2e tests run the binaries built above and build nothing themselves.
 target_dir="$(cargo metadata --format-version 1 --no-deps \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 export LIFT_E2E_BIN_DIR="$target_dir/debug"

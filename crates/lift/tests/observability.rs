@@ -622,3 +622,78 @@ async fn concurrent_invocations_never_share_fields_or_metrics() {
         assert_eq!(d["Value"], n, "{d}");
     }
 }
+
+#[tokio::test]
+async fn a_line_never_has_a_key_twice() {
+    let mem = MemorySink::new();
+    let app = App::new()
+        .observability(obs(&mem))
+        .get("/", |ctx: Context| async move {
+            ctx.set_user("user-7");
+            let child = ctx
+                .logger()
+                .child(&[("handler", "a".into()), ("step", 1.into())]);
+            child.info(
+                "hi",
+                &[
+                    ("service", "other".into()),
+                    ("user_id", "7".into()),
+                    ("step", 2.into()),
+                    ("region", "eu".into()),
+                ],
+            );
+            "ok"
+        })
+        .build()
+        .unwrap();
+    invoke_with(&app, TestRequest::get("/").v2(), lambda("req-k"))
+        .await
+        .unwrap();
+    let raw = &mem.raw(RecordKind::Log)[0];
+    for key in [
+        "\"service\":",
+        "\"user_id\":",
+        "\"step\":",
+        "\"extra_service\":",
+        "\"extra_user_id\":",
+    ] {
+        assert_eq!(raw.matches(key).count(), 1, "{key} in {raw}");
+    }
+    let line = &mem.logs()[0];
+    assert_eq!(line["service"], "orders");
+    assert_eq!(line["extra_service"], "other");
+    assert_eq!(line["user_id"], "user-7");
+    assert_eq!(line["extra_user_id"], "7");
+    assert_eq!(line["step"], 2);
+    assert_eq!(line["handler"], "a");
+    assert_eq!(line["region"], "eu");
+}
+
+#[tokio::test]
+async fn pretty_values_are_quoted_only_when_ambiguous() {
+    let mem = MemorySink::new();
+    let app = App::new()
+        .observability(obs(&mem).log_format(LogFormat::Pretty))
+        .get("/", |ctx: Context| async move {
+            ctx.logger().info(
+                "hi",
+                &[
+                    ("name", "Ada Lovelace".into()),
+                    ("route", "/hello".into()),
+                    ("empty", "".into()),
+                    ("json", Field::Json(&json!("plain"))),
+                ],
+            );
+            "ok"
+        })
+        .build()
+        .unwrap();
+    invoke_with(&app, TestRequest::get("/").v2(), lambda("req-q"))
+        .await
+        .unwrap();
+    let line = &mem.raw(RecordKind::Log)[0];
+    assert!(
+        line.ends_with(r#" INFO  hi service=orders request_id=req-q name="Ada Lovelace" route=/hello empty="" json=plain"#),
+        "{line}"
+    );
+}

@@ -1,4 +1,4 @@
-//! Cross-origin resource sharing (CORS), as the Fetch standard defines it.
+//! `Cors`: cross-origin resource sharing, as the Fetch standard defines it.
 //!
 //! [`Cors`] lets browsers on other origins call the API. It answers preflights itself and adds
 //! the `Access-Control-*` headers to every other response, errors included:
@@ -9,7 +9,7 @@
 //!   any other origin it carries none of them, so the browser blocks the request.
 //! - **Actual request** from an allowed origin: the handler runs and its response (or error)
 //!   gets `Access-Control-Allow-Origin`, `-Allow-Credentials` and `-Expose-Headers`. From another
-//!   origin, or with no `Origin`, the response is left as it is.
+//!   origin, or with no `Origin`, the handler runs and its response gets no CORS headers.
 //! - **`Vary`**: a preflight always gets `Vary: Origin, Access-Control-Request-Method,
 //!   Access-Control-Request-Headers`, and every other response `Vary: Origin` unless any origin
 //!   is allowed (the answer then does not depend on it), so a cache never serves one origin's
@@ -25,29 +25,31 @@
 //! middleware runs after routing but before a 404 or 405 is produced, so it answers preflights
 //! for paths whose routes have no `OPTIONS` handler, and errors returned by later middleware
 //! (a 401 from authentication) still reach the browser readable. As group or route middleware
-//! it would never see those preflights. A different policy for some routes is set with
-//! [`CorsBuilder::route`].
+//! it would never see those preflights. A different policy for some paths is set with
+//! [`CorsBuilder::route`]. For events that are not HTTP requests it does nothing and calls the
+//! rest of the chain.
 //!
-//! Next to it, [`SecurityHeaders`](super::security_headers::SecurityHeaders) adds the
-//! response headers that restrict what a browser does with a response; `Cors` relaxes what a
-//! browser allows across origins. For events that are not HTTP requests it does nothing and
-//! calls the rest of the chain.
+//! Its neighbour [`SecurityHeaders`](super::SecurityHeaders) adds headers that restrict what a
+//! browser does with a response; `Cors` relaxes what a browser allows across origins, and is
+//! the only middleware here that answers a request without running the handler.
 //!
-//! The behaviour follows tower-http's `CorsLayer`, which is not used directly: Lift's chain is
-//! not a tower `Service` over `http::Request` (tower layers can be adapted around a handler, but
-//! that is past routing), while CORS has to run before the router's 404 and 405 and to know the
-//! path the router saw to pick a per-route policy. It differs in three deliberate ways: a
-//! preflight is answered `204` and carries no CORS headers when its origin is not allowed; an
-//! invalid configuration is a [`CorsError`] from [`CorsBuilder::build`], not a panic; and
-//! sub-domain patterns (`https://*.example.org`) are built in.
+//! The semantics follow tower-http's `CorsLayer`, which is not used directly. Lift's chain is
+//! not a tower `Service` over `http::Request`; [`TowerLayer`](super::TowerLayer) adapts tower
+//! layers, but an error from the inner chain passes through it unchanged, so 401s, 404s and
+//! 405s would reach the browser without CORS headers (and be hidden from the page). CORS also
+//! has to run before the router's 404 and 405 and pick a per-route policy from the path the
+//! router saw. Three deliberate differences: a preflight is answered `204` and carries no
+//! CORS headers when its origin is not allowed; an invalid configuration is a [`CorsError`]
+//! from [`CorsBuilder::build`], not a panic; and sub-domain patterns
+//! (`https://*.example.org`) are built in.
 //!
 //! ```
 //! use std::time::Duration;
 //! use http::Method;
-//! use lift::middleware::cors::Cors;
+//! use lift::middleware::Cors;
 //! use lift::{App, Context};
 //!
-//! # fn main() -> Result<(), lift::middleware::cors::CorsError> {
+//! # fn main() -> Result<(), lift::middleware::CorsError> {
 //! let cors = Cors::builder()
 //!     .allow_origin("https://app.example.com")
 //!     .allow_origin("https://*.preview.example.com")
@@ -84,13 +86,6 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::http::Response;
 use crate::BoxFuture;
-
-/// The `Vary` names of a preflight: its answer depends on all three request headers.
-const PREFLIGHT_VARY: [&str; 3] = [
-    "Origin",
-    "Access-Control-Request-Method",
-    "Access-Control-Request-Headers",
-];
 
 /// The `Vary` name of any other response that depends on the origin.
 const ORIGIN_VARY: [&str; 1] = ["Origin"];
@@ -372,23 +367,25 @@ impl Policy {
         if any && b.credentials {
             return Err(CorsError::AnyOriginWithCredentials);
         }
-        let origins = if any {
-            Origins::Any
-        } else {
-            let mut exact = Vec::new();
-            let mut patterns = Vec::new();
-            for o in &b.origins {
-                match parse_origin(o)? {
-                    Rule::Exact(s) => {
-                        let value = HeaderValue::from_str(&s).map_err(|_| CorsError::InvalidOrigin {
+        let mut exact = Vec::new();
+        let mut patterns = Vec::new();
+        // Checked even when any origin is allowed, so a typo is reported either way.
+        for o in b.origins.iter().filter(|o| *o != "*") {
+            match parse_origin(o)? {
+                Rule::Exact(s) => {
+                    let value =
+                        HeaderValue::from_str(&s).map_err(|_| CorsError::InvalidOrigin {
                             origin: o.clone(),
                             reason: "not a valid header value",
                         })?;
-                        exact.push((s.into_boxed_str(), value));
-                    }
-                    Rule::Pattern(p) => patterns.push(p),
+                    exact.push((s.into_boxed_str(), value));
                 }
+                Rule::Pattern(p) => patterns.push(p),
             }
+        }
+        let origins = if any {
+            Origins::Any
+        } else {
             Origins::List { exact, patterns }
         };
         let methods = match &b.methods {
@@ -436,6 +433,8 @@ impl Policy {
     fn preflight(&self, origin: Option<&str>, request_headers: Option<&str>) -> Response {
         let mut r = Response::new(StatusCode::NO_CONTENT);
         let h = r.headers_mut();
+        // The answer depends on all three request headers; the response is fresh, so there is
+        // no `Vary` to merge with.
         h.insert(
             VARY,
             HeaderValue::from_static(
@@ -498,9 +497,7 @@ impl Actual {
     }
 
     fn headers(self) -> impl Iterator<Item = (HeaderName, HeaderValue)> {
-        let credentials = self
-            .credentials
-            .then(|| HeaderValue::from_static("true"));
+        let credentials = self.credentials.then(|| HeaderValue::from_static("true"));
         [
             (ACCESS_CONTROL_ALLOW_ORIGIN, self.allow_origin),
             (ACCESS_CONTROL_ALLOW_CREDENTIALS, credentials),
@@ -742,11 +739,7 @@ fn add_vary(h: &mut HeaderMap, names: &[&str]) {
     if missing.is_empty() {
         return;
     }
-    let all: Vec<&str> = present
-        .iter()
-        .map(String::as_str)
-        .chain(missing)
-        .collect();
+    let all: Vec<&str> = present.iter().map(String::as_str).chain(missing).collect();
     if let Some(v) = join(&all) {
         h.insert(VARY, v);
     }
@@ -772,6 +765,12 @@ fn add_vary_to_error(e: Error, names: &[&str]) -> Error {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    const PREFLIGHT_VARY: [&str; 3] = [
+        "Origin",
+        "Access-Control-Request-Method",
+        "Access-Control-Request-Headers",
+    ];
 
     fn pattern(s: &str) -> Pattern {
         match parse_origin(s).unwrap() {

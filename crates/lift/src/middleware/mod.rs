@@ -23,19 +23,23 @@
 //! ```
 
 mod access_log;
+mod cors;
 mod error_handler;
 mod recover;
 mod request_id;
 mod request_metrics;
+mod security_headers;
 // mod stack;
 mod timeout;
 mod tower;
 
 pub use access_log::AccessLog;
+pub use cors::{Cors, CorsBuilder, CorsError};
 pub use error_handler::ErrorHandler;
 pub use recover::Recover;
 pub use request_id::{RequestId, MAX_REQUEST_ID_LEN};
 pub use request_metrics::RequestMetrics;
+pub use security_headers::SecurityHeaders;
 // pub use stack::Stack;
 pub use timeout::{Timeout, DEFAULT_MARGIN};
 pub use tower::{NextService, TowerLayer};

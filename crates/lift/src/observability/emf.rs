@@ -109,7 +109,9 @@ pub(crate) fn flush(
             .iter()
             .filter(|e| !gdims.iter().any(|(d, _)| *d == e.name))
             .collect();
-        for doc in documents(shared.namespace(), &gdims, &entries, ts) {
+        // Same namespace as the invocation's own metrics (per tenant when so configured);
+        // no tenant dimension, which would multiply the group's own dimensions.
+        for doc in documents(&namespace, &gdims, &entries, ts) {
             shared.write(RecordKind::Metrics, &doc);
         }
     }

@@ -406,7 +406,11 @@ impl Logger {
             }
         }
         if let Some(extra) = &self.extra {
-            for (k, v) in extra.iter() {
+            // A call field overrides the child's field of the same name.
+            for (k, v) in extra
+                .iter()
+                .filter(|(k, _)| !fields.iter().any(|(f, _)| f == k))
+            {
                 w.field(k, Field::Json(v));
             }
         }
@@ -421,6 +425,39 @@ impl Logger {
 struct LineWriter<'s> {
     shared: &'s Shared,
     buf: Vec<u8>,
+    /// Which of [`LIFT_KEYS`] this line already has.
+    written: u32,
+}
+
+/// The keys Lift writes itself. A field of the same name on a line that already has the key is
+/// written as `extra_<name>`, so a line never has a key twice.
+const LIFT_KEYS: [&str; 15] = [
+    "level",
+    "message",
+    "timestamp",
+    "service",
+    "cold_start",
+    "function_name",
+    "function_memory_size",
+    "function_arn",
+    "function_request_id",
+    "xray_trace_id",
+    "request_id",
+    "tenant_id",
+    "user_id",
+    "correlation_id",
+    "sampling_rate",
+];
+
+fn lift_key(key: &str) -> Option<u32> {
+    LIFT_KEYS.iter().position(|k| *k == key).map(|i| 1 << i)
+}
+
+/// Pretty-format values are bare unless they would be ambiguous to read back.
+fn needs_quotes(s: &str) -> bool {
+    s.is_empty()
+        || s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '=')
 }
 
 const REDACTED: &str = "[REDACTED]";
@@ -435,6 +472,7 @@ impl<'s> LineWriter<'s> {
         LineWriter {
             shared,
             buf: Vec::with_capacity(capacity),
+            written: 0b111,
         }
     }
 
@@ -458,6 +496,9 @@ impl<'s> LineWriter<'s> {
     }
 
     fn key(&mut self, key: &str) {
+        if let Some(bit) = lift_key(key) {
+            self.written |= bit;
+        }
         if self.json() {
             self.buf.push(b',');
             json_str(&mut self.buf, key);
@@ -471,7 +512,11 @@ impl<'s> LineWriter<'s> {
 
     fn str(&mut self, key: &str, v: &str) {
         self.key(key);
-        if self.json() {
+        self.str_value(v);
+    }
+
+    fn str_value(&mut self, v: &str) {
+        if self.json() || needs_quotes(v) {
             json_str(&mut self.buf, v);
         } else {
             self.buf.extend_from_slice(v.as_bytes());
@@ -505,13 +550,21 @@ impl<'s> LineWriter<'s> {
     }
 
     fn field(&mut self, key: &str, v: Field<'_>) {
+        let renamed;
+        let key = match lift_key(key) {
+            Some(bit) if self.written & bit != 0 => {
+                renamed = format!("extra_{key}");
+                renamed.as_str()
+            }
+            _ => key,
+        };
         if self.redacted(key) {
             return self.str(key, REDACTED);
         }
         self.key(key);
         match v {
-            Field::Str(s) if self.json() => json_str(&mut self.buf, s),
-            Field::Str(s) => self.buf.extend_from_slice(s.as_bytes()),
+            Field::Str(s) => self.str_value(s),
+            Field::Json(Value::String(s)) if !self.json() => self.str_value(s),
             Field::I64(n) => self
                 .buf
                 .extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),

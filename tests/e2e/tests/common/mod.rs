@@ -1,8 +1,9 @@
 //! Harness shared by the end-to-end tests.
 //!
-//! The tests drive the already-built `hello-world` binary from the outside: as the local dev
-//! server over HTTP, and behind the cargo-lambda Runtime API emulator. Nothing here builds
-//! anything; `scripts/test.sh` builds the example first and exports `LIFT_E2E_BIN_DIR`.
+//! The tests drive the already-built example binaries (`hello-world`, `observability`) from the
+//! outside: as the local dev server over HTTP, and behind the cargo-lambda Runtime API emulator.
+//! Nothing here builds anything; `scripts/test.sh` builds the examples first and exports
+//! `LIFT_E2E_BIN_DIR`.
 //!
 //! Everything a test starts is wrapped in a [`Proc`], which kills the child's whole process group
 //! on drop, so no process outlives its test even when an assertion fails half-way.
@@ -13,7 +14,7 @@
 // Each test crate compiles its own copy of this module and uses a different part of it.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::env;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -23,11 +24,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-/// The example under test: its package, binary and Lambda function name are all this.
+/// The default example under test: its package, binary and Lambda function name are all this.
 pub const FUNCTION: &str = "hello-world";
 
 /// How many times (and how often) the harness polls for a process to become ready. This is a
@@ -81,13 +82,19 @@ pub fn bin_dir() -> PathBuf {
         .unwrap_or_else(|| panic!("unexpected test binary location {}", exe.display()))
 }
 
-/// The built example binary; fails the test with instructions when it is missing.
+/// The built `hello-world` binary; fails the test with instructions when it is missing.
 pub fn example_bin() -> PathBuf {
-    let path = bin_dir().join(FUNCTION);
+    example_bin_named(FUNCTION)
+}
+
+/// The built binary of the example package `name` (package and binary share the name); fails
+/// the test with instructions when it is missing.
+pub fn example_bin_named(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
     assert!(
         path.is_file(),
-        "the `{FUNCTION}` binary is missing at {}.\n\
-         The e2e tests do not build it: run `cargo build -p {FUNCTION}` first (scripts/test.sh \
+        "the `{name}` binary is missing at {}.\n\
+         The e2e tests do not build it: run `cargo build -p {name}` first (scripts/test.sh \
          does), or point LIFT_E2E_BIN_DIR at the directory that holds it.",
         path.display()
     );
@@ -95,7 +102,7 @@ pub fn example_bin() -> PathBuf {
 }
 
 /// Finds an executable on `PATH`, then in `$LIFT_VENV/bin`, then in the default venv.
-fn find_tool(name: &str) -> Option<PathBuf> {
+pub fn find_tool(name: &str) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = env::var_os("PATH")
         .map(|p| env::split_paths(&p).collect())
         .unwrap_or_default();
@@ -206,6 +213,24 @@ impl Proc {
     /// The stdout lines printed so far.
     pub fn stdout_lines(&self) -> Vec<String> {
         lock(&self.stdout).clone()
+    }
+
+    /// Waits (bounded) until `pred` holds for everything printed on stdout so far, and returns
+    /// those lines. For conditions on several lines (counts, order) rather than on one.
+    pub fn wait_for_stdout_lines(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&[String]) -> bool,
+    ) -> Vec<String> {
+        for _ in 0..POLL_TRIES {
+            let lines = self.stdout_lines();
+            if pred(&lines) {
+                return lines;
+            }
+            self.assert_running();
+            thread::sleep(POLL_EVERY);
+        }
+        panic!("{} never printed {what}\n{}", self.name, self.output());
     }
 
     /// Fails the test, with the captured output, if the process has exited.
@@ -538,24 +563,56 @@ pub fn assert_created_user(body: &Value, name: &str, email: &str) {
 // The Lambda side: the cargo-lambda emulator with the function attached
 // ---------------------------------------------------------------------------------------------
 
-/// `cargo lambda watch --only-lambda-apis` with the built `hello-world` polling it.
+/// `cargo lambda watch --only-lambda-apis` with a built example (`hello-world` by default)
+/// polling it.
 ///
 /// cargo-lambda's own mode would `cargo run` the function, i.e. build inside a test; instead the
 /// emulator only serves the Runtime, Invoke and function-URL APIs, and the harness starts the
 /// binary with the environment `cargo lambda watch` would give it (see its watcher's pre-spawn
 /// hook): `AWS_LAMBDA_RUNTIME_API=http://<addr>/.rt/<function>` and the function name, version
 /// and memory size.
+///
+/// The emulator runs with `RUST_LOG=cargo_lambda_watch=debug`, so its stdout names the request
+/// id of every event it hands to the function (see [`Emulator::request_ids`]).
 pub struct Emulator {
     pub port: u16,
+    name: String,
     // Field order matters: the function is killed before the emulator it polls.
     function: Proc,
     watch: Proc,
 }
 
+/// Variables removed from the function's inherited environment under the emulator.
+const FUNCTION_ENV_CLEARED: [&str; 10] = [
+    "LIFT_PORT",
+    "LIFT_LOG_FORMAT",
+    "AWS_LAMBDA_LOG_LEVEL",
+    "AWS_LAMBDA_MAX_CONCURRENCY",
+    "POWERTOOLS_LOG_LEVEL",
+    "POWERTOOLS_LOGGER_SAMPLE_RATE",
+    "POWERTOOLS_METRICS_DISABLED",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_TRACE_DISABLED",
+];
+
+/// The marker cargo-lambda's watcher logs (at debug) when it hands an event to the function:
+/// `processing request req_id="<uuid>" function="<name>" ...`.
+const REQ_ID_MARKER: &str = "processing request req_id=\"";
+
 impl Emulator {
-    /// Starts the emulator and the function, and waits until a function-URL request succeeds.
+    /// Starts the emulator and `hello-world`, and waits until a warm-up invoke succeeds.
     pub fn start() -> Emulator {
-        let bin = example_bin();
+        Emulator::start_function(FUNCTION, &[])
+    }
+
+    /// Starts the emulator and the example `function` (its package, binary and Lambda function
+    /// name) with `env` added to the function's environment, and waits until a warm-up invoke
+    /// of `hello-v2.json` (`GET /hello?name=Ada`) succeeds. That warm-up is the function's first
+    /// (cold) invocation.
+    pub fn start_function(function: &str, env: &[(&str, &str)]) -> Emulator {
+        let name = function.to_owned();
+        let bin = example_bin_named(function);
         let cargo_lambda = cargo_lambda();
         let port = free_port();
 
@@ -569,8 +626,9 @@ impl Emulator {
             ])
             // Long enough for a debug build under load; a hung function still fails the test.
             .args(["--timeout", "120"])
-            .current_dir(workspace_root().join("examples").join(FUNCTION))
-            .env("NO_COLOR", "1");
+            .current_dir(workspace_root().join("examples").join(function))
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "cargo_lambda_watch=debug");
         let mut watch = Proc::spawn("cargo lambda watch", cmd);
         watch.wait_for_port(port);
 
@@ -580,26 +638,32 @@ impl Emulator {
         // relays the function's response untouched, and also tells us the function is up.
         let warm_up_event = std::fs::read(fixture("hello-v2.json"))
             .unwrap_or_else(|e| panic!("cannot read hello-v2.json: {e}"));
+        let invocations = format!("/2015-03-31/functions/{function}/invocations");
         let warm_up = thread::spawn(move || {
             http(
                 port,
                 "POST",
-                &format!("/2015-03-31/functions/{FUNCTION}/invocations"),
+                &invocations,
                 &[("Content-Type", "application/json")],
                 &warm_up_event,
             )
         });
 
         let mut cmd = Command::new(&bin);
-        cmd.env_remove("LIFT_PORT")
-            .env(
-                "AWS_LAMBDA_RUNTIME_API",
-                format!("http://127.0.0.1:{port}/.rt/{FUNCTION}"),
-            )
-            .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "4096");
-        let mut function = Proc::spawn(FUNCTION, cmd);
+        // The caller's shell must not change what the function prints or how it schedules
+        // (one invocation at a time, as in a standard Lambda sandbox): only `env` does.
+        for var in FUNCTION_ENV_CLEARED {
+            cmd.env_remove(var);
+        }
+        cmd.env(
+            "AWS_LAMBDA_RUNTIME_API",
+            format!("http://127.0.0.1:{port}/.rt/{function}"),
+        )
+        .env("AWS_LAMBDA_FUNCTION_NAME", function)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "4096")
+        .envs(env.iter().copied());
+        let mut function = Proc::spawn(&name, cmd);
 
         let mut warmed_up = None;
         for _ in 0..POLL_TRIES * 2 {
@@ -613,6 +677,7 @@ impl Emulator {
         }
         let emu = Emulator {
             port,
+            name,
             function,
             watch,
         };
@@ -641,13 +706,57 @@ impl Emulator {
         self.function.stdout_lines()
     }
 
+    /// Waits (bounded) until `pred` holds for the function's whole stdout so far; returns it.
+    pub fn wait_for_function_stdout(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&[String]) -> bool,
+    ) -> Vec<String> {
+        self.watch.assert_running();
+        self.function.wait_for_stdout_lines(what, pred)
+    }
+
+    /// The Lambda function name the emulator serves (the example's name).
+    pub fn function_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The request ids the emulator handed to the function so far, in order: one per
+    /// invocation, as the Runtime API gave it in `Lambda-Runtime-Aws-Request-Id`.
+    pub fn request_ids(&self) -> Vec<String> {
+        self.watch
+            .stdout_lines()
+            .iter()
+            .filter_map(|l| {
+                let rest = &l[l.find(REQ_ID_MARKER)? + REQ_ID_MARKER.len()..];
+                Some(rest[..rest.find('"')?].to_owned())
+            })
+            .collect()
+    }
+
+    /// Waits (bounded) until the emulator has handed out `n` events; returns their ids.
+    pub fn wait_for_request_ids(&mut self, n: usize) -> Vec<String> {
+        for _ in 0..POLL_TRIES {
+            let ids = self.request_ids();
+            if ids.len() >= n {
+                return ids;
+            }
+            self.assert_running();
+            thread::sleep(POLL_EVERY);
+        }
+        panic!(
+            "the emulator never logged {n} `{REQ_ID_MARKER}` lines (is RUST_LOG honoured?)\n{}",
+            self.output()
+        );
+    }
+
     /// Fails the test if the function or the emulator has exited.
     pub fn assert_running(&mut self) {
         self.function.assert_running();
         self.watch.assert_running();
     }
 
-    /// A function-URL request: `http://127.0.0.1:<port>/lambda-url/hello-world<path>`.
+    /// A function-URL request: `http://127.0.0.1:<port>/lambda-url/<function><path>`.
     ///
     /// Fails with an explanation when the emulator itself answers 500 with its own problem
     /// body: that means it could not read the function's response as an HTTP API v2 response
@@ -662,7 +771,7 @@ impl Emulator {
         let resp = http(
             self.port,
             method,
-            &format!("/lambda-url/{FUNCTION}{path}"),
+            &format!("/lambda-url/{}{path}", self.name),
             headers,
             body,
         );
@@ -684,17 +793,17 @@ impl Emulator {
         http(
             self.port,
             "POST",
-            &format!("/2015-03-31/functions/{FUNCTION}/invocations"),
+            &format!("/2015-03-31/functions/{}/invocations", self.name),
             &[("Content-Type", "application/json")],
             payload,
         )
     }
 
-    /// `cargo lambda invoke hello-world --data-file <fixture> --output-format json`.
+    /// `cargo lambda invoke <function> --data-file <fixture> --output-format json`.
     pub fn invoke_file(&self, fixture_name: &str) -> Finished {
         let path = fixture(fixture_name);
         let mut cmd = Command::new(cargo_lambda());
-        cmd.args(["lambda", "invoke", FUNCTION])
+        cmd.args(["lambda", "invoke", &self.name])
             .args([
                 "--invoke-address",
                 "127.0.0.1",
@@ -704,7 +813,7 @@ impl Emulator {
             .arg("--data-file")
             .arg(&path)
             .args(["--output-format", "json", "--color", "never"])
-            .current_dir(workspace_root().join("examples").join(FUNCTION));
+            .current_dir(workspace_root().join("examples").join(&self.name));
         run_bounded("cargo lambda invoke", cmd)
     }
 
@@ -837,4 +946,325 @@ fn base64_decode(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// CloudWatch Embedded Metric Format
+// ---------------------------------------------------------------------------------------------
+
+/// Milliseconds since the Unix epoch, now (to bound EMF timestamps).
+pub fn now_ms() -> u64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_else(|e| panic!("the clock is before 1970: {e}"));
+    u64::try_from(since.as_millis()).unwrap_or_else(|e| panic!("timestamp overflow: {e}"))
+}
+
+/// The units CloudWatch accepts (`MetricDatum.Unit`), as EMF's JSON schema lists them.
+pub const EMF_UNITS: [&str; 27] = [
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+];
+
+/// One metric definition of a MetricDirective.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EmfMetric {
+    pub name: String,
+    pub unit: Option<String>,
+    /// `None` when absent (standard, 60 s), else 1 or 60.
+    pub storage_resolution: Option<u64>,
+}
+
+/// One MetricDirective of a document, read back after validation.
+#[derive(Debug, Clone)]
+pub struct EmfDirective {
+    pub namespace: String,
+    /// The dimension sets, in document order.
+    pub dimensions: Vec<Vec<String>>,
+    pub metrics: Vec<EmfMetric>,
+}
+
+impl EmfDirective {
+    /// The dimension sets as sets of names: the order of sets and of names in a set does not
+    /// matter to CloudWatch.
+    pub fn dimension_sets(&self) -> BTreeSet<BTreeSet<String>> {
+        self.dimensions
+            .iter()
+            .map(|set| set.iter().cloned().collect())
+            .collect()
+    }
+}
+
+/// A validated EMF document.
+#[derive(Debug, Clone)]
+pub struct Emf {
+    pub timestamp: u64,
+    pub directives: Vec<EmfDirective>,
+    pub raw: Value,
+}
+
+impl Emf {
+    /// Every value of metric `name`, expanded: a number is one value, an array its elements, and
+    /// `{"Values": [...], "Counts": [...]}` each value repeated `Counts` times.
+    pub fn values(&self, name: &str) -> Vec<f64> {
+        let v = self
+            .raw
+            .get(name)
+            .unwrap_or_else(|| panic!("no root member {name:?} in {}", self.raw));
+        expand_metric_value(v)
+            .unwrap_or_else(|why| panic!("metric {name:?}: {why} in {}", self.raw))
+    }
+
+    /// The single directive (both Lift and Powertools write exactly one per document).
+    pub fn directive(&self) -> &EmfDirective {
+        assert_eq!(
+            self.directives.len(),
+            1,
+            "expected exactly one MetricDirective in {}",
+            self.raw
+        );
+        &self.directives[0]
+    }
+
+    /// The names of every metric the document defines.
+    pub fn metric_names(&self) -> Vec<&str> {
+        self.directives
+            .iter()
+            .flat_map(|d| d.metrics.iter().map(|m| m.name.as_str()))
+            .collect()
+    }
+}
+
+fn expand_metric_value(v: &Value) -> Result<Vec<f64>, String> {
+    let num = |x: &Value| {
+        x.as_f64()
+            .filter(|f| f.is_finite())
+            .ok_or_else(|| format!("{x} is not a finite number"))
+    };
+    match v {
+        Value::Number(_) => Ok(vec![num(v)?]),
+        Value::Array(items) => {
+            if items.len() > 100 {
+                return Err(format!("{} values in one array (at most 100)", items.len()));
+            }
+            items.iter().map(num).collect()
+        }
+        Value::Object(o) => {
+            // The values-and-counts form. The published EMF specification only names a number
+            // or an array of numbers; CloudWatch also accepts this form (AWS's own `metrique`
+            // EMF writer documents and emits it), so it is accepted here, strictly.
+            let keys: BTreeSet<&str> = o.keys().map(String::as_str).collect();
+            if keys != BTreeSet::from(["Counts", "Values"]) {
+                return Err(format!(
+                    "object value with keys {keys:?}, not Values and Counts"
+                ));
+            }
+            let values = o["Values"].as_array().ok_or("Values is not an array")?;
+            let counts = o["Counts"].as_array().ok_or("Counts is not an array")?;
+            if values.len() != counts.len() || values.is_empty() || values.len() > 100 {
+                return Err(format!(
+                    "{} Values and {} Counts (equal, 1 to 100 each)",
+                    values.len(),
+                    counts.len()
+                ));
+            }
+            let mut out = Vec::new();
+            for (value, count) in values.iter().zip(counts) {
+                let value = num(value)?;
+                let count = count
+                    .as_u64()
+                    .filter(|c| *c > 0)
+                    .ok_or_else(|| format!("count {count} is not a positive integer"))?;
+                for _ in 0..count {
+                    out.push(value);
+                }
+            }
+            Ok(out)
+        }
+        other => Err(format!(
+            "{other} is neither a number, an array nor Values/Counts"
+        )),
+    }
+}
+
+/// Validates `doc` against the EMF specification's structure and returns it read back:
+///
+/// - the root is an object whose `_aws` holds exactly `Timestamp` (integer milliseconds, within
+///   `[earliest_ms, latest_ms]`) and `CloudWatchMetrics` (a non-empty array of directives);
+/// - each directive holds exactly `Namespace` (1–255 characters), `Dimensions` (a non-empty
+///   array of dimension sets, each at most 30 distinct names of 1–255 characters) and `Metrics`
+///   (1–100 definitions with distinct `Name`s, an optional `Unit` from CloudWatch's list and an
+///   optional `StorageResolution` of 1 or 60, and nothing else);
+/// - every dimension name is a root member with a non-empty string value (at most 1024
+///   characters), and every metric name a root member with a number, an array of at most 100
+///   numbers, or Values/Counts; no name is both.
+pub fn assert_emf_document(doc: &Value, earliest_ms: u64, latest_ms: u64) -> Emf {
+    match check_emf(doc, earliest_ms, latest_ms) {
+        Ok(emf) => emf,
+        Err(why) => panic!("not a valid EMF document: {why}\n{doc}"),
+    }
+}
+
+fn check_emf(doc: &Value, earliest_ms: u64, latest_ms: u64) -> Result<Emf, String> {
+    let root = doc.as_object().ok_or("the root is not an object")?;
+    let aws = root
+        .get("_aws")
+        .and_then(Value::as_object)
+        .ok_or("no `_aws` object")?;
+    let keys: BTreeSet<&str> = aws.keys().map(String::as_str).collect();
+    if keys != BTreeSet::from(["CloudWatchMetrics", "Timestamp"]) {
+        return Err(format!(
+            "`_aws` has keys {keys:?}, not Timestamp and CloudWatchMetrics"
+        ));
+    }
+    let timestamp = aws["Timestamp"]
+        .as_u64()
+        .ok_or("`_aws.Timestamp` is not a non-negative integer")?;
+    if timestamp < earliest_ms || timestamp > latest_ms {
+        return Err(format!(
+            "`_aws.Timestamp` {timestamp} is not between {earliest_ms} and {latest_ms} (ms)"
+        ));
+    }
+    let directives = aws["CloudWatchMetrics"]
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .ok_or("`CloudWatchMetrics` is not a non-empty array")?;
+
+    let string_member = |name: &str| -> Result<(), String> {
+        match root.get(name) {
+            Some(Value::String(v)) if !v.is_empty() && v.chars().count() <= 1024 => Ok(()),
+            Some(other) => Err(format!(
+                "dimension {name:?} has the value {other}, not a string"
+            )),
+            None => Err(format!("dimension {name:?} is not a root member")),
+        }
+    };
+    let name_ok = |n: &str| !n.is_empty() && n.chars().count() <= 255;
+
+    let mut out = Vec::new();
+    let mut all_dimensions = BTreeSet::new();
+    let mut all_metrics = BTreeSet::new();
+    for d in directives {
+        let d = d.as_object().ok_or("a directive is not an object")?;
+        let keys: BTreeSet<&str> = d.keys().map(String::as_str).collect();
+        if keys != BTreeSet::from(["Dimensions", "Metrics", "Namespace"]) {
+            return Err(format!("a directive has keys {keys:?}"));
+        }
+        let namespace = d["Namespace"]
+            .as_str()
+            .filter(|n| name_ok(n))
+            .ok_or("Namespace is not a string of 1-255 characters")?;
+        let sets = d["Dimensions"]
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or("Dimensions is not a non-empty array")?;
+        let mut dimensions = Vec::new();
+        for set in sets {
+            let set = set.as_array().ok_or("a dimension set is not an array")?;
+            if set.len() > 30 {
+                return Err(format!(
+                    "a dimension set has {} names (at most 30)",
+                    set.len()
+                ));
+            }
+            let mut names = Vec::new();
+            for n in set {
+                let n = n
+                    .as_str()
+                    .filter(|n| name_ok(n))
+                    .ok_or("a dimension name is not a string of 1-255 characters")?;
+                if names.iter().any(|x| x == n) {
+                    return Err(format!("dimension {n:?} appears twice in one set"));
+                }
+                string_member(n)?;
+                all_dimensions.insert(n.to_owned());
+                names.push(n.to_owned());
+            }
+            dimensions.push(names);
+        }
+        let defs = d["Metrics"]
+            .as_array()
+            .filter(|a| !a.is_empty() && a.len() <= 100)
+            .ok_or("Metrics is not an array of 1 to 100 definitions")?;
+        let mut metrics: Vec<EmfMetric> = Vec::new();
+        for m in defs {
+            let m = m
+                .as_object()
+                .ok_or("a metric definition is not an object")?;
+            if let Some(k) = m
+                .keys()
+                .find(|k| !matches!(k.as_str(), "Name" | "Unit" | "StorageResolution"))
+            {
+                return Err(format!("a metric definition has the unknown key {k:?}"));
+            }
+            let name = m
+                .get("Name")
+                .and_then(Value::as_str)
+                .filter(|n| name_ok(n))
+                .ok_or("a metric Name is not a string of 1-255 characters")?;
+            if metrics.iter().any(|x| x.name == name) {
+                return Err(format!("metric {name:?} is defined twice"));
+            }
+            let unit = match m.get("Unit") {
+                None => None,
+                Some(Value::String(u)) if EMF_UNITS.contains(&u.as_str()) => Some(u.clone()),
+                Some(other) => return Err(format!("metric {name:?} has the unit {other}")),
+            };
+            let storage_resolution = match m.get("StorageResolution") {
+                None => None,
+                Some(r) => match r.as_u64() {
+                    Some(r @ (1 | 60)) => Some(r),
+                    _ => return Err(format!("metric {name:?} has StorageResolution {r}")),
+                },
+            };
+            let value = root
+                .get(name)
+                .ok_or_else(|| format!("metric {name:?} is not a root member"))?;
+            expand_metric_value(value).map_err(|why| format!("metric {name:?}: {why}"))?;
+            all_metrics.insert(name.to_owned());
+            metrics.push(EmfMetric {
+                name: name.to_owned(),
+                unit,
+                storage_resolution,
+            });
+        }
+        out.push(EmfDirective {
+            namespace: namespace.to_owned(),
+            dimensions,
+            metrics,
+        });
+    }
+    if let Some(both) = all_dimensions.intersection(&all_metrics).next() {
+        return Err(format!("{both:?} is both a dimension and a metric"));
+    }
+    Ok(Emf {
+        timestamp,
+        directives: out,
+        raw: doc.clone(),
+    })
 }
