@@ -94,7 +94,6 @@ impl App {
 
     /// Add a middleware stack (see [`Stack`](crate::middleware::Stack)) to the app-wide
     /// middleware: `App::new().middleware_stack(Stack::new())` installs the defaults.
-    #[cfg(any())]
     pub fn middleware_stack(self, stack: crate::middleware::Stack) -> Self {
         stack.install(self)
     }
@@ -367,7 +366,11 @@ impl AppService {
                 Some(f) => Dispatch::Fallback(f.clone()),
                 None => Dispatch::NotFound,
             },
-            Match::MethodNotAllowed { allow } => Dispatch::MethodNotAllowed(allow.clone()),
+            Match::MethodNotAllowed { allow, template } => {
+                // The path exists: access logs and metrics file the 405 under its route.
+                route.template = Some(template.clone());
+                Dispatch::MethodNotAllowed(allow.clone())
+            }
         };
         route.dispatch = Some(dispatch);
         let obs = &shared.observability.shared;

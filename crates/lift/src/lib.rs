@@ -65,6 +65,8 @@ mod guides {
     struct Testing;
     #[doc = include_str!("../../../docs/observability.md")]
     struct Observability;
+    #[doc = include_str!("../../../docs/cors.md")]
+    struct Cors;
 }
 
 /// A boxed, sendable future, as middleware and handlers return.

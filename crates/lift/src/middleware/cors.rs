@@ -526,6 +526,8 @@ impl Actual {
                     e = add_vary_to_error(e, &ORIGIN_VARY);
                 }
                 for (name, value) in self.headers() {
+                    // An error's headers can only be appended to: keep one an inner step set
+                    // rather than send two, which a browser rejects.
                     if !e.headers().iter().any(|(n, _)| *n == name) {
                         e = e.with_header(name, value);
                     }

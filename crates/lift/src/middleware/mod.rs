@@ -22,16 +22,16 @@
 //!     .get("/", |_ctx: Context| async { "hi" });
 //! ```
 
-mod access_log;
-mod cors;
-mod error_handler;
-mod recover;
-mod request_id;
-mod request_metrics;
-mod security_headers;
-// mod stack;
-mod timeout;
-mod tower;
+pub mod access_log;
+pub mod cors;
+pub mod error_handler;
+pub mod recover;
+pub mod request_id;
+pub mod request_metrics;
+pub mod security_headers;
+pub mod stack;
+pub mod timeout;
+pub mod tower;
 
 pub use access_log::AccessLog;
 pub use cors::{Cors, CorsBuilder, CorsError};
@@ -40,7 +40,7 @@ pub use recover::Recover;
 pub use request_id::{RequestId, MAX_REQUEST_ID_LEN};
 pub use request_metrics::RequestMetrics;
 pub use security_headers::SecurityHeaders;
-// pub use stack::Stack;
+pub use stack::Stack;
 pub use timeout::{Timeout, DEFAULT_MARGIN};
 pub use tower::{NextService, TowerLayer};
 

@@ -135,7 +135,16 @@ impl Stack {
                 }
             )*};
         }
-        add!(request_id, access_log, metrics, security_headers, cors, error_handler, recover, timeout);
+        add!(
+            request_id,
+            access_log,
+            metrics,
+            security_headers,
+            cors,
+            error_handler,
+            recover,
+            timeout
+        );
         app
     }
 }

@@ -31,6 +31,7 @@ pub(crate) enum Match<'r> {
     },
     MethodNotAllowed {
         allow: &'r HeaderValue,
+        template: &'r Arc<str>,
     },
     NotFound,
 }
@@ -103,6 +104,7 @@ impl Router {
         let Some(pipeline) = found else {
             return Match::MethodNotAllowed {
                 allow: &entry.allow,
+                template: &entry.template,
             };
         };
         let params = entry

@@ -1,0 +1,135 @@
+//! The default middleware stack around a trivial handler, against the same route bare.
+//!
+//! `cargo bench -p lift --bench middleware`
+//!
+//! Both apps log and record metrics into a sink that counts bytes and makes no system call, so
+//! the difference is the stack's own work: request id, access-log line, request metrics,
+//! security headers, CORS (an allowed origin), error handler, recover, timeout.
+
+// A bench is a test harness: a broken setup should stop it loudly.
+#![allow(clippy::unwrap_used)]
+
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion};
+use lift::middleware::{Cors, Stack};
+use lift::observability::{LogFormat, Observability, RecordKind, Sink};
+use lift::testing::TestRequest;
+use lift::{App, AppService, Context, LambdaContext};
+
+#[derive(Clone, Default)]
+struct Counting(Arc<AtomicU64>);
+
+impl Sink for Counting {
+    fn write(&self, _kind: RecordKind, line: &[u8]) -> io::Result<()> {
+        self.0.fetch_add(line.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Poll to completion; the stack's timeout registers a timer, so this needs a runtime.
+fn run<F: Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output {
+    let mut f = pin!(f);
+    // Most invocations finish on the first poll; fall back to the runtime otherwise.
+    match f.as_mut().poll(&mut TaskContext::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => rt.block_on(f),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Variant {
+    Bare,
+    Stack,
+    StackWithoutTelemetry,
+    TelemetryOnly,
+}
+
+fn app(variant: Variant, sink: Counting) -> AppService {
+    let obs = Observability::new()
+        .service("bench")
+        .namespace("LiftBench")
+        .log_format(LogFormat::Json)
+        .sink(sink);
+    let mut app = App::new().observability(obs);
+    let cors = || {
+        Cors::builder()
+            .allow_origins(["https://app.example.com"])
+            .allow_credentials(true)
+            .build()
+            .unwrap()
+    };
+    match variant {
+        Variant::Bare => {}
+        Variant::Stack => app = app.middleware_stack(Stack::new().cors(cors())),
+        Variant::StackWithoutTelemetry => {
+            app = app.middleware_stack(
+                Stack::new()
+                    .cors(cors())
+                    .without_access_log()
+                    .without_metrics(),
+            )
+        }
+        Variant::TelemetryOnly => {
+            app = app
+                .middleware(lift::middleware::AccessLog::new())
+                .middleware(lift::middleware::RequestMetrics::new())
+        }
+    }
+    app.get("/hello", |_ctx: Context| async { "hello" })
+        .build()
+        .unwrap()
+}
+
+fn middleware(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = rt.enter();
+    let event = Bytes::from(
+        TestRequest::get("/hello")
+            .header("origin", "https://app.example.com")
+            .header("user-agent", "bench/1")
+            .v2(),
+    );
+    let lambda = LambdaContext::local(
+        "8f7d8f2a-0000-4000-8000-000000000001",
+        Duration::from_secs(3),
+    );
+    let mut g = c.benchmark_group("middleware");
+    for (name, variant) in [
+        ("bare_route", Variant::Bare),
+        ("default_stack", Variant::Stack),
+        (
+            "stack_without_access_log_and_metrics",
+            Variant::StackWithoutTelemetry,
+        ),
+        ("access_log_and_metrics_only", Variant::TelemetryOnly),
+    ] {
+        let sink = Counting::default();
+        let app = app(variant, sink.clone());
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let inv = run(&rt, app.invoke(event.clone(), lambda.clone())).unwrap();
+                // The flush after the response is part of the invocation's cost.
+                run(&rt, inv.finish()).to_json()
+            })
+        });
+        assert!(
+            matches!(variant, Variant::Bare | Variant::StackWithoutTelemetry)
+                || sink.0.load(Ordering::Relaxed) > 0
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, middleware);
+criterion_main!(benches);
