@@ -18,12 +18,15 @@ use tracing::Instrument;
 
 use crate::context::{Context, LambdaContext, RouteInfo};
 use crate::error::Error;
+use crate::events::batch::{self, BatchResponse, Fate, Order};
 use crate::events::{EventCell, EventKind, HttpReply, Parsed};
 use crate::handler::{endpoint, Handler};
 use crate::http::Response;
 use crate::middleware::{Endpoint, Middleware, Outcome, Pipeline};
 use crate::observability::{invocation_span, Field, Logger, Observability, Telemetry};
-use crate::routing::{Dispatch, Group, Match, Route, Router};
+use crate::routing::{
+    event_pipeline, BatchOptions, Dispatch, EventRoutes, Group, Match, Route, Router,
+};
 use crate::scope::Scope;
 use crate::BoxFuture;
 
@@ -70,6 +73,7 @@ pub struct App {
     strip_prefix: Option<String>,
     shutdown: Vec<ShutdownHook>,
     observability: Option<Observability>,
+    events: EventRoutes,
 }
 
 impl App {
@@ -187,6 +191,93 @@ impl App {
         self.route(path, Route::new().any(h))
     }
 
+    /// Handle SQS messages: the handler runs once per message (see
+    /// [`SqsMessage`](crate::events::SqsMessage)). A message whose handler fails — an error, a
+    /// body that does not decode, a panic under `Recover`, a timeout — fails alone; see
+    /// [`batch_options`](Self::batch_options) for how failures are reported.
+    pub fn on_sqs<H: Handler<A>, A>(self, handler: H) -> Self {
+        self.on_records(EventKind::Sqs, handler)
+    }
+
+    /// Handle SNS notifications, once per record (see [`SnsMessage`](crate::events::SnsMessage)).
+    /// Any failure fails the invocation, so Lambda retries the delivery.
+    pub fn on_sns<H: Handler<A>, A>(self, handler: H) -> Self {
+        self.on_records(EventKind::Sns, handler)
+    }
+
+    /// Handle S3 notifications, once per record (see [`S3Record`](crate::events::S3Record)).
+    /// Any failure fails the invocation, so Lambda retries the delivery.
+    pub fn on_s3<H: Handler<A>, A>(self, handler: H) -> Self {
+        self.on_records(EventKind::S3, handler)
+    }
+
+    /// Handle DynamoDB stream records, in order (see
+    /// [`DynamoDbRecord`](crate::events::DynamoDbRecord)).
+    pub fn on_dynamodb<H: Handler<A>, A>(self, handler: H) -> Self {
+        self.on_records(EventKind::DynamoDb, handler)
+    }
+
+    /// Handle Kinesis records, in order (see [`KinesisRecord`](crate::events::KinesisRecord)).
+    pub fn on_kinesis<H: Handler<A>, A>(self, handler: H) -> Self {
+        self.on_records(EventKind::Kinesis, handler)
+    }
+
+    fn on_records<H: Handler<A>, A>(mut self, kind: EventKind, handler: H) -> Self {
+        self.events.records.retain(|(k, _)| *k != kind);
+        self.events
+            .records
+            .push((kind, event_pipeline(endpoint(handler))));
+        self
+    }
+
+    /// Handle EventBridge events with this `source` and `detail-type` (see
+    /// [`EventBridgeEvent`](crate::events::EventBridgeEvent)).
+    pub fn on_eventbridge<H: Handler<A>, A>(
+        mut self,
+        source: &str,
+        detail_type: &str,
+        handler: H,
+    ) -> Self {
+        self.events.eventbridge.push((
+            source.to_owned(),
+            detail_type.to_owned(),
+            event_pipeline(endpoint(handler)),
+        ));
+        self
+    }
+
+    /// Handle EventBridge events no [`on_eventbridge`](Self::on_eventbridge) handler matches
+    /// (without one they are an invocation error).
+    pub fn eventbridge_fallback<H: Handler<A>, A>(mut self, handler: H) -> Self {
+        self.events.eventbridge_fallback = Some(event_pipeline(endpoint(handler)));
+        self
+    }
+
+    /// Handle the schedule called `name`: an EventBridge schedule rule of that name, or a
+    /// constant input `{"schedule": "<name>"}` (see [`Schedule`](crate::events::Schedule)).
+    pub fn on_schedule<H: Handler<A>, A>(mut self, name: &str, handler: H) -> Self {
+        self.events
+            .schedules
+            .push((name.to_owned(), event_pipeline(endpoint(handler))));
+        self
+    }
+
+    /// Handle a WebSocket route key: `$connect`, `$disconnect`, `$default` (also the handler
+    /// for keys without their own) or a custom key (see [`WebSocket`](crate::events::WebSocket)).
+    pub fn on_websocket<H: Handler<A>, A>(mut self, route_key: &str, handler: H) -> Self {
+        self.events
+            .websocket
+            .push((route_key.to_owned(), event_pipeline(endpoint(handler))));
+        self
+    }
+
+    /// How record batches report failures and run (default: a failure fails the invocation;
+    /// one record at a time).
+    pub fn batch_options(mut self, options: BatchOptions) -> Self {
+        self.events.options = options;
+        self
+    }
+
     /// Build the app: check the routes and freeze the configuration.
     pub fn build(self) -> Result<AppService, BuildError> {
         let router = Router::build(self.routes)?;
@@ -204,6 +295,7 @@ impl App {
                 strip_prefix: self.strip_prefix,
                 shutdown: std::sync::Mutex::new(self.shutdown),
                 observability,
+                events: self.events,
             }),
         })
     }
@@ -228,6 +320,7 @@ pub(crate) struct Shared {
     strip_prefix: Option<String>,
     shutdown: std::sync::Mutex<Vec<ShutdownHook>>,
     observability: Observability,
+    events: EventRoutes,
 }
 
 /// A built [`App`]: cheap to clone, shared by concurrent invocations.
@@ -264,14 +357,20 @@ impl std::error::Error for InvokeError {}
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Reply {
-    /// An HTTP response (API Gateway v1/v2, ALB, Function URL).
+    /// An HTTP response (API Gateway v1/v2, ALB, Function URL, WebSocket).
     Http(HttpReply),
+    /// The records to retry: `{"batchItemFailures":[{"itemIdentifier":"..."}]}`.
+    Batch(BatchResponse),
+    /// Nothing to say (`null`): the event was handled.
+    Empty,
 }
 
 impl Serialize for Reply {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Reply::Http(r) => r.serialize(s),
+            Reply::Batch(b) => b.serialize(s),
+            Reply::Empty => s.serialize_unit(),
         }
     }
 }
@@ -335,13 +434,89 @@ impl AppService {
     ) -> Result<Invocation, InvokeError> {
         let cell = EventCell::parse(event).map_err(|e| invalid_event(&e))?;
         let kind = cell.borrow_dependent().kind();
+        match kind {
+            EventKind::ApiGatewayV1
+            | EventKind::ApiGatewayV2
+            | EventKind::FunctionUrl
+            | EventKind::Alb => Ok(self.invoke_http(cell, lambda).await),
+            EventKind::WebSocket => self.invoke_websocket(cell, lambda).await,
+            EventKind::Sqs
+            | EventKind::Sns
+            | EventKind::S3
+            | EventKind::DynamoDb
+            | EventKind::Kinesis => self.invoke_batch(cell, lambda, kind).await,
+            EventKind::EventBridge | EventKind::Schedule => self.invoke_event(cell, lambda).await,
+            EventKind::Records | EventKind::Unknown => Err(unsupported(kind.as_str())),
+        }
+    }
+
+    fn scope(
+        &self,
+        cell: EventCell,
+        lambda: LambdaContext,
+        correlation: Option<String>,
+    ) -> Arc<Scope> {
+        let telemetry = Telemetry::new(
+            self.inner.observability.shared.clone(),
+            &lambda,
+            correlation,
+        );
+        Arc::new(Scope::new(cell, lambda, telemetry))
+    }
+
+    /// Run one context through the app pipeline, inside the invocation's `tracing` span.
+    async fn run(&self, ctx: Context, scope: &Arc<Scope>) -> Outcome {
+        self.inner
+            .pipeline
+            .run(ctx)
+            .instrument(invocation_span(scope))
+            .await
+    }
+
+    /// Record the outcome and queue the telemetry flush behind the response.
+    fn finish(&self, scope: &Arc<Scope>, reply: Reply, failed: bool) -> Invocation {
+        scope.telemetry.set_outcome(!failed);
+        let flush = scope.clone();
+        scope.push_after_response(Box::pin(async move { flush.telemetry.finish() }));
+        Invocation {
+            reply,
+            after_response: scope.take_after_response(),
+        }
+    }
+
+    async fn invoke_http(&self, cell: EventCell, lambda: LambdaContext) -> Invocation {
+        let shared = &*self.inner;
         let Parsed::Http(req) = cell.borrow_dependent() else {
-            return Err(InvokeError {
-                error_type: "Lift.UnsupportedEvent",
-                message: format!("no handler for events of kind {kind}"),
-            });
+            unreachable!("invoke_http is only called for HTTP events")
         };
+        let kind = req.kind();
         let multi_value = req.multi_value;
+        // A HEAD response never has a body, whoever answered it (GET handler, any, an error).
+        let strip_body = req.method() == http::Method::HEAD;
+        let route = self.route(req);
+        let correlation = shared
+            .observability
+            .shared
+            .correlation_header
+            .as_deref()
+            .and_then(|h| req.header(h))
+            .map(str::to_owned);
+        let scope = self.scope(cell, lambda, correlation);
+        let ctx = Context::new(scope.clone(), shared.state.clone(), route);
+        let (mut response, failed) = respond(self.run(ctx, &scope).await, &scope);
+        if strip_body {
+            response.set_body(Bytes::new());
+        }
+        let reply = Reply::Http(HttpReply {
+            kind,
+            multi_value,
+            response,
+        });
+        self.finish(&scope, reply, failed)
+    }
+
+    /// Match an HTTP request to its route.
+    fn route(&self, req: &crate::http::Request<'_>) -> RouteInfo {
         let shared = &*self.inner;
         let path_start = route_start(req, shared.strip_prefix.as_deref());
         let path = req.raw_path().get(path_start..).unwrap_or("/");
@@ -350,8 +525,6 @@ impl AppService {
             path_start,
             ..RouteInfo::default()
         };
-        // A HEAD response never has a body, whoever answered it (GET handler, any, an error).
-        let strip_body = req.method() == http::Method::HEAD;
         let dispatch = match shared.router.lookup(req.method(), path) {
             Match::Found {
                 pipeline,
@@ -373,37 +546,185 @@ impl AppService {
             }
         };
         route.dispatch = Some(dispatch);
-        let obs = &shared.observability.shared;
-        let correlation = obs
-            .correlation_header
-            .as_deref()
-            .and_then(|h| req.header(h))
-            .map(str::to_owned);
-        let telemetry = Telemetry::new(obs.clone(), &lambda, correlation);
-        let scope = Arc::new(Scope::new(lambda, telemetry));
-        let ctx = Context::new(cell, scope.clone(), shared.state.clone(), route);
-        let span = invocation_span(&scope);
-        let outcome = shared.pipeline.run(ctx).instrument(span).await;
-        let (mut response, failed) = match outcome {
-            Ok(r) => {
-                let failed = r.status().is_server_error();
-                (r, failed)
-            }
-            Err(e) => (error_response(&e, &scope), e.is_server_error()),
+        route
+    }
+
+    async fn invoke_websocket(
+        &self,
+        cell: EventCell,
+        lambda: LambdaContext,
+    ) -> Result<Invocation, InvokeError> {
+        let Parsed::WebSocket(_, meta) = cell.borrow_dependent() else {
+            unreachable!("invoke_websocket is only called for WebSocket events")
         };
-        if strip_body {
-            response.set_body(Bytes::new());
+        let pipeline = self
+            .inner
+            .events
+            .websocket(&meta.route_key)
+            .ok_or_else(|| unsupported("websocket"))?
+            .clone();
+        let template: Arc<str> = Arc::from(&*meta.route_key);
+        let scope = self.scope(cell, lambda, None);
+        let route = RouteInfo {
+            template: Some(template),
+            dispatch: Some(Dispatch::Route(pipeline)),
+            ..RouteInfo::default()
+        };
+        let ctx = Context::new(scope.clone(), self.inner.state.clone(), route);
+        let (response, failed) = respond(self.run(ctx, &scope).await, &scope);
+        let reply = Reply::Http(HttpReply {
+            kind: EventKind::WebSocket,
+            multi_value: false,
+            response,
+        });
+        Ok(self.finish(&scope, reply, failed))
+    }
+
+    /// A single EventBridge event or schedule: one handler call; a failure fails the
+    /// invocation so Lambda retries the event.
+    async fn invoke_event(
+        &self,
+        cell: EventCell,
+        lambda: LambdaContext,
+    ) -> Result<Invocation, InvokeError> {
+        let Parsed::EventBridge(ev) = cell.borrow_dependent() else {
+            unreachable!("invoke_event is only called for EventBridge events")
+        };
+        let events = &self.inner.events;
+        let kind = ev.kind;
+        let (pipeline, name) = match kind {
+            EventKind::Schedule => {
+                let name = ev.schedule_name().unwrap_or_default().to_owned();
+                (events.schedule(&name).cloned(), name)
+            }
+            _ => {
+                let (source, detail_type) = (
+                    ev.source.as_deref().unwrap_or(""),
+                    ev.detail_type.as_deref().unwrap_or(""),
+                );
+                (
+                    events.eventbridge(source, detail_type).cloned(),
+                    format!("{source}/{detail_type}"),
+                )
+            }
+        };
+        let Some(pipeline) = pipeline else {
+            return Err(InvokeError {
+                error_type: "Lift.UnsupportedEvent",
+                message: format!("no handler for {} events named {name}", kind),
+            });
+        };
+        let scope = self.scope(cell, lambda, None);
+        let route = RouteInfo {
+            template: Some(Arc::from(name.as_str())),
+            dispatch: Some(Dispatch::Route(pipeline)),
+            ..RouteInfo::default()
+        };
+        let ctx = Context::new(scope.clone(), self.inner.state.clone(), route);
+        match self.run(ctx, &scope).await {
+            Ok(_) => Ok(self.finish(&scope, Reply::Empty, false)),
+            Err(e) => {
+                log_failure(&scope, &name, &e);
+                let _ = self.finish(&scope, Reply::Empty, true);
+                Err(InvokeError {
+                    error_type: "Lift.HandlerFailed",
+                    message: format!("the {} handler for {name} failed: {}", kind, e.code()),
+                })
+            }
         }
-        scope.telemetry.set_outcome(!failed);
-        let flush = scope.clone();
-        scope.push_after_response(Box::pin(async move { flush.telemetry.finish() }));
-        Ok(Invocation {
-            reply: Reply::Http(HttpReply {
+    }
+
+    /// A batch of records: one handler call per record, in the order the source needs.
+    async fn invoke_batch(
+        &self,
+        cell: EventCell,
+        lambda: LambdaContext,
+        kind: EventKind,
+    ) -> Result<Invocation, InvokeError> {
+        let events = &self.inner.events;
+        let pipeline = events
+            .records(kind)
+            .ok_or_else(|| unsupported(kind.as_str()))?
+            .clone();
+        let ids = batch::ids(cell.borrow_dependent());
+        let fifo = matches!(cell.borrow_dependent(), Parsed::Sqs(r) if r.first().is_some_and(|m| m.is_fifo()));
+        let order = match kind {
+            EventKind::Sqs if fifo => Order::FifoGroups,
+            EventKind::Sqs => Order::Concurrent(events.options.sqs_concurrency),
+            EventKind::DynamoDb | EventKind::Kinesis => Order::Stream,
+            _ => Order::Sequential,
+        };
+        let scope = self.scope(cell, lambda, None);
+        let state = self.inner.state.clone();
+        let fates = batch::run(&ids, order, |i| {
+            let route = RouteInfo {
+                record: Some(i),
+                record_id: Some(ids[i].log_id.clone()),
+                dispatch: Some(Dispatch::Route(pipeline.clone())),
+                ..RouteInfo::default()
+            };
+            let ctx = Context::new(scope.clone(), state.clone(), route);
+            let me = self.clone();
+            let scope = scope.clone();
+            Box::pin(async move { me.run(ctx, &scope).await.map(|_| ()) })
+        })
+        .await;
+
+        let mut retry: Vec<String> = Vec::new();
+        let mut failed = 0;
+        let mut skipped = 0;
+        for (id, fate) in ids.iter().zip(fates) {
+            match fate {
+                Fate::Done => {}
+                Fate::Failed(e) => {
+                    failed += 1;
+                    log_failure(&scope, &id.log_id, &e);
+                    retry.push(id.item.clone());
+                }
+                Fate::SkippedGroup => {
+                    skipped += 1;
+                    retry.push(id.item.clone());
+                }
+                // Lambda retries the stream from the failed record: nothing to report.
+                Fate::SkippedStream => skipped += 1,
+            }
+        }
+        if skipped > 0 {
+            Logger::invocation(scope.clone()).warn(
+                "records not run after an earlier failure; they will be retried",
+                &[("skipped", Field::U64(skipped))],
+            );
+        }
+        let partial = events.options.partial
+            && matches!(
                 kind,
-                multi_value,
-                response,
-            }),
-            after_response: scope.take_after_response(),
+                EventKind::Sqs | EventKind::DynamoDb | EventKind::Kinesis
+            );
+        if retry.is_empty() {
+            let reply = if partial {
+                Reply::Batch(BatchResponse {
+                    failures: Vec::new(),
+                })
+            } else {
+                Reply::Empty
+            };
+            return Ok(self.finish(&scope, reply, false));
+        }
+        if partial {
+            return Ok(self.finish(
+                &scope,
+                Reply::Batch(BatchResponse { failures: retry }),
+                true,
+            ));
+        }
+        let _ = self.finish(&scope, Reply::Empty, true);
+        Err(InvokeError {
+            error_type: "Lift.BatchFailed",
+            message: format!(
+                "{failed} of {} {kind} records failed ({skipped} not run): {}",
+                ids.len(),
+                retry.join(", ")
+            ),
         })
     }
 
@@ -474,6 +795,36 @@ fn route_start(req: &crate::http::Request<'_>, strip: Option<&str>) -> usize {
 fn prefix_len(path: &str, segment: &str) -> Option<usize> {
     let rest = path.strip_prefix('/')?.strip_prefix(segment)?;
     (rest.is_empty() || rest.starts_with('/')).then_some(segment.len() + 1)
+}
+
+fn unsupported(kind: &str) -> InvokeError {
+    InvokeError {
+        error_type: "Lift.UnsupportedEvent",
+        message: format!("no handler for events of kind {kind}"),
+    }
+}
+
+/// The response for an outcome, and whether the invocation failed (a 5xx).
+fn respond(outcome: Outcome, scope: &Arc<Scope>) -> (Response, bool) {
+    match outcome {
+        Ok(r) => {
+            let failed = r.status().is_server_error();
+            (r, failed)
+        }
+        Err(e) => (error_response(&e, scope), e.is_server_error()),
+    }
+}
+
+/// A failed record or event, logged with its id (its error body goes nowhere else).
+fn log_failure(scope: &Arc<Scope>, id: &str, e: &Error) {
+    Logger::invocation(scope.clone()).error(
+        "record failed",
+        &[
+            ("record_id", Field::Str(id)),
+            ("code", e.code().into()),
+            ("error", Field::Str(&e.to_string())),
+        ],
+    );
 }
 
 /// Render an error as the one JSON error body; internal causes go to the log only.

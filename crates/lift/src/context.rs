@@ -12,7 +12,7 @@ use http::{Extensions, Method};
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
-use crate::events::{EventCell, EventKind, Parsed};
+use crate::events::{EventKind, Parsed};
 use crate::http::request::EMPTY;
 use crate::http::Request;
 use crate::observability::{Logger, Metrics, Tracer};
@@ -94,10 +94,12 @@ pub(crate) struct RouteInfo {
     pub(crate) template: Option<Arc<str>>,
     pub(crate) params: Vec<(Arc<str>, String)>,
     pub(crate) dispatch: Option<Dispatch>,
+    /// For a record of a batch: its index and its id for logs.
+    pub(crate) record: Option<usize>,
+    pub(crate) record_id: Option<String>,
 }
 
 pub(crate) struct Inner {
-    pub(crate) event: EventCell,
     pub(crate) state: Arc<Extensions>,
     pub(crate) scope: Arc<Scope>,
     pub(crate) route: RouteInfo,
@@ -126,15 +128,9 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
-    pub(crate) fn new(
-        event: EventCell,
-        scope: Arc<Scope>,
-        state: Arc<Extensions>,
-        route: RouteInfo,
-    ) -> Self {
+    pub(crate) fn new(scope: Arc<Scope>, state: Arc<Extensions>, route: RouteInfo) -> Self {
         Context {
             inner: Box::new(Inner {
-                event,
                 state,
                 scope,
                 route,
@@ -143,23 +139,38 @@ impl Context {
         }
     }
 
+    pub(crate) fn event(&self) -> &Parsed<'_> {
+        self.inner.scope.event()
+    }
+
+    /// For a record of a batch (SQS, SNS, S3, DynamoDB, Kinesis): its position in the batch.
+    pub fn record_index(&self) -> Option<usize> {
+        self.inner.route.record
+    }
+
+    /// For a record of a batch: its id (SQS/SNS message id, Kinesis/DynamoDB event id,
+    /// `s3://bucket/key`), as log lines carry it in `record_id`.
+    pub fn record_id(&self) -> Option<&str> {
+        self.inner.route.record_id.as_deref()
+    }
+
     /// The kind of event this invocation carries.
     pub fn event_kind(&self) -> EventKind {
-        self.inner.event.borrow_dependent().kind()
+        self.inner.scope.event().kind()
     }
 
     /// The HTTP request. For events that are not HTTP requests this is an empty request (no
     /// headers, no body, an empty path).
     pub fn request(&self) -> &Request<'_> {
-        match self.inner.event.borrow_dependent() {
-            Parsed::Http(r) => r,
-            Parsed::Other(_) => &EMPTY,
+        match self.inner.scope.event() {
+            Parsed::Http(r) | Parsed::WebSocket(r, _) => r,
+            _ => &EMPTY,
         }
     }
 
     /// The raw event bytes as the runtime delivered them.
     pub fn raw_event(&self) -> &[u8] {
-        self.inner.event.borrow_owner()
+        self.inner.scope.raw_event()
     }
 
     /// The HTTP method.
@@ -287,7 +298,11 @@ impl Context {
     /// This invocation's logger: every line carries its request id, tenant, user, correlation
     /// id and the Lambda context.
     pub fn logger(&self) -> Logger {
-        Logger::invocation(self.inner.scope.clone())
+        let logger = Logger::invocation(self.inner.scope.clone());
+        match &self.inner.route.record_id {
+            Some(id) => logger.child(&[("record_id", id.as_str().into())]),
+            None => logger,
+        }
     }
 
     /// This invocation's metrics, flushed as EMF after the response is posted.

@@ -90,7 +90,9 @@ async fn handle(
         Ok(i) => i,
         Err(e) => return Ok(plain(500, &e.to_string())),
     };
-    let Reply::Http(reply) = &invocation.reply;
+    let Reply::Http(reply) = &invocation.reply else {
+        return Ok(plain(500, "the app did not answer with an HTTP response"));
+    };
     let r = reply.response();
     let mut out = http::Response::new(Full::new(r.body().clone()));
     *out.status_mut() = r.status();

@@ -4,10 +4,12 @@
 use std::sync::{Mutex, OnceLock};
 
 use crate::context::LambdaContext;
+use crate::events::{EventCell, Parsed};
 use crate::observability::Telemetry;
 use crate::BoxFuture;
 
 pub(crate) struct Scope {
+    event: EventCell,
     lambda: LambdaContext,
     request_id: OnceLock<String>,
     after_response: Mutex<Vec<BoxFuture<()>>>,
@@ -15,13 +17,23 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
-    pub(crate) fn new(lambda: LambdaContext, telemetry: Telemetry) -> Self {
+    pub(crate) fn new(event: EventCell, lambda: LambdaContext, telemetry: Telemetry) -> Self {
         Scope {
+            event,
             lambda,
             request_id: OnceLock::new(),
             after_response: Mutex::new(Vec::new()),
             telemetry,
         }
+    }
+
+    /// The event parsed once; every context of the invocation reads it from here.
+    pub(crate) fn event(&self) -> &Parsed<'_> {
+        self.event.borrow_dependent()
+    }
+
+    pub(crate) fn raw_event(&self) -> &[u8] {
+        self.event.borrow_owner()
     }
 
     pub(crate) fn lambda(&self) -> &LambdaContext {

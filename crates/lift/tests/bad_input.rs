@@ -169,7 +169,7 @@ async fn an_sqs_batch_is_unsupported_and_names_its_kind() {
         e,
         InvokeError {
             error_type: "Lift.UnsupportedEvent",
-            message: "no handler for events of kind records".into(),
+            message: "no handler for events of kind sqs".into(),
         }
     );
     still_serves(&app).await;
@@ -191,7 +191,7 @@ async fn an_eventbridge_event_is_unsupported_and_names_its_kind() {
     });
     let e = invoke_error(&app, serde_json::to_vec(&event).unwrap()).await;
     assert_eq!(e.error_type, "Lift.UnsupportedEvent");
-    assert_eq!(e.message, "no handler for events of kind eventbridge");
+    assert_eq!(e.message, "no handler for schedule events named my-schedule");
     still_serves(&app).await;
 }
 

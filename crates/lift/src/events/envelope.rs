@@ -2,6 +2,7 @@
 
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::json::{MultiPairs, Pairs, Str};
 use super::EventKind;
@@ -9,6 +10,7 @@ use super::EventKind;
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Envelope<'a> {
+    // HTTP (API Gateway v1/v2, ALB, Function URL) and WebSocket.
     #[serde(borrow)]
     pub http_method: Option<Str<'a>>,
     #[serde(borrow)]
@@ -33,10 +35,29 @@ pub(crate) struct Envelope<'a> {
     pub is_base64_encoded: Option<bool>,
     #[serde(borrow)]
     pub request_context: Option<RequestContext<'a>>,
-    #[serde(rename = "Records")]
-    pub records: Option<IgnoredAny>,
-    #[serde(rename = "detail-type")]
-    pub detail_type: Option<IgnoredAny>,
+    // Record batches: each record is kept raw and parsed by its source's module.
+    #[serde(rename = "Records", borrow)]
+    pub records: Option<Vec<&'a RawValue>>,
+    // EventBridge (and scheduled events).
+    #[serde(rename = "detail-type", borrow)]
+    pub detail_type: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub source: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub id: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub time: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub region: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub account: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub resources: Option<Vec<Str<'a>>>,
+    #[serde(borrow)]
+    pub detail: Option<&'a RawValue>,
+    /// A schedule named by a constant input: `{"schedule": "nightly-report"}`.
+    #[serde(borrow)]
+    pub schedule: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -53,7 +74,12 @@ pub(crate) struct RequestContext<'a> {
     pub domain_name: Option<Str<'a>>,
     #[serde(borrow)]
     pub identity: Option<Identity<'a>>,
-    pub connection_id: Option<IgnoredAny>,
+    #[serde(borrow)]
+    pub connection_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub route_key: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub event_type: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -74,6 +100,15 @@ pub(crate) struct Identity<'a> {
     pub source_ip: Option<Str<'a>>,
     #[serde(borrow)]
     pub user_agent: Option<Str<'a>>,
+}
+
+/// Just enough of a record to tell its source.
+#[derive(Deserialize)]
+struct SourceProbe<'a> {
+    #[serde(rename = "eventSource", borrow)]
+    lower: Option<Str<'a>>,
+    #[serde(rename = "EventSource", borrow)]
+    upper: Option<Str<'a>>,
 }
 
 impl Envelope<'_> {
@@ -101,12 +136,38 @@ impl Envelope<'_> {
                 return EventKind::ApiGatewayV1;
             }
         }
-        if self.records.is_some() {
-            return EventKind::Records;
+        if let Some(records) = &self.records {
+            return records
+                .first()
+                .map_or(EventKind::Records, |r| record_kind(r));
         }
         if self.detail_type.is_some() {
-            return EventKind::EventBridge;
+            let scheduled = self.source.as_deref() == Some("aws.events")
+                && self.detail_type.as_deref() == Some("Scheduled Event");
+            return if scheduled {
+                EventKind::Schedule
+            } else {
+                EventKind::EventBridge
+            };
+        }
+        if self.schedule.is_some() {
+            return EventKind::Schedule;
         }
         EventKind::Unknown
+    }
+}
+
+/// The source of a batch, from its first record's `eventSource` (`EventSource` for SNS).
+fn record_kind(record: &RawValue) -> EventKind {
+    let Ok(probe) = serde_json::from_str::<SourceProbe<'_>>(record.get()) else {
+        return EventKind::Records;
+    };
+    match probe.lower.or(probe.upper).as_deref() {
+        Some("aws:sqs") => EventKind::Sqs,
+        Some("aws:sns") => EventKind::Sns,
+        Some("aws:s3") => EventKind::S3,
+        Some("aws:dynamodb") => EventKind::DynamoDb,
+        Some("aws:kinesis") => EventKind::Kinesis,
+        _ => EventKind::Records,
     }
 }

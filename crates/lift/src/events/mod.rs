@@ -1,18 +1,41 @@
 //! Event sources: detect the kind of an incoming event from a few keys, parse it once, and
 //! write the response back in that source's shape.
 //!
-//! Detection and parsing are one pass: the bytes are deserialised into an [`Envelope`] that
-//! holds the union of the keys the sources use, borrowing strings from the input. The kind is
-//! then read off which keys were present (`requestContext.http` → HTTP API v2 or Function URL,
-//! `httpMethod` → REST API v1, `requestContext.elb` → ALB), and the envelope is normalised into
-//! the one [`Request`](crate::http::Request) view the router and handlers read.
+//! Detection and parsing are one pass: the bytes are deserialised into an envelope that holds
+//! the union of the keys the sources use, borrowing strings from the input. The kind is then
+//! read off which keys were present (`requestContext.http` → HTTP API v2 or Function URL,
+//! `httpMethod` → REST API v1, `requestContext.elb` → ALB, `requestContext.connectionId` →
+//! WebSocket, `Records[0].eventSource` → SQS, SNS, S3, DynamoDB or Kinesis, `detail-type` →
+//! EventBridge or a schedule). HTTP events are normalised into the one [`Request`] view the
+//! router and handlers read; record batches keep each record raw until its source's module
+//! parses it, still borrowing.
+//!
+//! The public types here are the typed views handlers take as extractors:
+//! [`SqsMessage`], [`SnsMessage`], [`S3Record`], [`EventBridgeEvent`], [`Schedule`],
+//! [`DynamoDbRecord`], [`KinesisRecord`] and [`WebSocket`].
 
 pub(crate) mod alb;
 pub(crate) mod apigw_v1;
 pub(crate) mod apigw_v2;
+pub(crate) mod batch;
+pub(crate) mod dynamodb;
 mod envelope;
+pub(crate) mod eventbridge;
 pub(crate) mod json;
+pub(crate) mod kinesis;
+pub(crate) mod s3;
 mod shape;
+pub(crate) mod sns;
+pub(crate) mod sqs;
+pub(crate) mod websocket;
+
+pub use dynamodb::DynamoDbRecord;
+pub use eventbridge::{EventBridgeEvent, Schedule};
+pub use kinesis::KinesisRecord;
+pub use s3::S3Record;
+pub use sns::SnsMessage;
+pub use sqs::SqsMessage;
+pub use websocket::WebSocket;
 
 use std::fmt;
 
@@ -36,10 +59,22 @@ pub enum EventKind {
     Alb,
     /// An API Gateway WebSocket event.
     WebSocket,
-    /// A batch of records (SQS, SNS, S3, DynamoDB, Kinesis, ...).
-    Records,
-    /// An EventBridge event or schedule.
+    /// A batch of SQS messages.
+    Sqs,
+    /// SNS notifications.
+    Sns,
+    /// S3 object notifications.
+    S3,
+    /// DynamoDB stream records.
+    DynamoDb,
+    /// Kinesis stream records.
+    Kinesis,
+    /// An EventBridge event.
     EventBridge,
+    /// A scheduled event (EventBridge schedule rule, or a constant input naming a schedule).
+    Schedule,
+    /// A batch of records from a source Lift does not handle.
+    Records,
     /// A JSON object of no kind Lift recognises.
     Unknown,
 }
@@ -64,8 +99,14 @@ impl EventKind {
             EventKind::FunctionUrl => "function-url",
             EventKind::Alb => "alb",
             EventKind::WebSocket => "websocket",
-            EventKind::Records => "records",
+            EventKind::Sqs => "sqs",
+            EventKind::Sns => "sns",
+            EventKind::S3 => "s3",
+            EventKind::DynamoDb => "dynamodb",
+            EventKind::Kinesis => "kinesis",
             EventKind::EventBridge => "eventbridge",
+            EventKind::Schedule => "schedule",
+            EventKind::Records => "records",
             EventKind::Unknown => "unknown",
         }
     }
@@ -84,19 +125,38 @@ impl fmt::Display for EventKind {
 #[derive(Debug)]
 pub(crate) enum Parsed<'a> {
     Http(Request<'a>),
+    WebSocket(Request<'a>, websocket::Meta<'a>),
+    Sqs(Vec<sqs::Record<'a>>),
+    Sns(Vec<sns::Record<'a>>),
+    S3(Vec<s3::Record<'a>>),
+    DynamoDb(Vec<dynamodb::Record<'a>>),
+    Kinesis(Vec<kinesis::Record<'a>>),
+    EventBridge(eventbridge::Event<'a>),
     Other(EventKind),
 }
 
 impl<'a> Parsed<'a> {
     /// Detect and parse in one pass over `bytes`.
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
-        let env: Envelope<'a> = serde_json::from_slice(bytes)?;
+        let mut env: Envelope<'a> = serde_json::from_slice(bytes)?;
         Ok(match env.kind() {
             EventKind::ApiGatewayV1 => Parsed::Http(apigw_v1::request(env)),
             k @ (EventKind::ApiGatewayV2 | EventKind::FunctionUrl) => {
                 Parsed::Http(apigw_v2::request(env, k))
             }
             EventKind::Alb => Parsed::Http(alb::request(env)),
+            EventKind::WebSocket => {
+                let (req, meta) = websocket::request(env);
+                Parsed::WebSocket(req, meta)
+            }
+            EventKind::Sqs => Parsed::Sqs(records(env.records.take())?),
+            EventKind::Sns => Parsed::Sns(records(env.records.take())?),
+            EventKind::S3 => Parsed::S3(records(env.records.take())?),
+            EventKind::DynamoDb => Parsed::DynamoDb(records(env.records.take())?),
+            EventKind::Kinesis => Parsed::Kinesis(records(env.records.take())?),
+            k @ (EventKind::EventBridge | EventKind::Schedule) => {
+                Parsed::EventBridge(eventbridge::event(env, k))
+            }
             other => Parsed::Other(other),
         })
     }
@@ -104,9 +164,37 @@ impl<'a> Parsed<'a> {
     pub(crate) fn kind(&self) -> EventKind {
         match self {
             Parsed::Http(r) => r.kind(),
+            Parsed::WebSocket(..) => EventKind::WebSocket,
+            Parsed::Sqs(_) => EventKind::Sqs,
+            Parsed::Sns(_) => EventKind::Sns,
+            Parsed::S3(_) => EventKind::S3,
+            Parsed::DynamoDb(_) => EventKind::DynamoDb,
+            Parsed::Kinesis(_) => EventKind::Kinesis,
+            Parsed::EventBridge(e) => e.kind,
             Parsed::Other(k) => *k,
         }
     }
+}
+
+/// Decode a JSON payload carried as a string (a message body, a detail). A payload that does
+/// not decode is a 400 for its record; the message names the part, never the content.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
+    s: &str,
+    what: &'static str,
+) -> Result<T, crate::Error> {
+    serde_json::from_str(s).map_err(|e| {
+        crate::Error::bad_request(format!("{what} does not match the expected type")).with_source(e)
+    })
+}
+
+/// Parse each raw record of a batch into its source's record type.
+fn records<'a, T: serde::Deserialize<'a>>(
+    raw: Option<Vec<&'a serde_json::value::RawValue>>,
+) -> Result<Vec<T>, serde_json::Error> {
+    raw.unwrap_or_default()
+        .into_iter()
+        .map(|r| serde_json::from_str(r.get()))
+        .collect()
 }
 
 self_cell::self_cell!(
@@ -149,6 +237,7 @@ impl Serialize for HttpReply {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.kind {
             EventKind::ApiGatewayV1 => apigw_v1::serialize_response(&self.response, s),
+            EventKind::WebSocket => websocket::serialize_response(&self.response, s),
             EventKind::Alb => alb::serialize_response(&self.response, self.multi_value, s),
             _ => apigw_v2::serialize_response(&self.response, s),
         }

@@ -6,6 +6,7 @@
 //! route is a 404; a path that matches with another method is a 405 with an `Allow` header;
 //! `HEAD` is served by the `GET` handler, without the body.
 
+mod events;
 mod router;
 
 use std::sync::Arc;
@@ -14,6 +15,8 @@ use http::Method;
 
 use crate::handler::{endpoint, Handler};
 use crate::middleware::{Endpoint, Middleware, Pipeline};
+pub use events::BatchOptions;
+pub(crate) use events::{pipeline as event_pipeline, EventRoutes};
 pub(crate) use router::{Match, Router};
 
 /// The routing outcome the app pipeline's innermost step acts on.

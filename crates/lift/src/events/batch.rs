@@ -1,0 +1,177 @@
+//! Running a batch of records through the app — in order, concurrently, by FIFO group, or as a
+//! stream — and writing the partial-failure response.
+//!
+//! Every record walks the whole app middleware chain with a `Context` of its own (sharing the
+//! invocation's scope: one EMF document, the same request id), so `Recover` and `Timeout` act
+//! per record and a failure stays with its record.
+
+use std::collections::HashSet;
+
+use futures_util::stream::{self, StreamExt};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::Serialize;
+
+use super::Parsed;
+use crate::{BoxFuture, Error};
+
+/// How the records of a batch are run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// One after another, every record run.
+    Sequential,
+    /// Up to `n` at a time (standard SQS queues, when asked for).
+    Concurrent(usize),
+    /// One after another; after a failure, the rest of that message group is not run and is
+    /// reported failed, so the queue redelivers the group in order (FIFO queues).
+    FifoGroups,
+    /// One after another; the first failure stops the batch: Lambda retries from that record's
+    /// sequence number, so later records are not run (DynamoDB and Kinesis streams).
+    Stream,
+}
+
+/// What became of one record.
+#[derive(Debug)]
+pub(crate) enum Fate {
+    Done,
+    Failed(Error),
+    /// Not run because an earlier record of its FIFO group failed.
+    SkippedGroup,
+    /// Not run because an earlier record of the stream failed; Lambda retries it.
+    SkippedStream,
+}
+
+/// A record's id for logs, its identifier for `batchItemFailures`, and its FIFO group.
+#[derive(Debug, Clone)]
+pub(crate) struct Ids {
+    pub log_id: String,
+    pub item: String,
+    pub group: Option<String>,
+}
+
+pub(crate) fn ids(event: &Parsed<'_>) -> Vec<Ids> {
+    let ids = |log_id: &str, item: &str, group: Option<&str>| Ids {
+        log_id: log_id.to_owned(),
+        item: item.to_owned(),
+        group: group.map(str::to_owned),
+    };
+    match event {
+        Parsed::Sqs(r) => r
+            .iter()
+            .map(|m| ids(&m.message_id, &m.message_id, m.group_id()))
+            .collect(),
+        Parsed::Sns(r) => r
+            .iter()
+            .map(|n| ids(&n.sns.message_id, &n.sns.message_id, None))
+            .collect(),
+        Parsed::S3(r) => r
+            .iter()
+            .map(|o| {
+                let id = format!("s3://{}/{}", &*o.s3.bucket.name, o.key());
+                ids(&id, &id, None)
+            })
+            .collect(),
+        Parsed::DynamoDb(r) => r
+            .iter()
+            .map(|d| ids(&d.event_id, &d.dynamodb.sequence_number, None))
+            .collect(),
+        Parsed::Kinesis(r) => r
+            .iter()
+            .map(|k| ids(&k.event_id, &k.kinesis.sequence_number, None))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Run every record with `run_one(index)` in the given order; the fates come back in record
+/// order.
+pub(crate) async fn run<F>(ids: &[Ids], order: Order, run_one: F) -> Vec<Fate>
+where
+    F: Fn(usize) -> BoxFuture<Result<(), Error>>,
+{
+    match order {
+        Order::Concurrent(n) if n > 1 => {
+            let mut fates: Vec<(usize, Fate)> = stream::iter(0..ids.len())
+                .map(|i| {
+                    let fut = run_one(i);
+                    async move { (i, fate(fut.await)) }
+                })
+                .buffer_unordered(n)
+                .collect()
+                .await;
+            fates.sort_by_key(|(i, _)| *i);
+            fates.into_iter().map(|(_, f)| f).collect()
+        }
+        Order::Concurrent(_) | Order::Sequential => {
+            let mut fates = Vec::with_capacity(ids.len());
+            for i in 0..ids.len() {
+                fates.push(fate(run_one(i).await));
+            }
+            fates
+        }
+        Order::FifoGroups => {
+            let mut failed_groups: HashSet<&str> = HashSet::new();
+            let mut fates = Vec::with_capacity(ids.len());
+            for (i, id) in ids.iter().enumerate() {
+                let group = id.group.as_deref().unwrap_or("");
+                if failed_groups.contains(group) {
+                    fates.push(Fate::SkippedGroup);
+                    continue;
+                }
+                let f = fate(run_one(i).await);
+                if matches!(f, Fate::Failed(_)) {
+                    failed_groups.insert(group);
+                }
+                fates.push(f);
+            }
+            fates
+        }
+        Order::Stream => {
+            let mut fates = Vec::with_capacity(ids.len());
+            let mut failed = false;
+            for i in 0..ids.len() {
+                if failed {
+                    fates.push(Fate::SkippedStream);
+                    continue;
+                }
+                let f = fate(run_one(i).await);
+                failed = matches!(f, Fate::Failed(_));
+                fates.push(f);
+            }
+            fates
+        }
+    }
+}
+
+fn fate(r: Result<(), Error>) -> Fate {
+    match r {
+        Ok(()) => Fate::Done,
+        Err(e) => Fate::Failed(e),
+    }
+}
+
+/// `{"batchItemFailures":[{"itemIdentifier":"..."}]}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchResponse {
+    /// The identifiers (message ids or sequence numbers) of the records to retry.
+    pub failures: Vec<String>,
+}
+
+impl Serialize for BatchResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Items<'a>(&'a [String]);
+        impl Serialize for Items<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for id in self.0 {
+                    let mut one = std::collections::BTreeMap::new();
+                    one.insert("itemIdentifier", id);
+                    seq.serialize_element(&one)?;
+                }
+                seq.end()
+            }
+        }
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry("batchItemFailures", &Items(&self.failures))?;
+        map.end()
+    }
+}
