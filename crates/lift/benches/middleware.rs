@@ -50,6 +50,7 @@ enum Variant {
     Stack,
     StackWithoutTelemetry,
     TelemetryOnly,
+    One(u8),
 }
 
 fn app(variant: Variant, sink: Counting) -> AppService {
@@ -82,6 +83,18 @@ fn app(variant: Variant, sink: Counting) -> AppService {
                 .middleware(lift::middleware::AccessLog::new())
                 .middleware(lift::middleware::RequestMetrics::new())
         }
+        Variant::One(n) => {
+            app = match n {
+                0 => app.middleware(lift::middleware::AccessLog::new()),
+                1 => app.middleware(lift::middleware::RequestMetrics::new()),
+                2 => app.middleware(lift::middleware::RequestId::new()),
+                3 => app.middleware(lift::middleware::SecurityHeaders::new()),
+                4 => app.middleware(cors()),
+                5 => app.middleware(lift::middleware::ErrorHandler::new()),
+                6 => app.middleware(lift::middleware::Recover::new()),
+                _ => app.middleware(lift::middleware::Timeout::lambda_deadline()),
+            }
+        }
     }
     app.get("/hello", |_ctx: Context| async { "hello" })
         .build()
@@ -113,6 +126,14 @@ fn middleware(c: &mut Criterion) {
             Variant::StackWithoutTelemetry,
         ),
         ("access_log_and_metrics_only", Variant::TelemetryOnly),
+        ("only_access_log", Variant::One(0)),
+        ("only_request_metrics", Variant::One(1)),
+        ("only_request_id", Variant::One(2)),
+        ("only_security_headers", Variant::One(3)),
+        ("only_cors", Variant::One(4)),
+        ("only_error_handler", Variant::One(5)),
+        ("only_recover", Variant::One(6)),
+        ("only_timeout", Variant::One(7)),
     ] {
         let sink = Counting::default();
         let app = app(variant, sink.clone());

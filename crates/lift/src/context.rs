@@ -74,11 +74,28 @@ fn local_config() -> Arc<FunctionConfig> {
         .clone()
 }
 
+/// Deadlines before this (September 2001) are not epoch times but durations: Lambda always sends
+/// an epoch time in the future, while some local emulators (`cargo lambda watch` sends
+/// `600000`) send the function timeout instead. Reading those as durations keeps deadline-based
+/// middleware working locally.
+const EPOCH_MS_FLOOR: u64 = 1_000_000_000_000;
+
+fn deadline_ms(sent: u64) -> u64 {
+    if sent >= EPOCH_MS_FLOOR {
+        return sent;
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    now.saturating_add(sent)
+}
+
 impl From<lambda_runtime::Context> for LambdaContext {
     fn from(c: lambda_runtime::Context) -> Self {
         LambdaContext {
             request_id: c.request_id,
-            deadline_ms: c.deadline,
+            deadline_ms: deadline_ms(c.deadline),
             invoked_function_arn: c.invoked_function_arn,
             xray_trace_id: c.xray_trace_id,
             tenant_id: c.tenant_id,
@@ -371,5 +388,21 @@ impl Context {
     /// it), so it never delays the client. Telemetry flushes go here.
     pub fn after_response(&self, work: impl Future<Output = ()> + Send + 'static) {
         self.inner.scope.push_after_response(Box::pin(work));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emulator_durations_become_deadlines_and_epoch_times_stay() {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let d = deadline_ms(600_000);
+        assert!(d >= now + 600_000 && d < now + 700_000, "{d}");
+        assert_eq!(deadline_ms(1_795_990_557_762), 1_795_990_557_762);
     }
 }

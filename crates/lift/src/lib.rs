@@ -67,6 +67,8 @@ mod guides {
     struct Observability;
     #[doc = include_str!("../../../docs/cors.md")]
     struct Cors;
+    #[doc = include_str!("../../../docs/events.md")]
+    struct Events;
 }
 
 /// A boxed, sendable future, as middleware and handlers return.

@@ -1,7 +1,8 @@
 //! Harness shared by the end-to-end tests.
 //!
-//! The tests drive the already-built example binaries (`hello-world`, `observability`) from the
-//! outside: as the local dev server over HTTP, and behind the cargo-lambda Runtime API emulator.
+//! The tests drive the already-built example binaries (`hello-world`, `observability`,
+//! `middleware-showcase`) from the outside: as the local dev server over HTTP, and behind the
+//! cargo-lambda Runtime API emulator.
 //! Nothing here builds anything; `scripts/test.sh` builds the examples first and exports
 //! `LIFT_E2E_BIN_DIR`.
 //!
@@ -213,6 +214,11 @@ impl Proc {
     /// The stdout lines printed so far.
     pub fn stdout_lines(&self) -> Vec<String> {
         lock(&self.stdout).clone()
+    }
+
+    /// The stderr lines printed so far.
+    pub fn stderr_lines(&self) -> Vec<String> {
+        lock(&self.stderr).clone()
     }
 
     /// Waits (bounded) until `pred` holds for everything printed on stdout so far, and returns
@@ -611,6 +617,20 @@ impl Emulator {
     /// of `hello-v2.json` (`GET /hello?name=Ada`) succeeds. That warm-up is the function's first
     /// (cold) invocation.
     pub fn start_function(function: &str, env: &[(&str, &str)]) -> Emulator {
+        Emulator::start_function_with_args(function, env, &[])
+    }
+
+    /// [`Emulator::start_function`] with `watch_args` added to `cargo lambda watch`'s command
+    /// line, e.g. `--disable-cors`: by default the emulator wraps every route, function URLs
+    /// included, in tower-http's `CorsLayer::very_permissive()`, which answers preflights itself
+    /// (200, before the function sees them) and adds `Access-Control-Allow-Credentials: true` and
+    /// `Vary` to every response. A real function URL with no CORS configuration passes both
+    /// through to the function untouched, which `--disable-cors` reproduces.
+    pub fn start_function_with_args(
+        function: &str,
+        env: &[(&str, &str)],
+        watch_args: &[&str],
+    ) -> Emulator {
         let name = function.to_owned();
         let bin = example_bin_named(function);
         let cargo_lambda = cargo_lambda();
@@ -626,6 +646,7 @@ impl Emulator {
             ])
             // Long enough for a debug build under load; a hung function still fails the test.
             .args(["--timeout", "120"])
+            .args(watch_args)
             .current_dir(workspace_root().join("examples").join(function))
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "cargo_lambda_watch=debug");
@@ -704,6 +725,11 @@ impl Emulator {
     /// The function's stdout so far (its logs).
     pub fn function_stdout(&self) -> Vec<String> {
         self.function.stdout_lines()
+    }
+
+    /// The function's stderr so far.
+    pub fn function_stderr(&self) -> Vec<String> {
+        self.function.stderr_lines()
     }
 
     /// Waits (bounded) until `pred` holds for the function's whole stdout so far; returns it.
@@ -801,7 +827,12 @@ impl Emulator {
 
     /// `cargo lambda invoke <function> --data-file <fixture> --output-format json`.
     pub fn invoke_file(&self, fixture_name: &str) -> Finished {
-        let path = fixture(fixture_name);
+        self.invoke_path(&fixture(fixture_name))
+    }
+
+    /// `cargo lambda invoke <function> --data-file <path> --output-format json`, for an event
+    /// file anywhere (e.g. one a test wrote into a temporary directory).
+    pub fn invoke_path(&self, path: &Path) -> Finished {
         let mut cmd = Command::new(cargo_lambda());
         cmd.args(["lambda", "invoke", &self.name])
             .args([
@@ -811,7 +842,7 @@ impl Emulator {
                 &self.port.to_string(),
             ])
             .arg("--data-file")
-            .arg(&path)
+            .arg(path)
             .args(["--output-format", "json", "--color", "never"])
             .current_dir(workspace_root().join("examples").join(&self.name));
         run_bounded("cargo lambda invoke", cmd)
