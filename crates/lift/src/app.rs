@@ -664,9 +664,19 @@ impl AppService {
                 ..RouteInfo::default()
             };
             let ctx = Context::new(scope.clone(), state.clone(), route);
+            // Each record is traced as its own span, marked failed when it fails.
+            let mut span = ctx.tracer().span(kind.as_str());
+            span.annotate("record_id", ids[i].log_id.as_str());
             let me = self.clone();
             let scope = scope.clone();
-            Box::pin(async move { me.run(ctx, &scope).await.map(|_| ()) })
+            Box::pin(async move {
+                let result = me.run(ctx, &scope).await.map(|_| ());
+                if let Err(e) = &result {
+                    span.set_error(e.code().to_owned());
+                }
+                span.end();
+                result
+            })
         })
         .await;
 

@@ -13,7 +13,6 @@ use serde::de::DeserializeOwned;
 
 use crate::error::Error;
 use crate::events::{EventKind, Parsed};
-use crate::http::request::EMPTY;
 use crate::http::Request;
 use crate::observability::{Logger, Metrics, Tracer};
 use crate::routing::Dispatch;
@@ -179,10 +178,7 @@ impl Context {
     /// The HTTP request. For events that are not HTTP requests this is an empty request (no
     /// headers, no body, an empty path).
     pub fn request(&self) -> &Request<'_> {
-        match self.inner.scope.event() {
-            Parsed::Http(r) | Parsed::WebSocket(r, _) => r,
-            _ => &EMPTY,
-        }
+        self.inner.scope.request()
     }
 
     /// The raw event bytes as the runtime delivered them.
@@ -199,13 +195,7 @@ impl Context {
     /// configured base path (see [`App::strip_prefix`](crate::App::strip_prefix)).
     /// Still percent-encoded; path parameters are decoded.
     pub fn path(&self) -> &str {
-        let raw = self.request().raw_path();
-        match raw.get(self.inner.route.path_start..) {
-            // The stage or base path was the whole path: the router matched `/`.
-            Some("") => "/",
-            Some(rest) => rest,
-            None => raw,
-        }
+        routed_path(self.request().raw_path(), self.inner.route.path_start)
     }
 
     /// Alias of [`path`](Self::path), named for what it is used for.
@@ -388,6 +378,16 @@ impl Context {
     /// it), so it never delays the client. Telemetry flushes go here.
     pub fn after_response(&self, work: impl Future<Output = ()> + Send + 'static) {
         self.inner.scope.push_after_response(Box::pin(work));
+    }
+}
+
+/// The part of `raw` routing saw: after the stage prefix or base path that ends at `start`.
+pub(crate) fn routed_path(raw: &str, start: usize) -> &str {
+    match raw.get(start..) {
+        // The stage or base path was the whole path: the router matched `/`.
+        Some("") => "/",
+        Some(rest) => rest,
+        None => raw,
     }
 }
 

@@ -5,6 +5,8 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::context::LambdaContext;
 use crate::events::{EventCell, Parsed};
+use crate::http::request::EMPTY;
+use crate::http::Request;
 use crate::observability::Telemetry;
 use crate::BoxFuture;
 
@@ -30,6 +32,14 @@ impl Scope {
     /// The event parsed once; every context of the invocation reads it from here.
     pub(crate) fn event(&self) -> &Parsed<'_> {
         self.event.borrow_dependent()
+    }
+
+    /// The HTTP request (an empty one for events that are not HTTP requests).
+    pub(crate) fn request(&self) -> &Request<'_> {
+        match self.event() {
+            Parsed::Http(r) | Parsed::WebSocket(r, _) => r,
+            _ => &EMPTY,
+        }
     }
 
     pub(crate) fn raw_event(&self) -> &[u8] {

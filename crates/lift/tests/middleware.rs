@@ -446,14 +446,19 @@ async fn request_metrics_per_route_method_and_status_class() {
     invoke(&app, TestRequest::get("/users/0").v2())
         .await
         .unwrap();
+    // One document: the handler's metrics under `service`, the request metrics as a second
+    // directive under their own dimension set.
     let docs = mem.metrics();
-    let handler_doc = docs.iter().find(|d| d.get("Lookups").is_some()).unwrap();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    let req_doc = &docs[0];
+    assert_eq!(req_doc["Lookups"], 1.0);
+    let directives = &req_doc["_aws"]["CloudWatchMetrics"];
+    assert_eq!(directives[0]["Dimensions"], json!([["service"]]));
     assert_eq!(
-        handler_doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-        json!([["service"]])
+        directives[0]["Metrics"],
+        json!([{"Name": "Lookups", "Unit": "Count"}])
     );
-    let req_doc = docs.iter().find(|d| d.get("Requests").is_some()).unwrap();
-    let cw = &req_doc["_aws"]["CloudWatchMetrics"][0];
+    let cw = &directives[1];
     assert_eq!(
         cw["Dimensions"],
         json!([["service", "route", "method", "status_class"]])

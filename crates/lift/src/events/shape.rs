@@ -51,7 +51,11 @@ fn is_text_content_type(ct: &str) -> bool {
 }
 
 fn value(v: &HeaderValue) -> Cow<'_, str> {
-    String::from_utf8_lossy(v.as_bytes())
+    match v.to_str() {
+        Ok(s) => Cow::Borrowed(s),
+        // Header values may carry obs-text bytes; JSON needs text.
+        Err(_) => String::from_utf8_lossy(v.as_bytes()),
+    }
 }
 
 /// Every header, repeated values joined with `, ` (`Set-Cookie` skipped when `skip_cookies`,

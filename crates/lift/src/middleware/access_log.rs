@@ -20,12 +20,17 @@
 //! assert!(app.build().is_ok());
 //! ```
 
+use std::sync::Arc;
 use std::time::Instant;
 
+use http::StatusCode;
 use serde_json::{Map, Value};
 
 use super::{Middleware, Next, Outcome};
-use crate::observability::{Field, Level};
+use crate::context::routed_path;
+use crate::http::Request;
+use crate::observability::{Field, Level, Logger};
+use crate::scope::Scope;
 use crate::{BoxFuture, Context};
 
 /// Headers never logged, whatever the configuration.
@@ -40,6 +45,11 @@ const ALWAYS_SENSITIVE: [&str; 5] = [
 /// Writes one line per request. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct AccessLog {
+    config: Arc<Config>,
+}
+
+#[derive(Debug, Clone)]
+struct Config {
     level: Level,
     skip: Vec<String>,
     sensitive_headers: Vec<String>,
@@ -57,45 +67,54 @@ impl AccessLog {
     /// INFO lines, query logged (minus sensitive keys), headers not logged.
     pub fn new() -> Self {
         AccessLog {
-            level: Level::Info,
-            skip: Vec::new(),
-            sensitive_headers: Vec::new(),
-            sensitive_query: Vec::new(),
-            log_headers: false,
+            config: Arc::new(Config {
+                level: Level::Info,
+                skip: Vec::new(),
+                sensitive_headers: Vec::new(),
+                sensitive_query: Vec::new(),
+                log_headers: false,
+            }),
         }
+    }
+
+    fn config(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
     }
 
     /// The level of the lines for requests that did not fail with a 5xx.
     pub fn level(mut self, level: Level) -> Self {
-        self.level = level;
+        self.config().level = level;
         self
     }
 
     /// Write nothing for this exact path (e.g. `/health`).
     pub fn skip_path(mut self, path: impl Into<String>) -> Self {
-        self.skip.push(path.into());
+        self.config().skip.push(path.into());
         self
     }
 
     /// Never log this header (in addition to the built-in list).
     pub fn sensitive_header(mut self, name: impl Into<String>) -> Self {
-        self.sensitive_headers
+        self.config()
+            .sensitive_headers
             .push(name.into().to_ascii_lowercase());
         self
     }
 
     /// Never log this query parameter.
     pub fn sensitive_query(mut self, name: impl Into<String>) -> Self {
-        self.sensitive_query.push(name.into());
+        self.config().sensitive_query.push(name.into());
         self
     }
 
     /// Also log the request headers (sensitive ones left out).
     pub fn log_headers(mut self, on: bool) -> Self {
-        self.log_headers = on;
+        self.config().log_headers = on;
         self
     }
+}
 
+impl Config {
     fn header_allowed(&self, name: &str) -> bool {
         !ALWAYS_SENSITIVE
             .iter()
@@ -106,24 +125,8 @@ impl AccessLog {
                 .any(|s| s.eq_ignore_ascii_case(name))
     }
 
-    /// The request's facts, copied before the context moves down the chain.
-    fn request_fields(&self, ctx: &Context) -> Vec<(&'static str, Value)> {
-        let req = ctx.request();
-        let mut fields = vec![
-            ("method", Value::String(ctx.method().to_string())),
-            (
-                "route",
-                ctx.route()
-                    .map_or(Value::Null, |r| Value::String(r.to_owned())),
-            ),
-            ("path", Value::String(ctx.path().to_owned())),
-        ];
-        if let Some(ip) = ctx.source_ip() {
-            fields.push(("source_ip", Value::String(ip.to_owned())));
-        }
-        if let Some(ua) = ctx.user_agent() {
-            fields.push(("user_agent", Value::String(ua.to_owned())));
-        }
+    /// The query, minus sensitive keys (first value of each), when there is one.
+    fn query(&self, req: &Request<'_>) -> Option<Value> {
         let mut query = Map::new();
         for (k, v) in req.query_pairs() {
             if !self.sensitive_query.iter().any(|s| s == k) {
@@ -132,32 +135,82 @@ impl AccessLog {
                     .or_insert_with(|| Value::String(v.to_owned()));
             }
         }
-        if !query.is_empty() {
-            fields.push(("query", Value::Object(query)));
-        }
-        if self.log_headers {
-            let mut headers = Map::new();
-            for (k, v) in req.headers() {
-                if self.header_allowed(k) {
-                    headers
-                        .entry(k.to_ascii_lowercase())
-                        .or_insert_with(|| Value::String(v.to_owned()));
-                }
-            }
-            fields.push(("headers", Value::Object(headers)));
-        }
-        fields
+        (!query.is_empty()).then_some(Value::Object(query))
     }
+
+    fn headers(&self, req: &Request<'_>) -> Value {
+        let mut headers = Map::new();
+        for (k, v) in req.headers() {
+            if self.header_allowed(k) {
+                headers
+                    .entry(k.to_ascii_lowercase())
+                    .or_insert_with(|| Value::String(v.to_owned()));
+            }
+        }
+        Value::Object(headers)
+    }
+
+    /// Write the line, reading the request from the invocation's scope (no copies).
+    fn write(&self, scope: &Arc<Scope>, route: &RouteFacts, status: StatusCode, latency_ms: f64) {
+        let req = scope.request();
+        let method = req.method().as_str();
+        let path = routed_path(req.raw_path(), route.path_start);
+        let query = self.query(req);
+        let headers = self.log_headers.then(|| self.headers(req));
+        let mut fields: Vec<(&str, Field<'_>)> = Vec::with_capacity(10);
+        fields.push(("method", Field::Str(method)));
+        fields.push((
+            "route",
+            route
+                .template
+                .as_deref()
+                .map_or(Field::Json(&Value::Null), Field::Str),
+        ));
+        fields.push(("path", Field::Str(path)));
+        fields.push(("status", Field::U64(u64::from(status.as_u16()))));
+        fields.push((
+            "latency_ms",
+            Field::F64((latency_ms * 1000.0).round() / 1000.0),
+        ));
+        if let Some(ip) = req.source_ip() {
+            fields.push(("source_ip", Field::Str(ip)));
+        }
+        if let Some(ua) = req.user_agent() {
+            fields.push(("user_agent", Field::Str(ua)));
+        }
+        if let Some(q) = &query {
+            fields.push(("query", Field::Json(q)));
+        }
+        if let Some(h) = &headers {
+            fields.push(("headers", Field::Json(h)));
+        }
+        let level = if status.is_server_error() {
+            Level::Error
+        } else {
+            self.level
+        };
+        Logger::invocation(scope.clone()).log(level, "request", &fields);
+    }
+}
+
+/// What the line needs from routing, taken before the context moves down the chain.
+struct RouteFacts {
+    template: Option<Arc<str>>,
+    path_start: usize,
 }
 
 impl Middleware for AccessLog {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
-        if !ctx.event_kind().is_http() || self.skip.iter().any(|p| p == ctx.path()) {
+        let config = &self.config;
+        if !ctx.event_kind().is_http() || config.skip.iter().any(|p| p == ctx.path()) {
             return next.run(ctx);
         }
-        let logger = ctx.logger();
-        let fields = self.request_fields(&ctx);
-        let level = self.level;
+        let config = config.clone();
+        let scope = ctx.inner.scope.clone();
+        let route = RouteFacts {
+            template: ctx.inner.route.template.clone(),
+            path_start: ctx.inner.route.path_start,
+        };
         let started = Instant::now();
         Box::pin(async move {
             let outcome = next.run(ctx).await;
@@ -166,22 +219,7 @@ impl Middleware for AccessLog {
                 Err(e) => e.status(),
             };
             let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let mut all: Vec<(&str, Field<'_>)> =
-                fields.iter().map(|(k, v)| (*k, Field::Json(v))).collect();
-            all.insert(3, ("status", Field::U64(u64::from(status.as_u16()))));
-            all.insert(
-                4,
-                (
-                    "latency_ms",
-                    Field::F64((latency_ms * 1000.0).round() / 1000.0),
-                ),
-            );
-            let level = if status.is_server_error() {
-                Level::Error
-            } else {
-                level
-            };
-            logger.log(level, "request", &all);
+            config.write(&scope, &route, status, latency_ms);
             outcome
         })
     }

@@ -3,9 +3,10 @@
 //! For each HTTP request it records `Requests` (Count, 1), `Latency` (Milliseconds) and, when
 //! the status is 4xx or 5xx, `Errors4xx` or `Errors5xx` (Count, 1), with the dimensions `route`
 //! (the template, or `unmatched`), `method` and `status_class` (`2xx`, `4xx`, ...), through the
-//! invocation's [`Metrics`](crate::observability::Metrics). These metrics get their own EMF
-//! document (after `service` and the default dimensions), so the route dimensions never
-//! multiply the handler's own metrics.
+//! invocation's [`Metrics`](crate::observability::Metrics). These metrics get a dimension set of
+//! their own (after `service` and the default dimensions) — a second directive in the
+//! invocation's EMF document — so the route dimensions never multiply the handler's own
+//! metrics.
 //!
 //! ```
 //! use lift::middleware::RequestMetrics;

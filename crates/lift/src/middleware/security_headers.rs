@@ -125,6 +125,7 @@ impl SecurityHeaders {
         match outcome {
             Ok(mut r) => {
                 let h = r.headers_mut();
+                h.reserve(5);
                 for (name, value) in self.headers() {
                     if !h.contains_key(&name) {
                         h.insert(name, value.clone());

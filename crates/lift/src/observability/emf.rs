@@ -2,8 +2,11 @@
 //!
 //! One invocation's metrics become one document, or several when the limits require: at most
 //! 100 metrics per document and 100 values per metric (further values go into further
-//! documents). Every metric shares one dimension set: `service`, the default dimensions, the
-//! invocation's own, and `tenant` when known (after the cardinality guard). The first invocation
+//! documents). The invocation's own metrics share one dimension set: `service`, the default
+//! dimensions, the invocation's own, and `tenant` when known (after the cardinality guard).
+//! Metrics recorded with a dimension set of their own (`Metrics::with_dimensions`, as the
+//! request-metrics middleware does) are a second `CloudWatchMetrics` directive in the same
+//! document, unless a dimension or metric name would mean two things there. The first invocation
 //! of a process also writes a `ColdStart` document with dimensions `service` and
 //! `function_name`, as Powertools does.
 //!
@@ -91,9 +94,8 @@ pub(crate) fn flush(
     if overflow {
         entries.push(&overflow_entry);
     }
-    for doc in documents(&namespace, &dims, &entries, ts) {
-        shared.write(RecordKind::Metrics, &doc);
-    }
+    let clashed = set.entries.len() + usize::from(overflow) - entries.len();
+    let mut directives = vec![Directive { dims, entries }];
     for group in &set.groups {
         let mut gdims: Vec<(&str, &str)> = vec![("service", &shared.service)];
         for (k, v) in shared
@@ -111,14 +113,18 @@ pub(crate) fn flush(
             .collect();
         // Same namespace as the invocation's own metrics (per tenant when so configured);
         // no tenant dimension, which would multiply the group's own dimensions.
-        for doc in documents(&namespace, &gdims, &entries, ts) {
-            shared.write(RecordKind::Metrics, &doc);
-        }
+        directives.push(Directive {
+            dims: gdims,
+            entries,
+        });
+    }
+    directives.retain(|d| !d.entries.is_empty());
+    for doc in documents(&namespace, &directives, ts) {
+        shared.write(RecordKind::Metrics, &doc);
     }
     if let Some(function) = cold_start_function {
         shared.write(RecordKind::Metrics, &cold_start(shared, function, ts));
     }
-    let clashed = set.entries.len() + usize::from(overflow) - entries.len();
     if !set.rejected.is_empty() || clashed > 0 {
         let reasons: Vec<String> = set.rejected.iter().map(ToString::to_string).collect();
         Logger::process(shared.clone()).emit(
@@ -132,74 +138,136 @@ pub(crate) fn flush(
     }
 }
 
-/// Split entries into documents that respect the per-document limits.
-fn documents(namespace: &str, dims: &[(&str, &str)], entries: &[&Entry], ts: u64) -> Vec<Vec<u8>> {
+/// One dimension set and its metrics: one `CloudWatchMetrics` directive.
+struct Directive<'a> {
+    dims: Vec<(&'a str, &'a str)>,
+    entries: Vec<&'a Entry>,
+}
+
+/// Whether the directives can share documents: a dimension that two of them name has the same
+/// value in both, and no root member (dimension or metric name) means two things.
+fn compatible(directives: &[Directive<'_>]) -> bool {
+    let mut dims: Vec<(&str, &str)> = Vec::new();
+    let mut metrics: Vec<&str> = Vec::new();
+    for d in directives {
+        for (k, v) in &d.dims {
+            match dims.iter().find(|(x, _)| x == k) {
+                Some((_, w)) if w != v => return false,
+                Some(_) => {}
+                None => dims.push((k, v)),
+            }
+        }
+        for e in &d.entries {
+            if metrics.contains(&&*e.name) {
+                return false;
+            }
+            metrics.push(&e.name);
+        }
+    }
+    !metrics.iter().any(|m| dims.iter().any(|(k, _)| k == m))
+}
+
+/// Split directives into documents that respect the per-document limits: at most 100 metrics
+/// (across the directives a document holds) and 100 values per metric.
+fn documents(namespace: &str, directives: &[Directive<'_>], ts: u64) -> Vec<Vec<u8>> {
+    if directives.len() > 1 && !compatible(directives) {
+        return directives
+            .iter()
+            .flat_map(|d| documents(namespace, std::slice::from_ref(d), ts))
+            .collect();
+    }
     let mut docs = Vec::new();
     let mut round = 0;
     loop {
-        let parts: Vec<Part<'_>> = entries
+        let parts: Vec<(usize, Part<'_>)> = directives
             .iter()
-            .filter_map(|e| match &e.data {
+            .enumerate()
+            .flat_map(|(i, d)| d.entries.iter().map(move |e| (i, *e)))
+            .filter_map(|(i, e)| match &e.data {
                 Data::Dist(values) => {
                     let start = round * MAX_VALUES;
-                    (start < values.len()).then(|| Part {
-                        entry: e,
-                        values: Some(&values[start..values.len().min(start + MAX_VALUES)]),
+                    (start < values.len()).then(|| {
+                        let part = Part {
+                            entry: e,
+                            values: Some(&values[start..values.len().min(start + MAX_VALUES)]),
+                        };
+                        (i, part)
                     })
                 }
-                _ => (round == 0).then_some(Part {
-                    entry: e,
-                    values: None,
-                }),
+                _ => (round == 0).then_some((
+                    i,
+                    Part {
+                        entry: e,
+                        values: None,
+                    },
+                )),
             })
             .collect();
         if parts.is_empty() {
             break;
         }
         for chunk in parts.chunks(MAX_METRICS) {
-            docs.push(document(namespace, dims, chunk, ts));
+            docs.push(document(namespace, directives, chunk, ts));
         }
         round += 1;
     }
     docs
 }
 
-fn document(namespace: &str, dims: &[(&str, &str)], parts: &[Part<'_>], ts: u64) -> Vec<u8> {
+fn document(
+    namespace: &str,
+    directives: &[Directive<'_>],
+    parts: &[(usize, Part<'_>)],
+    ts: u64,
+) -> Vec<u8> {
     let mut b = Vec::with_capacity(256 + 64 * parts.len());
-    let _ = write!(
-        b,
-        "{{\"_aws\":{{\"Timestamp\":{ts},\"CloudWatchMetrics\":[{{\"Namespace\":"
-    );
-    json_str(&mut b, namespace);
-    b.extend_from_slice(b",\"Dimensions\":[[");
-    for (i, (k, _)) in dims.iter().enumerate() {
-        if i > 0 {
+    let _ = write!(b, "{{\"_aws\":{{\"Timestamp\":{ts},\"CloudWatchMetrics\":[");
+    let mut root_dims: Vec<(&str, &str)> = Vec::new();
+    let mut first_directive = true;
+    for (i, d) in directives.iter().enumerate() {
+        if !parts.iter().any(|(p, _)| *p == i) {
+            continue;
+        }
+        if !first_directive {
             b.push(b',');
         }
-        json_str(&mut b, k);
-    }
-    b.extend_from_slice(b"]],\"Metrics\":[");
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            b.push(b',');
+        first_directive = false;
+        b.extend_from_slice(b"{\"Namespace\":");
+        json_str(&mut b, namespace);
+        b.extend_from_slice(b",\"Dimensions\":[[");
+        for (j, (k, v)) in d.dims.iter().enumerate() {
+            if j > 0 {
+                b.push(b',');
+            }
+            json_str(&mut b, k);
+            if !root_dims.iter().any(|(x, _)| x == k) {
+                root_dims.push((k, v));
+            }
         }
-        b.extend_from_slice(b"{\"Name\":");
-        json_str(&mut b, &p.entry.name);
-        b.extend_from_slice(b",\"Unit\":");
-        json_str(&mut b, p.entry.unit.as_str());
-        if p.entry.resolution == Resolution::High {
-            b.extend_from_slice(b",\"StorageResolution\":1");
+        b.extend_from_slice(b"]],\"Metrics\":[");
+        for (j, (_, p)) in parts.iter().filter(|(p, _)| *p == i).enumerate() {
+            if j > 0 {
+                b.push(b',');
+            }
+            b.extend_from_slice(b"{\"Name\":");
+            json_str(&mut b, &p.entry.name);
+            b.extend_from_slice(b",\"Unit\":");
+            json_str(&mut b, p.entry.unit.as_str());
+            if p.entry.resolution == Resolution::High {
+                b.extend_from_slice(b",\"StorageResolution\":1");
+            }
+            b.push(b'}');
         }
-        b.push(b'}');
+        b.extend_from_slice(b"]}");
     }
-    b.extend_from_slice(b"]}]}");
-    for (k, v) in dims {
+    b.extend_from_slice(b"]}");
+    for (k, v) in &root_dims {
         b.push(b',');
         json_str(&mut b, k);
         b.push(b':');
         json_str(&mut b, v);
     }
-    for p in parts {
+    for (_, p) in parts {
         b.push(b',');
         json_str(&mut b, &p.entry.name);
         b.push(b':');
@@ -236,17 +304,21 @@ fn cold_start(shared: &Shared, function: &str, ts: u64) -> Vec<u8> {
         resolution: Resolution::Standard,
         data: Data::Sum(1.0),
     };
-    let dims = [
-        ("service", shared.service.as_str()),
-        ("function_name", function),
-    ];
+    let directive = Directive {
+        dims: vec![
+            ("service", shared.service.as_str()),
+            ("function_name", function),
+        ],
+        entries: vec![&entry],
+    };
+    let part = Part {
+        entry: &entry,
+        values: None,
+    };
     document(
         shared.namespace(),
-        &dims,
-        &[Part {
-            entry: &entry,
-            values: None,
-        }],
+        std::slice::from_ref(&directive),
+        &[(0, part)],
         ts,
     )
 }
@@ -265,13 +337,24 @@ mod tests {
         }
     }
 
+    fn single(ns: &str, dims: &[(&str, &str)], entries: &[&Entry], ts: u64) -> Vec<Vec<u8>> {
+        documents(
+            ns,
+            &[Directive {
+                dims: dims.to_vec(),
+                entries: entries.to_vec(),
+            }],
+            ts,
+        )
+    }
+
     #[test]
     fn one_document_exact() {
         let c = entry("Requests", Data::Sum(2.0));
         let mut h = entry("Latency", Data::Dist(vec![(1.5, 2), (3.0, 1)]));
         h.unit = Unit::Milliseconds;
         h.resolution = Resolution::High;
-        let docs = documents(
+        let docs = single(
             "NS",
             &[("service", "svc"), ("tenant", "t1")],
             &[&c, &h],
@@ -290,7 +373,7 @@ mod tests {
             .map(|i| entry(&format!("m{i}"), Data::Sum(1.0)))
             .collect();
         let refs: Vec<&Entry> = many.iter().collect();
-        let docs = documents("NS", &[("service", "s")], &refs, 1);
+        let docs = single("NS", &[("service", "s")], &refs, 1);
         let counts: Vec<usize> = docs
             .iter()
             .map(|d| {
@@ -306,7 +389,7 @@ mod tests {
         let values: Vec<(f64, u64)> = (0..250).map(|i| (f64::from(i), 1)).collect();
         let h = entry("H", Data::Dist(values));
         let c = entry("C", Data::Sum(1.0));
-        let docs = documents("NS", &[("service", "s")], &[&h, &c], 1);
+        let docs = single("NS", &[("service", "s")], &[&h, &c], 1);
         let docs: Vec<serde_json::Value> = docs
             .iter()
             .map(|d| serde_json::from_slice(d).unwrap())
@@ -318,5 +401,45 @@ mod tests {
         assert!(docs[1].get("C").is_none());
         assert_eq!(docs[2]["H"]["Values"].as_array().unwrap().len(), 50);
         assert_eq!(docs[2]["H"]["Counts"].as_array().unwrap().len(), 50);
+    }
+
+    #[test]
+    fn directives_share_a_document_unless_a_name_would_mean_two_things() {
+        let a = entry("Hits", Data::Sum(1.0));
+        let b = entry("Requests", Data::Sum(1.0));
+        let main = Directive {
+            dims: vec![("service", "s")],
+            entries: vec![&a],
+        };
+        let route = Directive {
+            dims: vec![("service", "s"), ("route", "/x")],
+            entries: vec![&b],
+        };
+        let docs = documents("NS", &[main, route], 1);
+        assert_eq!(docs.len(), 1);
+        assert_eq!(
+            String::from_utf8(docs[0].clone()).unwrap(),
+            r#"{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"NS","Dimensions":[["service"]],"Metrics":[{"Name":"Hits","Unit":"Count"}]},{"Namespace":"NS","Dimensions":[["service","route"]],"Metrics":[{"Name":"Requests","Unit":"Count"}]}]},"service":"s","route":"/x","Hits":1.0,"Requests":1.0}"#
+        );
+        // The same metric name in both: two documents.
+        let main = Directive {
+            dims: vec![("service", "s")],
+            entries: vec![&b],
+        };
+        let route = Directive {
+            dims: vec![("service", "s"), ("route", "/x")],
+            entries: vec![&b],
+        };
+        assert_eq!(documents("NS", &[main, route], 1).len(), 2);
+        // A dimension with two values: two documents.
+        let main = Directive {
+            dims: vec![("route", "a")],
+            entries: vec![&a],
+        };
+        let route = Directive {
+            dims: vec![("route", "b")],
+            entries: vec![&b],
+        };
+        assert_eq!(documents("NS", &[main, route], 1).len(), 2);
     }
 }
