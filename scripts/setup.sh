@@ -4,7 +4,8 @@
 #     installed with --no-deps to skip the ~400 MB ziglang wheel (only cross-builds need zig);
 #   - moto[server] + cbor2: local stand-ins for CloudWatch, X-Ray, Secrets Manager and SSM;
 #   - aws-lambda-powertools: the reference EMF writer Lift's metrics documents are compared with
-#     (tests/e2e/tests/emf_powertools.rs); pure Python, and its optional extras are not needed.
+#     (tests/e2e/tests/emf_powertools.rs); pure Python, and its optional extras are not needed;
+#   - cfn-lint: validates the SAM template in deploy/ offline (tests/e2e/tests/deploy_template.rs).
 # aws-sam-cli is deliberately not here: it only regenerates tests/fixtures (see its README).
 #
 # Idempotent: a stamp file keyed on the requirement list skips pip when nothing changed.
@@ -23,6 +24,7 @@ lift_setup() {
         "--no-deps cargo-lambda==1.9.2"
         "moto[server]==5.* cbor2"
         "aws-lambda-powertools==3.37.0"
+        "cfn-lint==1.58.0"
     )
     local stamp="$venv/.lift-setup-stamp"
     local want
