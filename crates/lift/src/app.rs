@@ -446,6 +446,11 @@ impl AppService {
             | EventKind::DynamoDb
             | EventKind::Kinesis => self.invoke_batch(cell, lambda, kind).await,
             EventKind::EventBridge | EventKind::Schedule => self.invoke_event(cell, lambda).await,
+            // An empty batch (`{"Records": []}`) is nothing to do, whoever sent it.
+            EventKind::Records if matches!(cell.borrow_dependent(), Parsed::EmptyBatch) => {
+                let scope = self.scope(cell, lambda, None);
+                Ok(self.finish(&scope, Reply::Empty, false))
+            }
             EventKind::Records | EventKind::Unknown => Err(unsupported(kind.as_str())),
         }
     }
@@ -621,8 +626,8 @@ impl AppService {
             ..RouteInfo::default()
         };
         let ctx = Context::new(scope.clone(), self.inner.state.clone(), route);
-        match self.run(ctx, &scope).await {
-            Ok(_) => Ok(self.finish(&scope, Reply::Empty, false)),
+        match self.run(ctx, &scope).await.and_then(event_outcome) {
+            Ok(()) => Ok(self.finish(&scope, Reply::Empty, false)),
             Err(e) => {
                 log_failure(&scope, &name, &e);
                 let _ = self.finish(&scope, Reply::Empty, true);
@@ -670,7 +675,7 @@ impl AppService {
             let me = self.clone();
             let scope = scope.clone();
             Box::pin(async move {
-                let result = me.run(ctx, &scope).await.map(|_| ());
+                let result = me.run(ctx, &scope).await.and_then(event_outcome);
                 if let Err(e) = &result {
                     span.set_error(e.code().to_owned());
                 }
@@ -805,6 +810,19 @@ fn route_start(req: &crate::http::Request<'_>, strip: Option<&str>) -> usize {
 fn prefix_len(path: &str, segment: &str) -> Option<usize> {
     let rest = path.strip_prefix('/')?.strip_prefix(segment)?;
     (rest.is_empty() || rest.starts_with('/')).then_some(segment.len() + 1)
+}
+
+/// For events, a handler's response means success unless it is a 5xx: a record answered with
+/// a server error must be retried, not deleted.
+fn event_outcome(r: Response) -> Result<(), Error> {
+    if r.status().is_server_error() {
+        return Err(Error::new(
+            r.status(),
+            "handler_failed",
+            "the handler answered with a server error",
+        ));
+    }
+    Ok(())
 }
 
 fn unsupported(kind: &str) -> InvokeError {

@@ -28,7 +28,12 @@ fn the_sam_template_passes_cfn_lint() {
 #[test]
 fn the_template_points_at_each_example_binary() {
     let text = std::fs::read_to_string(template()).unwrap();
-    for example in ["hello-world", "observability", "middleware-showcase", "events"] {
+    for example in [
+        "hello-world",
+        "observability",
+        "middleware-showcase",
+        "events",
+    ] {
         assert!(
             text.contains(&format!("CodeUri: ../target/lambda/{example}/")),
             "deploy/template.yaml does not deploy {example}"

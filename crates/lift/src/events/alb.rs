@@ -28,20 +28,16 @@ pub(crate) fn request(env: Envelope<'_>) -> Request<'_> {
         .map(|(k, v)| (decode(k, true), decode(v, true)))
         .collect();
     let mut req = Request {
-        kind: EventKind::Alb,
-        method: super::apigw_v1::method(env.http_method.as_deref()),
-        path: env.path.unwrap_or_else(|| "/".into()),
         query,
         headers,
-        cookies: Vec::new(),
         body: env.body,
         base64: env.is_base64_encoded.unwrap_or(false),
-        source_ip: None,
-        user_agent: None,
-        stage: None,
-        domain_name: None,
-        api_request_id: None,
         multi_value,
+        ..Request::base(
+            EventKind::Alb,
+            super::apigw_v1::method(env.http_method.as_deref()),
+            env.path.unwrap_or_else(|| "/".into()),
+        )
     };
     req.source_ip = req
         .headers

@@ -26,12 +26,8 @@ pub(crate) fn request(env: Envelope<'_>) -> Request<'_> {
         env.multi_value_query_string_parameters.0
     };
     Request {
-        kind: EventKind::ApiGatewayV1,
-        method: method(env.http_method.as_deref()),
-        path: env.path.unwrap_or_else(|| "/".into()),
         query,
         headers,
-        cookies: Vec::new(),
         body: env.body,
         base64: env.is_base64_encoded.unwrap_or(false),
         source_ip: identity.source_ip,
@@ -39,7 +35,11 @@ pub(crate) fn request(env: Envelope<'_>) -> Request<'_> {
         stage: rc.stage,
         domain_name: rc.domain_name,
         api_request_id: rc.request_id,
-        multi_value: false,
+        ..Request::base(
+            EventKind::ApiGatewayV1,
+            method(env.http_method.as_deref()),
+            env.path.unwrap_or_else(|| "/".into()),
+        )
     }
 }
 

@@ -16,9 +16,6 @@ pub(crate) fn request(env: Envelope<'_>, kind: EventKind) -> Request<'_> {
         None => env.query_string_parameters.0,
     };
     Request {
-        kind,
-        method: super::apigw_v1::method(http.method.as_deref()),
-        path: env.raw_path.unwrap_or_else(|| "/".into()),
         query,
         headers: env.headers.0,
         cookies: env.cookies.unwrap_or_default(),
@@ -29,7 +26,11 @@ pub(crate) fn request(env: Envelope<'_>, kind: EventKind) -> Request<'_> {
         stage: rc.stage,
         domain_name: rc.domain_name,
         api_request_id: rc.request_id,
-        multi_value: false,
+        ..Request::base(
+            kind,
+            super::apigw_v1::method(http.method.as_deref()),
+            env.raw_path.unwrap_or_else(|| "/".into()),
+        )
     }
 }
 

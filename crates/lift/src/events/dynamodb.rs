@@ -82,10 +82,7 @@ impl FromContext for DynamoDbRecord {
         let Parsed::DynamoDb(records) = ctx.event() else {
             return Err(Error::bad_request("not a DynamoDB stream event"));
         };
-        let r = ctx
-            .record_index()
-            .and_then(|i| records.get(i))
-            .ok_or_else(|| Error::bad_request("no DynamoDB record in this context"))?;
+        let r = super::current(ctx, records, "DynamoDB record")?;
         Ok(DynamoDbRecord {
             event_id: r.event_id.to_string_owned(),
             event_name: r.event_name.to_string_owned(),

@@ -67,9 +67,7 @@ pub struct KinesisRecord {
 impl KinesisRecord {
     /// The data parsed as JSON into `T` (400 when it is not).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_slice(&self.data).map_err(|e| {
-            Error::bad_request("record data does not match the expected type").with_source(e)
-        })
+        serde_json::from_slice(&self.data).map_err(|e| super::mismatch("record data", &e))
     }
 }
 
@@ -78,10 +76,7 @@ impl FromContext for KinesisRecord {
         let Parsed::Kinesis(records) = ctx.event() else {
             return Err(Error::bad_request("not a Kinesis event"));
         };
-        let r = ctx
-            .record_index()
-            .and_then(|i| records.get(i))
-            .ok_or_else(|| Error::bad_request("no Kinesis record in this context"))?;
+        let r = super::current(ctx, records, "Kinesis record")?;
         let data = base64::engine::general_purpose::STANDARD
             .decode(r.kinesis.data.as_bytes())
             .map_err(|_| Error::bad_request("record data is not valid base64"))?;

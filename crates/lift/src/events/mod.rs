@@ -132,6 +132,8 @@ pub(crate) enum Parsed<'a> {
     DynamoDb(Vec<dynamodb::Record<'a>>),
     Kinesis(Vec<kinesis::Record<'a>>),
     EventBridge(eventbridge::Event<'a>),
+    /// `{"Records": []}`: a batch of nothing.
+    EmptyBatch,
     Other(EventKind),
 }
 
@@ -157,6 +159,9 @@ impl<'a> Parsed<'a> {
             k @ (EventKind::EventBridge | EventKind::Schedule) => {
                 Parsed::EventBridge(eventbridge::event(env, k))
             }
+            EventKind::Records if env.records.as_ref().is_some_and(Vec::is_empty) => {
+                Parsed::EmptyBatch
+            }
             other => Parsed::Other(other),
         })
     }
@@ -171,20 +176,44 @@ impl<'a> Parsed<'a> {
             Parsed::DynamoDb(_) => EventKind::DynamoDb,
             Parsed::Kinesis(_) => EventKind::Kinesis,
             Parsed::EventBridge(e) => e.kind,
+            Parsed::EmptyBatch => EventKind::Records,
             Parsed::Other(k) => *k,
         }
     }
 }
 
-/// Decode a JSON payload carried as a string (a message body, a detail). A payload that does
-/// not decode is a 400 for its record; the message names the part, never the content.
+/// The record of `records` the context is for, or a 400 naming what was expected.
+pub(crate) fn current<'r, T>(
+    ctx: &crate::Context,
+    records: &'r [T],
+    what: &'static str,
+) -> Result<&'r T, crate::Error> {
+    ctx.record_index()
+        .and_then(|i| records.get(i))
+        .ok_or_else(|| crate::Error::bad_request(format!("no {what} in this context")))
+}
+
+/// Decode a payload carried as a string (a message body, a detail) as JSON into `T`. A payload
+/// that is not JSON of that type is then offered to `T` as a plain string, so `String` takes any
+/// body as it is (text, CSV, XML). A payload that fits neither is a 400 for its record; the error
+/// says where decoding stopped, never what the payload was (it goes to the logs).
 pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
     s: &str,
     what: &'static str,
 ) -> Result<T, crate::Error> {
-    serde_json::from_str(s).map_err(|e| {
-        crate::Error::bad_request(format!("{what} does not match the expected type")).with_source(e)
-    })
+    use serde::de::value::{Error as PlainError, StrDeserializer};
+    serde_json::from_str(s)
+        .or_else(|e| T::deserialize(StrDeserializer::<PlainError>::new(s)).map_err(|_| e))
+        .map_err(|e| mismatch(what, &e))
+}
+
+/// A 400 for a payload that did not decode, located but not quoted.
+pub(crate) fn mismatch(what: &str, e: &serde_json::Error) -> crate::Error {
+    crate::Error::bad_request(format!(
+        "{what} does not match the expected type (line {}, column {})",
+        e.line(),
+        e.column()
+    ))
 }
 
 /// Parse each raw record of a batch into its source's record type.

@@ -107,10 +107,7 @@ impl FromContext for S3Record {
         let Parsed::S3(records) = ctx.event() else {
             return Err(Error::bad_request("not an S3 event"));
         };
-        let r = ctx
-            .record_index()
-            .and_then(|i| records.get(i))
-            .ok_or_else(|| Error::bad_request("no S3 record in this context"))?;
+        let r = super::current(ctx, records, "S3 record")?;
         Ok(S3Record {
             event_name: r.event_name.to_string_owned(),
             event_time: r.event_time.to_string_owned(),

@@ -74,11 +74,7 @@ impl<T: DeserializeOwned + Send + 'static> FromContext for SnsMessage<T> {
         let Parsed::Sns(records) = ctx.event() else {
             return Err(Error::bad_request("not an SNS event"));
         };
-        let n = &ctx
-            .record_index()
-            .and_then(|i| records.get(i))
-            .ok_or_else(|| Error::bad_request("no SNS notification in this context"))?
-            .sns;
+        let n = &super::current(ctx, records, "SNS notification")?.sns;
         Ok(SnsMessage {
             id: n.message_id.to_string_owned(),
             topic_arn: n.topic_arn.to_string_owned(),

@@ -96,10 +96,7 @@ impl<T: DeserializeOwned + Send + 'static> FromContext for SqsMessage<T> {
         let Parsed::Sqs(records) = ctx.event() else {
             return Err(Error::bad_request("not an SQS event"));
         };
-        let r = ctx
-            .record_index()
-            .and_then(|i| records.get(i))
-            .ok_or_else(|| Error::bad_request("no SQS message in this context"))?;
+        let r = super::current(ctx, records, "SQS message")?;
         let body = super::decode_json(&r.body, "message body")?;
         Ok(SqsMessage {
             id: r.message_id.to_string_owned(),

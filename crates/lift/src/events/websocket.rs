@@ -33,18 +33,15 @@ pub(crate) fn request(env: Envelope<'_>) -> (Request<'_>, Meta<'_>) {
     } else {
         env.multi_value_headers.0
     };
+    // `$connect` is the HTTP upgrade (a GET); messages have no method of their own.
+    let method = env
+        .http_method
+        .as_deref()
+        .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
+        .unwrap_or(Method::POST);
     let req = Request {
-        kind: EventKind::WebSocket,
-        // `$connect` is the HTTP upgrade (a GET); messages have no method of their own.
-        method: env
-            .http_method
-            .as_deref()
-            .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
-            .unwrap_or(Method::POST),
-        path: Str::from("/"),
         query: env.query_string_parameters.0,
         headers,
-        cookies: Vec::new(),
         body: env.body,
         base64: env.is_base64_encoded.unwrap_or(false),
         source_ip: identity.source_ip,
@@ -52,7 +49,7 @@ pub(crate) fn request(env: Envelope<'_>) -> (Request<'_>, Meta<'_>) {
         stage: rc.stage,
         domain_name: rc.domain_name,
         api_request_id: rc.request_id,
-        multi_value: false,
+        ..Request::base(EventKind::WebSocket, method, Str::from("/"))
     };
     (req, meta)
 }

@@ -53,6 +53,27 @@ pub(crate) static EMPTY: Request<'static> = Request {
 };
 
 impl<'a> Request<'a> {
+    /// A request with nothing but its source, method and path; the sources fill in the rest
+    /// with struct-update syntax.
+    pub(crate) fn base(kind: EventKind, method: Method, path: Str<'a>) -> Self {
+        Request {
+            kind,
+            method,
+            path,
+            query: Vec::new(),
+            headers: Vec::new(),
+            cookies: Vec::new(),
+            body: None,
+            base64: false,
+            source_ip: None,
+            user_agent: None,
+            stage: None,
+            domain_name: None,
+            api_request_id: None,
+            multi_value: false,
+        }
+    }
+
     /// The source the request came from.
     pub fn kind(&self) -> EventKind {
         self.kind
@@ -188,10 +209,12 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// The body parsed as JSON. A content type other than JSON is a 415; a body that is not
-    /// valid JSON for `T` is a 400.
+    /// The body parsed as JSON. A content type other than JSON is a 415 (WebSocket messages,
+    /// which have no headers, are exempt); a body that is not valid JSON for `T` is a 400.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        if !self.content_type().is_some_and(is_json_content_type) {
+        // WebSocket messages carry no headers at all: their body is taken as JSON when asked.
+        let declared = self.kind == EventKind::WebSocket && self.content_type().is_none();
+        if !declared && !self.content_type().is_some_and(is_json_content_type) {
             return Err(Error::unsupported_media_type(
                 "expected content-type application/json",
             ));

@@ -57,17 +57,7 @@ pub(crate) fn flush(
 ) {
     let ts = now_ms();
     let mut namespace = shared.namespace().to_owned();
-    let mut dims: Vec<(&str, &str)> =
-        Vec::with_capacity(2 + shared.default_dimensions.len() + set.dimensions.len());
-    dims.push(("service", &shared.service));
-    for (k, v) in shared
-        .default_dimensions
-        .iter()
-        .chain(set.dimensions.iter())
-    {
-        dims.retain(|(x, _)| x != k);
-        dims.push((k, v));
-    }
+    let mut dims = dimension_set(shared, &set.dimensions);
     let mut overflow = false;
     let resolved;
     if let Some(t) = tenant.filter(|t| !t.is_empty()) {
@@ -97,15 +87,7 @@ pub(crate) fn flush(
     let clashed = set.entries.len() + usize::from(overflow) - entries.len();
     let mut directives = vec![Directive { dims, entries }];
     for group in &set.groups {
-        let mut gdims: Vec<(&str, &str)> = vec![("service", &shared.service)];
-        for (k, v) in shared
-            .default_dimensions
-            .iter()
-            .chain(group.dimensions.iter())
-        {
-            gdims.retain(|(x, _)| x != k);
-            gdims.push((k, v));
-        }
+        let gdims = dimension_set(shared, &group.dimensions);
         let entries: Vec<&Entry> = group
             .entries
             .iter()
@@ -136,6 +118,18 @@ pub(crate) fn flush(
             ],
         );
     }
+}
+
+/// `service`, then the default dimensions, then `extra` (a later name replaces an earlier one).
+fn dimension_set<'s>(shared: &'s Shared, extra: &'s [(String, String)]) -> Vec<(&'s str, &'s str)> {
+    let mut dims: Vec<(&str, &str)> =
+        Vec::with_capacity(2 + shared.default_dimensions.len() + extra.len());
+    dims.push(("service", &shared.service));
+    for (k, v) in shared.default_dimensions.iter().chain(extra.iter()) {
+        dims.retain(|(x, _)| x != k);
+        dims.push((k, v));
+    }
+    dims
 }
 
 /// One dimension set and its metrics: one `CloudWatchMetrics` directive.

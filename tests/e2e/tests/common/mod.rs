@@ -1,8 +1,8 @@
 //! Harness shared by the end-to-end tests.
 //!
 //! The tests drive the already-built example binaries (`hello-world`, `observability`,
-//! `middleware-showcase`) from the outside: as the local dev server over HTTP, and behind the
-//! cargo-lambda Runtime API emulator.
+//! `middleware-showcase`, `events`) from the outside: as the local dev server over HTTP, and
+//! behind the cargo-lambda Runtime API emulator.
 //! Nothing here builds anything; `scripts/test.sh` builds the examples first and exports
 //! `LIFT_E2E_BIN_DIR`.
 //!
@@ -631,6 +631,18 @@ impl Emulator {
         env: &[(&str, &str)],
         watch_args: &[&str],
     ) -> Emulator {
+        Emulator::start_function_warmed_by(function, env, watch_args, "hello-v2.json")
+    }
+
+    /// [`Emulator::start_function_with_args`] with another warm-up event: `warm_up_fixture`
+    /// names a fixture holding an HTTP event the function must answer with status 200, for
+    /// examples without `GET /hello` (e.g. `events/health-v2.json`, `GET /health`).
+    pub fn start_function_warmed_by(
+        function: &str,
+        env: &[(&str, &str)],
+        watch_args: &[&str],
+        warm_up_fixture: &str,
+    ) -> Emulator {
         let name = function.to_owned();
         let bin = example_bin_named(function);
         let cargo_lambda = cargo_lambda();
@@ -657,8 +669,8 @@ impl Emulator {
         // poll for a function it has never seen a request for with 204 No Content, which the
         // runtime would have to skip. The warm-up goes through the plain Invoke API, which
         // relays the function's response untouched, and also tells us the function is up.
-        let warm_up_event = std::fs::read(fixture("hello-v2.json"))
-            .unwrap_or_else(|e| panic!("cannot read hello-v2.json: {e}"));
+        let warm_up_event = std::fs::read(fixture(warm_up_fixture))
+            .unwrap_or_else(|e| panic!("cannot read {warm_up_fixture}: {e}"));
         let invocations = format!("/2015-03-31/functions/{function}/invocations");
         let warm_up = thread::spawn(move || {
             http(
@@ -707,7 +719,7 @@ impl Emulator {
                 let status = resp.json()["statusCode"].clone();
                 assert!(
                     resp.status == 200 && status == 200,
-                    "warm-up invoke of hello-v2.json failed: {resp:?}\n{}",
+                    "warm-up invoke of {warm_up_fixture} failed: {resp:?}\n{}",
                     emu.output()
                 );
             }
