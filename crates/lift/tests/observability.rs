@@ -697,3 +697,15 @@ async fn pretty_values_are_quoted_only_when_ambiguous() {
         "{line}"
     );
 }
+
+#[tokio::test]
+async fn the_cold_start_metric_can_be_turned_off() {
+    let mem = MemorySink::new();
+    let app = App::new()
+        .observability(obs(&mem).cold_start_metric(false))
+        .get("/", |_ctx: Context| async { "ok" })
+        .build()
+        .unwrap();
+    invoke(&app, TestRequest::get("/").v2()).await.unwrap();
+    assert!(mem.metrics().is_empty());
+}

@@ -78,6 +78,7 @@ pub(crate) struct Shared {
     pub(crate) tenant_guard: TenantGuard,
     pub(crate) tenant_namespace: bool,
     pub(crate) tracing_enabled: bool,
+    pub(crate) cold_start_metric: bool,
     pub(crate) sink: Arc<dyn Sink>,
     pub(crate) cold_start: AtomicBool,
     pub(crate) dropped_lines: AtomicU64,
@@ -124,6 +125,7 @@ impl Observability {
                 tenant_guard: TenantGuard::new(DEFAULT_MAX_TENANTS),
                 tenant_namespace: false,
                 tracing_enabled: true,
+                cold_start_metric: true,
                 sink: Arc::new(StdoutSink),
                 cold_start: AtomicBool::new(true),
                 dropped_lines: AtomicU64::new(0),
@@ -266,6 +268,12 @@ impl Observability {
         self
     }
 
+    /// Write the `ColdStart` metric document on a process's first invocation (on by default).
+    pub fn cold_start_metric(mut self, on: bool) -> Self {
+        self.shared_mut().cold_start_metric = on;
+        self
+    }
+
     /// Where logs, EMF documents and spans are written (stdout by default).
     pub fn sink(mut self, sink: impl Sink) -> Self {
         self.shared_mut().sink = Arc::new(sink);
@@ -321,6 +329,7 @@ impl Shared {
             tenant_guard: TenantGuard::new(self.tenant_guard.max()),
             tenant_namespace: self.tenant_namespace,
             tracing_enabled: self.tracing_enabled,
+            cold_start_metric: self.cold_start_metric,
             sink: self.sink.clone(),
             cold_start: AtomicBool::new(self.cold_start.load(Ordering::Relaxed)),
             dropped_lines: AtomicU64::new(0),
@@ -451,11 +460,12 @@ impl Telemetry {
         if self.shared.metrics_enabled {
             let set = std::mem::take(&mut *self.metrics.lock().unwrap_or_else(|p| p.into_inner()));
             let tenant = self.ids().tenant.clone();
+            let cold = self.cold_start && self.shared.cold_start_metric;
             emf::flush(
                 &self.shared,
                 set,
                 tenant.as_deref(),
-                self.cold_start.then_some(self.function_name.as_str()),
+                cold.then_some(self.function_name.as_str()),
             );
         }
         self.spans.flush(&self.shared, self.trace_id.as_deref());
