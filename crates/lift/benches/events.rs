@@ -22,11 +22,16 @@ use lift::{App, Context, Error, LambdaContext};
 use serde::Deserialize;
 use serde_json::json;
 
+/// Takes what the default stdout sink takes (logs and metrics, not spans) and discards it.
 struct Discard;
 
 impl Sink for Discard {
     fn write(&self, _kind: RecordKind, _line: &[u8]) -> io::Result<()> {
         Ok(())
+    }
+
+    fn accepts(&self, kind: RecordKind) -> bool {
+        kind != RecordKind::Span
     }
 }
 

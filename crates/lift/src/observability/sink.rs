@@ -22,6 +22,13 @@ pub enum RecordKind {
 pub trait Sink: Send + Sync + 'static {
     /// Write one complete line (without a trailing newline).
     fn write(&self, kind: RecordKind, line: &[u8]) -> io::Result<()>;
+
+    /// Whether this sink wants lines of `kind` at all. Telemetry of a kind nobody takes is not
+    /// produced (spans, for the stdout sink), so it costs nothing.
+    fn accepts(&self, kind: RecordKind) -> bool {
+        let _ = kind;
+        true
+    }
 }
 
 /// Writes log lines and EMF documents to stdout, one `write` per line, as Lambda's log
@@ -30,8 +37,12 @@ pub trait Sink: Send + Sync + 'static {
 pub struct StdoutSink;
 
 impl Sink for StdoutSink {
+    fn accepts(&self, kind: RecordKind) -> bool {
+        kind != RecordKind::Span
+    }
+
     fn write(&self, kind: RecordKind, line: &[u8]) -> io::Result<()> {
-        if kind == RecordKind::Span {
+        if !self.accepts(kind) {
             return Ok(());
         }
         let mut buf = Vec::with_capacity(line.len() + 1);

@@ -3,9 +3,10 @@
 //! Spans are recorded in the invocation and written to the sink as [`RecordKind::Span`]
 //! lines when the invocation ends (after the response), in the shape of X-Ray subsegments:
 //! `name`, `id`, `parent_id`, `trace_id`, `start_time` and `end_time` (epoch seconds),
-//! `annotations`, `metadata`, `error`. The stdout sink skips them (stdout is for logs and
-//! metrics); [`MemorySink`](super::MemorySink) keeps them for tests. With tracing off
-//! (`POWERTOOLS_TRACE_DISABLED`), spans cost nothing and record nothing.
+//! `annotations`, `metadata`, `error`. The stdout sink does not take them (stdout is for logs
+//! and metrics), and then spans are not recorded at all; [`MemorySink`](super::MemorySink)
+//! keeps them for tests. With tracing off (`POWERTOOLS_TRACE_DISABLED`), or no sink that takes
+//! spans, spans cost nothing and record nothing.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -77,7 +78,8 @@ impl fmt::Debug for Tracer {
 
 impl Tracer {
     pub(crate) fn invocation(scope: Arc<Scope>) -> Self {
-        let enabled = scope.telemetry.shared.tracing_enabled;
+        let shared = &scope.telemetry.shared;
+        let enabled = shared.tracing_enabled && shared.sink.accepts(RecordKind::Span);
         Tracer {
             scope: enabled.then_some(scope),
         }
