@@ -709,3 +709,27 @@ async fn the_cold_start_metric_can_be_turned_off() {
     invoke(&app, TestRequest::get("/").v2()).await.unwrap();
     assert!(mem.metrics().is_empty());
 }
+
+#[tokio::test]
+async fn a_null_sink_makes_every_handle_a_no_op() {
+    let o = Observability::new().sink(lift::observability::NullSink);
+    let app = App::new()
+        .observability(o.clone())
+        .get("/", |ctx: Context| async move {
+            ctx.logger().error("nowhere", &[]);
+            ctx.metrics().counter("Hits").increment();
+            ctx.tracer().span("work").end();
+            "ok"
+        })
+        .build()
+        .unwrap();
+    assert_eq!(
+        invoke(&app, TestRequest::get("/").v2())
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Nothing was produced, so nothing was dropped or rejected either.
+    assert_eq!((o.dropped_lines(), o.rejected_metrics()), (0, 0));
+}

@@ -4,7 +4,8 @@
 //! the path), `path`, `status`, `latency_ms`, `source_ip`, `user_agent` and `query`, plus
 //! everything the invocation's logger adds: `request_id`, and `tenant_id`/`user_id` once an inner
 //! middleware (JWT auth) has set them. It is written at the configured level (INFO by default)
-//! and at ERROR for 5xx responses. Paths can be skipped (health checks).
+//! and at ERROR for 5xx responses. Paths can be skipped (health checks). It is for HTTP requests
+//! only: other events pass straight through.
 //!
 //! Secrets never reach it: `authorization`, `cookie`, `set-cookie`, `proxy-authorization` and
 //! `x-api-key` headers, and any configured sensitive header or query key, are left out (headers

@@ -5,7 +5,8 @@
 //! decorate a finished response with its real status. It also lets you map your own error types
 //! to statuses: a mapper receives your error (found as the `lift::Error`'s source) and returns
 //! the `lift::Error` to show. 5xx causes go to the log, never to the client; 404 and 405 get the
-//! same body shape as everything else.
+//! same body shape as everything else. Events that are not HTTP requests pass straight through:
+//! their errors fail the record or the invocation instead.
 //!
 //! ```
 //! use lift::middleware::ErrorHandler;

@@ -1,6 +1,6 @@
 //! `RequestMetrics`: per-route request count, latency and error counts, as CloudWatch metrics.
 //!
-//! For each HTTP request it records `Requests` (Count, 1), `Latency` (Milliseconds) and, when
+//! For each HTTP request (other events pass straight through) it records `Requests` (Count, 1), `Latency` (Milliseconds) and, when
 //! the status is 4xx or 5xx, `Errors4xx` or `Errors5xx` (Count, 1), with the dimensions `route`
 //! (the template, or `unmatched`), `method` and `status_class` (`2xx`, `4xx`, ...), through the
 //! invocation's [`Metrics`](crate::observability::Metrics). These metrics get a dimension set of

@@ -333,6 +333,9 @@ impl Logger {
 
     /// Log at any level.
     pub fn log(&self, level: Level, message: &str, fields: &[(&str, Field<'_>)]) {
+        if !self.shared.logs_wanted {
+            return;
+        }
         let effective = self.level();
         if level < effective {
             if let (Some(scope), Some(max), true) =

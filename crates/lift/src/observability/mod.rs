@@ -46,7 +46,7 @@ pub use bridge::{install_tracing_bridge, TracingBridge};
 pub use logger::{Field, Level, LogFormat, Logger};
 pub use memory::MemorySink;
 pub use metrics::{Counter, Gauge, Histogram, Metrics, MetricsError, Resolution, Unit};
-pub use sink::{RecordKind, Sink, StdoutSink};
+pub use sink::{NullSink, RecordKind, Sink, StdoutSink};
 pub use tracer::{Span, Tracer};
 
 pub(crate) use logger::LogState;
@@ -80,6 +80,8 @@ pub(crate) struct Shared {
     pub(crate) tracing_enabled: bool,
     pub(crate) cold_start_metric: bool,
     pub(crate) sink: Arc<dyn Sink>,
+    /// Whether the sink takes log lines at all (read once, on the hot path).
+    pub(crate) logs_wanted: bool,
     pub(crate) cold_start: AtomicBool,
     pub(crate) dropped_lines: AtomicU64,
     pub(crate) rejected_metrics: AtomicU64,
@@ -127,6 +129,7 @@ impl Observability {
                 tracing_enabled: true,
                 cold_start_metric: true,
                 sink: Arc::new(StdoutSink),
+                logs_wanted: true,
                 cold_start: AtomicBool::new(true),
                 dropped_lines: AtomicU64::new(0),
                 rejected_metrics: AtomicU64::new(0),
@@ -276,7 +279,9 @@ impl Observability {
 
     /// Where logs, EMF documents and spans are written (stdout by default).
     pub fn sink(mut self, sink: impl Sink) -> Self {
-        self.shared_mut().sink = Arc::new(sink);
+        let shared = self.shared_mut();
+        shared.logs_wanted = sink.accepts(RecordKind::Log);
+        shared.sink = Arc::new(sink);
         self
     }
 
@@ -331,6 +336,7 @@ impl Shared {
             tracing_enabled: self.tracing_enabled,
             cold_start_metric: self.cold_start_metric,
             sink: self.sink.clone(),
+            logs_wanted: self.logs_wanted,
             cold_start: AtomicBool::new(self.cold_start.load(Ordering::Relaxed)),
             dropped_lines: AtomicU64::new(0),
             rejected_metrics: AtomicU64::new(0),
@@ -457,7 +463,7 @@ impl Telemetry {
         let failed = !self.succeeded.load(Ordering::Relaxed);
         self.log
             .finish(&self.shared, &Logger::process(self.shared.clone()), failed);
-        if self.shared.metrics_enabled {
+        if self.shared.metrics_enabled && self.shared.sink.accepts(RecordKind::Metrics) {
             let set = std::mem::take(&mut *self.metrics.lock().unwrap_or_else(|p| p.into_inner()));
             let tenant = self.ids().tenant.clone();
             let cold = self.cold_start && self.shared.cold_start_metric;
