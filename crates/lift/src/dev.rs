@@ -16,8 +16,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::app::{AppService, Reply};
 use crate::context::LambdaContext;
+use crate::service::{AppService, Reply};
 use crate::testing::TestRequest;
 use crate::BoxError;
 

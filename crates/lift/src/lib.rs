@@ -37,14 +37,16 @@ pub mod observability;
 pub mod routing;
 mod runtime;
 mod scope;
+mod service;
 mod shutdown;
 pub mod testing;
 
-pub use app::{App, AppService, BuildError, Invocation, InvokeError, Reply};
+pub use app::{App, BuildError};
 pub use context::{Context, FunctionConfig, LambdaContext};
 pub use error::{BoxError, Error, FieldError};
 pub use events::EventKind;
 pub use handler::Handler;
+pub use service::{AppService, Invocation, InvokeError, Reply};
 
 /// The README and the guides in `docs/`, compiled and run as doc tests so their examples stay true.
 #[cfg(doctest)]

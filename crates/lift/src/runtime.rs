@@ -20,7 +20,7 @@ use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, LambdaInvocation, Runtime};
 use serde::de::IgnoredAny;
 
-use crate::app::{AppService, Reply};
+use crate::service::{AppService, Reply};
 use crate::{BoxError, BoxFuture};
 
 /// What an in-flight invocation hands between the layer and the handler, by request id:

@@ -5,7 +5,7 @@
 //! has hooks, a no-op internal extension is registered first (it subscribes to no events and
 //! costs nothing per invocation).
 
-use crate::app::AppService;
+use crate::service::AppService;
 
 pub(crate) async fn install(app: AppService) {
     if !app.has_shutdown_hooks() {

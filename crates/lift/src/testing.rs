@@ -33,9 +33,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::app::{AppService, InvokeError};
 use crate::context::LambdaContext;
 pub use crate::observability::MemorySink;
+use crate::service::{AppService, InvokeError};
 
 /// An HTTP request to turn into an event of any HTTP source.
 #[derive(Debug, Clone)]

@@ -32,7 +32,7 @@
 use std::sync::Arc;
 
 use super::{Middleware, Next, Outcome};
-use crate::app::error_response;
+use crate::service::error_response;
 use crate::{BoxFuture, Context, Error};
 
 type Mapper = Arc<dyn Fn(&Error) -> Option<Error> + Send + Sync>;
