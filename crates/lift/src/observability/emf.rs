@@ -16,6 +16,7 @@
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::json_out::write_str as json_str;
 use super::metrics::{Data, Entry, MetricSet, Resolution};
 use std::sync::Arc;
 
@@ -31,10 +32,6 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-fn json_str(buf: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(&mut *buf, s);
 }
 
 fn json_f64(buf: &mut Vec<u8>, v: f64) {

@@ -16,6 +16,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
+use super::json_out::write_str as json_str;
 use super::{RecordKind, Shared};
 use crate::scope::Scope;
 
@@ -464,11 +465,6 @@ fn needs_quotes(s: &str) -> bool {
 }
 
 const REDACTED: &str = "[REDACTED]";
-
-fn json_str(buf: &mut Vec<u8>, s: &str) {
-    // Serialising a str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *buf, s);
-}
 
 impl<'s> LineWriter<'s> {
     fn new(shared: &'s Shared, capacity: usize) -> Self {

@@ -31,6 +31,7 @@
 
 mod bridge;
 mod emf;
+mod json_out;
 mod logger;
 mod memory;
 mod metrics;
