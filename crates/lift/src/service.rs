@@ -153,7 +153,7 @@ impl AppService {
             EventKind::ApiGatewayV1
             | EventKind::ApiGatewayV2
             | EventKind::FunctionUrl
-            | EventKind::Alb => Ok(self.invoke_http(cell, lambda).await),
+            | EventKind::Alb => self.invoke_http(cell, lambda).await,
             EventKind::WebSocket => self.invoke_websocket(cell, lambda).await,
             EventKind::Sqs
             | EventKind::Sns
@@ -204,10 +204,14 @@ impl AppService {
         }
     }
 
-    async fn invoke_http(&self, cell: EventCell, lambda: LambdaContext) -> Invocation {
+    async fn invoke_http(
+        &self,
+        cell: EventCell,
+        lambda: LambdaContext,
+    ) -> Result<Invocation, InvokeError> {
         let shared = &*self.inner;
         let Parsed::Http(req) = cell.borrow_dependent() else {
-            unreachable!("invoke_http is only called for HTTP events")
+            return Err(unsupported("http"));
         };
         let kind = req.kind();
         let multi_value = req.multi_value;
@@ -232,7 +236,7 @@ impl AppService {
             multi_value,
             response,
         });
-        self.finish(&scope, reply, failed)
+        Ok(self.finish(&scope, reply, failed))
     }
 
     /// Match an HTTP request to its route.
@@ -275,7 +279,7 @@ impl AppService {
         lambda: LambdaContext,
     ) -> Result<Invocation, InvokeError> {
         let Parsed::WebSocket(_, meta) = cell.borrow_dependent() else {
-            unreachable!("invoke_websocket is only called for WebSocket events")
+            return Err(unsupported("websocket"));
         };
         let pipeline = self
             .inner
@@ -308,7 +312,7 @@ impl AppService {
         lambda: LambdaContext,
     ) -> Result<Invocation, InvokeError> {
         let Parsed::EventBridge(ev) = cell.borrow_dependent() else {
-            unreachable!("invoke_event is only called for EventBridge events")
+            return Err(unsupported("eventbridge"));
         };
         let events = &self.inner.events;
         let kind = ev.kind;

@@ -174,12 +174,9 @@ impl Observability {
     }
 
     fn shared_mut(&mut self) -> &mut Shared {
-        // Builders run before the configuration is shared with any invocation; cloning keeps
+        // Builders run before the configuration is shared with any invocation; copying keeps
         // this correct even if a clone was taken along the way.
-        if Arc::get_mut(&mut self.shared).is_none() {
-            self.shared = Arc::new(self.shared.copy());
-        }
-        Arc::get_mut(&mut self.shared).unwrap_or_else(|| unreachable!("just made unique"))
+        Arc::make_mut(&mut self.shared)
     }
 
     /// The `service` written on every log line and as the default metric dimension.
@@ -316,6 +313,13 @@ impl Observability {
     /// Tenants folded into `other` by the cardinality guard, in this process so far.
     pub fn folded_tenants(&self) -> u64 {
         self.shared.tenant_guard.folded()
+    }
+}
+
+impl Clone for Shared {
+    /// The configuration, with fresh process-wide counters.
+    fn clone(&self) -> Shared {
+        self.copy()
     }
 }
 
