@@ -483,7 +483,7 @@ mod tests {
     use super::*;
 
     fn shared() -> Shared {
-        super::super::Observability::new().shared.copy()
+        (*super::super::Observability::new().shared).clone()
     }
 
     #[test]

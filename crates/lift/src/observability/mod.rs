@@ -319,12 +319,6 @@ impl Observability {
 impl Clone for Shared {
     /// The configuration, with fresh process-wide counters.
     fn clone(&self) -> Shared {
-        self.copy()
-    }
-}
-
-impl Shared {
-    fn copy(&self) -> Shared {
         Shared {
             service: self.service.clone(),
             namespace: self.namespace.clone(),
@@ -348,7 +342,9 @@ impl Shared {
             process_metrics: std::sync::Mutex::new(MetricSet::default()),
         }
     }
+}
 
+impl Shared {
     /// The namespace metrics go to (the service when none was set).
     pub(crate) fn namespace(&self) -> &str {
         if self.namespace.is_empty() {
