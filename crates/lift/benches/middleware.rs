@@ -144,10 +144,6 @@ fn middleware(c: &mut Criterion) {
                 run(&rt, inv.finish()).to_json()
             })
         });
-        assert!(
-            matches!(variant, Variant::Bare | Variant::StackWithoutTelemetry)
-                || sink.0.load(Ordering::Relaxed) > 0
-        );
     }
     g.finish();
 }
