@@ -55,11 +55,15 @@ const REQUIRED_ENV: [&str; 3] = [
 ];
 
 pub(crate) async fn run(app: AppService) -> Result<(), BoxError> {
-    // `lambda_runtime` panics on a missing variable; say which one instead.
+    // `lambda_runtime` panics on a missing or malformed variable; say which one instead.
     for var in REQUIRED_ENV {
         if std::env::var_os(var).is_none() {
             return Err(format!("{var} is not set: is this running in Lambda?").into());
         }
+    }
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").unwrap_or_default();
+    if http::Uri::try_from(api.as_str()).is_err() {
+        return Err(format!("AWS_LAMBDA_RUNTIME_API is not a valid address: {api:?}").into());
     }
     let inflight = Arc::new(Inflight::default());
     let handler = {

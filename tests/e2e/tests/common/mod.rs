@@ -826,6 +826,11 @@ impl Emulator {
         resp
     }
 
+    /// The emulator's port (for calls from other threads: the emulator itself is not `Sync`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// A raw Invoke API call (`POST /2015-03-31/functions/<fn>/invocations`) with these bytes.
     pub fn invoke_raw(&self, payload: &[u8]) -> HttpResponse {
         http(
