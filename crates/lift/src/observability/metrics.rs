@@ -166,7 +166,7 @@ pub(crate) struct MetricSet {
     pub(crate) dimensions: Vec<(String, String)>,
     pub(crate) rejected: Vec<MetricsError>,
     /// Metrics with a dimension set of their own (`Metrics::with_dimensions`), each written as
-    /// its own document: `service`, the defaults, then these.
+    /// its own directive: `service`, the defaults, then these.
     pub(crate) groups: Vec<Group>,
 }
 
@@ -393,7 +393,7 @@ impl Metrics {
     }
 
     /// A collector whose metrics get a dimension set of their own — `service`, the default
-    /// dimensions, then `dimensions` — written as a separate EMF document. The request-metrics
+    /// dimensions, then `dimensions` — written as a second directive of the invocation's EMF document. The request-metrics
     /// middleware uses it for `route`, `method` and `status_class`, so those dimensions never
     /// multiply the handler's own metrics.
     pub fn with_dimensions(&self, dimensions: &[(&str, &str)]) -> Result<Metrics, MetricsError> {
