@@ -170,6 +170,12 @@ impl Context {
         self.inner.route.record_id.as_deref()
     }
 
+    /// For a WebSocket event: the connection (id, route key, event type, domain and stage).
+    pub fn websocket(&self) -> Option<crate::events::WebSocket> {
+        use crate::http::FromContext;
+        crate::events::WebSocket::from_context(self).ok()
+    }
+
     /// The kind of event this invocation carries.
     pub fn event_kind(&self) -> EventKind {
         self.inner.scope.event().kind()

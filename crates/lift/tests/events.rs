@@ -1485,7 +1485,9 @@ fn ws_app(seen: &Seen) -> App {
         );
         Response::text("connected")
     }
-    async fn disconnect(ctx: Context, ws: WebSocket) -> StatusCode {
+    async fn disconnect(ctx: Context) -> StatusCode {
+        // The connection is on the Context too.
+        let ws = ctx.websocket().expect("a WebSocket event");
         Seen::push(
             &ctx,
             json!({"handler": "disconnect", "connection_id": ws.connection_id, "event_type": ws.event_type}),
