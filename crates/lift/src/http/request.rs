@@ -35,27 +35,13 @@ pub struct Request<'a> {
 }
 
 /// The request non-HTTP events answer with: no method-specific data, no headers, no body.
-pub(crate) static EMPTY: Request<'static> = Request {
-    kind: EventKind::Unknown,
-    method: Method::GET,
-    path: Str(Cow::Borrowed("")),
-    query: Vec::new(),
-    headers: Vec::new(),
-    cookies: Vec::new(),
-    body: None,
-    base64: false,
-    source_ip: None,
-    user_agent: None,
-    stage: None,
-    domain_name: None,
-    api_request_id: None,
-    multi_value: false,
-};
+pub(crate) static EMPTY: Request<'static> =
+    Request::base(EventKind::Unknown, Method::GET, Str(Cow::Borrowed("")));
 
 impl<'a> Request<'a> {
     /// A request with nothing but its source, method and path; the sources fill in the rest
     /// with struct-update syntax.
-    pub(crate) fn base(kind: EventKind, method: Method, path: Str<'a>) -> Self {
+    pub(crate) const fn base(kind: EventKind, method: Method, path: Str<'a>) -> Self {
         Request {
             kind,
             method,
