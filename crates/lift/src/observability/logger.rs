@@ -384,29 +384,40 @@ impl Logger {
             let tel = &scope.telemetry;
             // The Lambda context keys are for CloudWatch; in a terminal they are noise.
             if w.json() {
-                w.bool("cold_start", tel.cold_start);
-                w.str("function_name", &lambda.function.function_name);
-                w.int("function_memory_size", i64::from(lambda.function.memory));
-                w.str("function_arn", &lambda.invoked_function_arn);
-                w.str("function_request_id", &lambda.request_id);
+                w.own(COLD_START);
+                w.bool(tel.cold_start);
+                w.own(FUNCTION_NAME);
+                w.str_value(&lambda.function.function_name);
+                w.own(FUNCTION_MEMORY_SIZE);
+                w.int(i64::from(lambda.function.memory));
+                w.own(FUNCTION_ARN);
+                w.str_value(&lambda.invoked_function_arn);
+                w.own(FUNCTION_REQUEST_ID);
+                w.str_value(&lambda.request_id);
                 if let Some(t) = &lambda.xray_trace_id {
-                    w.str("xray_trace_id", t);
+                    w.own(XRAY_TRACE_ID);
+                    w.str_value(t);
                 }
             }
-            w.str("request_id", scope.request_id());
+            w.own(REQUEST_ID);
+            w.str_value(scope.request_id());
             let ids = tel.ids();
             if let Some(t) = &ids.tenant {
-                w.str("tenant_id", t);
+                w.own(TENANT_ID);
+                w.str_value(t);
             }
             if let Some(u) = &ids.user {
-                w.str("user_id", u);
+                w.own(USER_ID);
+                w.str_value(u);
             }
             if let Some(c) = &ids.correlation {
-                w.str("correlation_id", c);
+                w.own(CORRELATION_ID);
+                w.str_value(c);
             }
             drop(ids);
             if tel.log.sampled || self.shared.sample_rate > 0.0 {
-                w.float("sampling_rate", self.shared.sample_rate);
+                w.own(SAMPLING_RATE);
+                let _ = serde_json::to_writer(&mut w.buf, &self.shared.sample_rate);
             }
         }
         if let Some(extra) = &self.extra {
@@ -453,6 +464,20 @@ const LIFT_KEYS: [&str; 15] = [
     "sampling_rate",
 ];
 
+// Positions in `LIFT_KEYS` of the keys the writer sets itself.
+const SERVICE: usize = 3;
+const COLD_START: usize = 4;
+const FUNCTION_NAME: usize = 5;
+const FUNCTION_MEMORY_SIZE: usize = 6;
+const FUNCTION_ARN: usize = 7;
+const FUNCTION_REQUEST_ID: usize = 8;
+const XRAY_TRACE_ID: usize = 9;
+const REQUEST_ID: usize = 10;
+const TENANT_ID: usize = 11;
+const USER_ID: usize = 12;
+const CORRELATION_ID: usize = 13;
+const SAMPLING_RATE: usize = 14;
+
 fn lift_key(key: &str) -> Option<u32> {
     LIFT_KEYS.iter().position(|k| *k == key).map(|i| 1 << i)
 }
@@ -490,14 +515,18 @@ impl<'s> LineWriter<'s> {
         } else {
             let _ = write!(self.buf, "{ts} {:<5} {message}", level.as_str());
         }
+        self.own(SERVICE);
         let service = &self.shared.service;
-        self.str("service", service);
+        self.str_value(service);
+    }
+
+    /// Write one of Lift's own keys, remembering it is on the line.
+    fn own(&mut self, i: usize) {
+        self.written |= 1 << i;
+        self.key(LIFT_KEYS[i]);
     }
 
     fn key(&mut self, key: &str) {
-        if let Some(bit) = lift_key(key) {
-            self.written |= bit;
-        }
         if self.json() {
             self.buf.push(b',');
             json_str(&mut self.buf, key);
@@ -509,11 +538,6 @@ impl<'s> LineWriter<'s> {
         }
     }
 
-    fn str(&mut self, key: &str, v: &str) {
-        self.key(key);
-        self.str_value(v);
-    }
-
     fn str_value(&mut self, v: &str) {
         if self.json() || needs_quotes(v) {
             json_str(&mut self.buf, v);
@@ -522,21 +546,14 @@ impl<'s> LineWriter<'s> {
         }
     }
 
-    fn bool(&mut self, key: &str, v: bool) {
-        self.key(key);
+    fn bool(&mut self, v: bool) {
         self.buf
             .extend_from_slice(if v { b"true" } else { b"false" });
     }
 
-    fn int(&mut self, key: &str, v: i64) {
-        self.key(key);
+    fn int(&mut self, v: i64) {
         self.buf
             .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-    }
-
-    fn float(&mut self, key: &str, v: f64) {
-        self.key(key);
-        let _ = serde_json::to_writer(&mut self.buf, &v);
     }
 
     fn redacted(&self, key: &str) -> bool {
@@ -555,12 +572,16 @@ impl<'s> LineWriter<'s> {
                 renamed = format!("extra_{key}");
                 renamed.as_str()
             }
-            _ => key,
+            Some(bit) => {
+                self.written |= bit;
+                key
+            }
+            None => key,
         };
-        if self.redacted(key) {
-            return self.str(key, REDACTED);
-        }
         self.key(key);
+        if self.redacted(key) {
+            return self.str_value(REDACTED);
+        }
         match v {
             Field::Str(s) => self.str_value(s),
             Field::Json(Value::String(s)) if !self.json() => self.str_value(s),
