@@ -12,11 +12,11 @@ use std::io::Write;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use serde_json::Value;
 
 use super::json_out::write_str as json_str;
+use super::timestamp;
 use super::{RecordKind, Shared};
 use crate::scope::Scope;
 
@@ -505,15 +505,17 @@ impl<'s> LineWriter<'s> {
     }
 
     fn start(&mut self, level: Level, message: &str) {
-        let ts = humantime::format_rfc3339_millis(SystemTime::now());
         if self.json() {
             self.buf.extend_from_slice(b"{\"level\":\"");
             self.buf.extend_from_slice(level.as_str().as_bytes());
             self.buf.extend_from_slice(b"\",\"message\":");
             json_str(&mut self.buf, message);
-            let _ = write!(self.buf, ",\"timestamp\":\"{ts}\"");
+            self.buf.extend_from_slice(b",\"timestamp\":\"");
+            timestamp::write_now(&mut self.buf);
+            self.buf.push(b'"');
         } else {
-            let _ = write!(self.buf, "{ts} {:<5} {message}", level.as_str());
+            timestamp::write_now(&mut self.buf);
+            let _ = write!(self.buf, " {:<5} {message}", level.as_str());
         }
         self.own(SERVICE);
         let service = &self.shared.service;

@@ -37,6 +37,7 @@ mod memory;
 mod metrics;
 mod sink;
 mod tenant;
+mod timestamp;
 mod tracer;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
