@@ -138,24 +138,23 @@ struct Directive<'a> {
 /// Whether the directives can share documents: a dimension that two of them name has the same
 /// value in both, and no root member (dimension or metric name) means two things.
 fn compatible(directives: &[Directive<'_>]) -> bool {
-    let mut dims: Vec<(&str, &str)> = Vec::new();
-    let mut metrics: Vec<&str> = Vec::new();
-    for d in directives {
-        for (k, v) in &d.dims {
-            match dims.iter().find(|(x, _)| x == k) {
-                Some((_, w)) if w != v => return false,
-                Some(_) => {}
-                None => dims.push((k, v)),
-            }
-        }
-        for e in &d.entries {
-            if metrics.contains(&&*e.name) {
-                return false;
-            }
-            metrics.push(&e.name);
-        }
-    }
-    !metrics.iter().any(|m| dims.iter().any(|(k, _)| k == m))
+    // A handful of directives with a handful of names: pairwise checks, no allocation.
+    directives.iter().enumerate().all(|(i, a)| {
+        directives[i + 1..].iter().all(|b| {
+            let dims_agree = a
+                .dims
+                .iter()
+                .all(|(k, v)| b.dims.iter().all(|(k2, v2)| k != k2 || v == v2));
+            let names_apart = a.entries.iter().all(|e| {
+                !b.entries.iter().any(|f| f.name == e.name)
+                    && !b.dims.iter().any(|(k, _)| *k == e.name)
+            }) && b
+                .entries
+                .iter()
+                .all(|f| !a.dims.iter().any(|(k, _)| *k == f.name));
+            dims_agree && names_apart
+        })
+    })
 }
 
 /// Split directives into documents that respect the per-document limits: at most 100 metrics
