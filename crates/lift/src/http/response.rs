@@ -36,7 +36,8 @@ impl Response {
     pub fn new(status: StatusCode) -> Self {
         Response {
             status,
-            headers: HeaderMap::new(),
+            // Room for the headers the default middleware adds, so they never regrow the map.
+            headers: HeaderMap::with_capacity(12),
             body: Bytes::new(),
         }
     }
