@@ -370,10 +370,9 @@ impl TestRequest {
     }
 }
 
+/// A query component decoded the way the request view decodes it.
 fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(&s.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
+    crate::http::request::decode(s.into(), true).to_string_owned()
 }
 
 /// Last value wins, as API Gateway's single-value maps do.
