@@ -204,11 +204,6 @@ impl Context {
         routed_path(self.request().raw_path(), self.inner.route.path_start)
     }
 
-    /// Alias of [`path`](Self::path), named for what it is used for.
-    pub fn route_path(&self) -> &str {
-        self.path()
-    }
-
     /// The route template that matched, e.g. `/users/{id}`; `None` when no route matched.
     pub fn route(&self) -> Option<&str> {
         self.inner.route.template.as_deref()

@@ -71,7 +71,7 @@ impl<'a> Request<'a> {
     }
 
     /// The path as the source sent it (percent-encoded; for HTTP API v2 on a named stage it
-    /// includes the stage). Routing uses [`Context::route_path`](crate::Context::route_path).
+    /// includes the stage). Routing uses [`Context::path`](crate::Context::path).
     pub fn raw_path(&self) -> &str {
         &self.path
     }
