@@ -18,7 +18,7 @@
 //!
 //! Per invocation (timed): build the `LambdaContext` as the runtime does, `AppService::invoke`
 //! on the compact event bytes, `Invocation::finish` (the after-response flush that writes the
-//! EMF document) and `Reply::to_json` (what the runtime posts). Logs and EMF go to a `Sink` that
+//! EMF document) and `Reply::to_json` (what the runtime posts). Logs and EMF go to an `Exporter` that
 //! counts bytes and makes no system call.
 
 // A bench harness: a broken fixture or a failed invocation should stop it loudly.
@@ -35,7 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use lift::middleware::{AccessLog, Cors, RequestId, Stack};
-use lift::observability::{Observability, RecordKind, Sink, Unit};
+use lift::observability::{Exporter, LogRecord, MetricsBatch, Observability, RecordKind, Unit};
 use lift::prelude::*;
 use lift::{AppService, FunctionConfig, LambdaContext};
 use serde::{Deserialize, Serialize};
@@ -143,7 +143,7 @@ fn app(sink: CountingSink, stack: bool) -> Result<AppService, lift::BoxError> {
     let obs = Observability::new()
         .service(SERVICE)
         .namespace(NAMESPACE)
-        .sink(sink);
+        .exporter(sink);
     let app = App::new().observability(obs);
     let app = if stack {
         app.middleware_stack(Stack::new().without_metrics().cors(cors()?))
@@ -173,12 +173,8 @@ struct SinkState {
     kept: Mutex<Vec<String>>,
 }
 
-impl Sink for CountingSink {
-    fn write(&self, kind: RecordKind, line: &[u8]) -> std::io::Result<()> {
-        // Lift's stdout sink does not print spans (none are recorded in W1 anyway).
-        if kind == RecordKind::Span {
-            return Ok(());
-        }
+impl CountingSink {
+    fn line(&self, line: &[u8]) {
         self.0
             .bytes
             .fetch_add(line.len() as u64 + 1, Ordering::Relaxed);
@@ -186,7 +182,27 @@ impl Sink for CountingSink {
             let mut kept = self.0.kept.lock().unwrap_or_else(|p| p.into_inner());
             kept.push(String::from_utf8_lossy(line).into_owned());
         }
-        Ok(())
+    }
+}
+
+impl Exporter for CountingSink {
+    fn name(&self) -> &str {
+        "counting"
+    }
+
+    // As Lift's stdout exporter: logs and EMF documents, no spans (none are recorded in W1).
+    fn accepts(&self, kind: RecordKind) -> bool {
+        kind != RecordKind::Span
+    }
+
+    fn log(&self, record: &LogRecord<'_>) {
+        self.line(record.line);
+    }
+
+    fn metrics(&self, batch: &MetricsBatch) {
+        for doc in batch.emf_documents() {
+            self.line(doc);
+        }
     }
 }
 
@@ -256,8 +272,8 @@ fn invoke(
     function: &Arc<FunctionConfig>,
 ) -> Vec<u8> {
     let lambda = lambda_context(request_id, function);
-    let invocation = drive(rt, app.invoke(event.clone(), lambda)).expect("invocation");
-    let reply = drive(rt, invocation.finish());
+    let invocation = drive(rt, app.invoke(event.clone(), lambda));
+    let reply = drive(rt, invocation.finish()).expect("invocation");
     reply.to_json()
 }
 
@@ -400,9 +416,8 @@ fn bench(rt: &tokio::runtime::Runtime, stack: bool, n: usize, warmup: usize, rep
         for (i, slot) in times.iter_mut().enumerate() {
             let t0 = Instant::now();
             let lambda = lambda_context(&ids[i & 1023], &function);
-            let invocation =
-                drive(rt, app.invoke(black_box(&event).clone(), lambda)).expect("invocation");
-            let reply = drive(rt, invocation.finish());
+            let invocation = drive(rt, app.invoke(black_box(&event).clone(), lambda));
+            let reply = drive(rt, invocation.finish()).expect("invocation");
             black_box(reply.to_json());
             *slot = t0.elapsed().as_nanos() as u64;
         }

@@ -58,8 +58,8 @@ fn corridor(c: &mut Criterion) {
     let mut g = c.benchmark_group("corridor_v2");
     g.bench_function("lift_invoke_to_json", |b| {
         b.iter(|| {
-            let inv = ready(app.invoke(bytes.clone(), lambda.clone())).unwrap();
-            inv.reply.to_json()
+            let inv = ready(app.invoke(bytes.clone(), lambda.clone()));
+            inv.reply.unwrap().to_json()
         })
     });
     g.bench_function("aws_lambda_events_parse_only", |b| {

@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::future::Future;
-use std::io;
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
@@ -16,7 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use lift::events::SqsMessage;
-use lift::observability::{Observability, RecordKind, Sink};
+use lift::observability::{Exporter, MetricsBatch, Observability, RecordKind};
 use lift::routing::BatchOptions;
 use lift::{App, Context, Error, LambdaContext};
 use serde::Deserialize;
@@ -25,13 +24,18 @@ use serde_json::json;
 /// Takes what the default stdout sink takes (logs and metrics, not spans) and discards it.
 struct Discard;
 
-impl Sink for Discard {
-    fn write(&self, _kind: RecordKind, _line: &[u8]) -> io::Result<()> {
-        Ok(())
+impl Exporter for Discard {
+    fn name(&self) -> &str {
+        "discard"
     }
 
     fn accepts(&self, kind: RecordKind) -> bool {
         kind != RecordKind::Span
+    }
+
+    fn metrics(&self, batch: &MetricsBatch) {
+        // Render the documents, as stdout would.
+        std::hint::black_box(batch.emf_documents());
     }
 }
 
@@ -83,7 +87,7 @@ fn batch() -> Bytes {
 
 fn events(c: &mut Criterion) {
     let app = App::new()
-        .observability(Observability::new().sink(Discard))
+        .observability(Observability::new().exporter(Discard))
         .batch_options(BatchOptions::new().partial_batch_response(true))
         .on_sqs(order)
         .build()
@@ -94,8 +98,8 @@ fn events(c: &mut Criterion) {
         Duration::from_secs(3),
     );
     let check = ready(app.invoke(bytes.clone(), lambda.clone()))
-        .unwrap()
         .reply
+        .unwrap()
         .to_json();
     assert_eq!(
         String::from_utf8(check).unwrap(),
@@ -103,8 +107,8 @@ fn events(c: &mut Criterion) {
     );
     c.bench_function("sqs_batch_10", |b| {
         b.iter(|| {
-            let inv = ready(app.invoke(bytes.clone(), lambda.clone())).unwrap();
-            ready(inv.finish()).to_json()
+            let inv = ready(app.invoke(bytes.clone(), lambda.clone()));
+            ready(inv.finish()).unwrap().to_json()
         })
     });
 }

@@ -10,7 +10,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::future::Future;
-use std::io;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,17 +19,32 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use lift::middleware::{Cors, Stack};
-use lift::observability::{LogFormat, Observability, RecordKind, Sink};
+use lift::observability::{Exporter, LogFormat, LogRecord, MetricsBatch, Observability, SpanBatch};
 use lift::testing::TestRequest;
 use lift::{App, AppService, Context, LambdaContext};
 
 #[derive(Clone, Default)]
 struct Counting(Arc<AtomicU64>);
 
-impl Sink for Counting {
-    fn write(&self, _kind: RecordKind, line: &[u8]) -> io::Result<()> {
-        self.0.fetch_add(line.len() as u64, Ordering::Relaxed);
-        Ok(())
+impl Exporter for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+
+    fn log(&self, record: &LogRecord<'_>) {
+        self.0
+            .fetch_add(record.line.len() as u64, Ordering::Relaxed);
+    }
+
+    fn metrics(&self, batch: &MetricsBatch) {
+        for doc in batch.emf_documents() {
+            self.0.fetch_add(doc.len() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn spans(&self, batch: &SpanBatch) {
+        self.0
+            .fetch_add(batch.spans().len() as u64, Ordering::Relaxed);
     }
 }
 
@@ -58,7 +72,7 @@ fn app(variant: Variant, sink: Counting) -> AppService {
         .service("bench")
         .namespace("LiftBench")
         .log_format(LogFormat::Json)
-        .sink(sink);
+        .exporter(sink);
     let mut app = App::new().observability(obs);
     let cors = || {
         Cors::builder()
@@ -139,9 +153,9 @@ fn middleware(c: &mut Criterion) {
         let app = app(variant, sink.clone());
         g.bench_function(name, |b| {
             b.iter(|| {
-                let inv = run(&rt, app.invoke(event.clone(), lambda.clone())).unwrap();
+                let inv = run(&rt, app.invoke(event.clone(), lambda.clone()));
                 // The flush after the response is part of the invocation's cost.
-                run(&rt, inv.finish()).to_json()
+                run(&rt, inv.finish()).unwrap().to_json()
             })
         });
     }

@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
-use std::io;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,7 +16,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use lift::observability::{
-    Field, LogFormat, Logger, Metrics, Observability, RecordKind, Sink, Unit,
+    Exporter, Field, LogFormat, LogRecord, Logger, Metrics, MetricsBatch, Observability, SpanBatch,
+    Unit,
 };
 use lift::testing::TestRequest;
 use lift::{App, Context, LambdaContext};
@@ -25,10 +25,25 @@ use lift::{App, Context, LambdaContext};
 #[derive(Clone, Default)]
 struct Counting(Arc<AtomicU64>);
 
-impl Sink for Counting {
-    fn write(&self, _kind: RecordKind, line: &[u8]) -> io::Result<()> {
-        self.0.fetch_add(line.len() as u64, Ordering::Relaxed);
-        Ok(())
+impl Exporter for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+
+    fn log(&self, record: &LogRecord<'_>) {
+        self.0
+            .fetch_add(record.line.len() as u64, Ordering::Relaxed);
+    }
+
+    fn metrics(&self, batch: &MetricsBatch) {
+        for doc in batch.emf_documents() {
+            self.0.fetch_add(doc.len() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn spans(&self, batch: &SpanBatch) {
+        self.0
+            .fetch_add(batch.spans().len() as u64, Ordering::Relaxed);
     }
 }
 
@@ -59,7 +74,7 @@ fn invocation_handles(obs: Observability) -> (Logger, Metrics) {
         "8f7d8f2a-0000-4000-8000-000000000001",
         Duration::from_secs(3),
     );
-    let _kept_open = ready(app.invoke(TestRequest::get("/").v2().into(), lambda)).unwrap();
+    let _kept_open = ready(app.invoke(TestRequest::get("/").v2().into(), lambda));
     let handles = slot.lock().unwrap().take().unwrap();
     std::mem::forget(_kept_open);
     handles
@@ -71,7 +86,7 @@ fn observability(c: &mut Criterion) {
         .service("lift-bench")
         .namespace("LiftBench")
         .log_format(LogFormat::Json)
-        .sink(sink.clone());
+        .exporter(sink.clone());
     let (logger, metrics) = invocation_handles(obs.clone());
 
     let mut g = c.benchmark_group("observability");

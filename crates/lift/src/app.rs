@@ -9,12 +9,13 @@ use std::sync::Arc;
 use http::Extensions;
 
 use crate::context::Context;
+use crate::corridor::dispatch;
 use crate::events::EventKind;
 use crate::handler::{endpoint, Handler};
 use crate::middleware::{Endpoint, Middleware, Pipeline};
 use crate::observability::Observability;
 use crate::routing::{event_pipeline, BatchOptions, EventRoutes, Group, Route, Router};
-use crate::service::{dispatch, AppService, Shared};
+use crate::service::{AppService, Parts};
 use crate::BoxFuture;
 
 /// An app that could not be built: a route conflict or an invalid path.
@@ -61,6 +62,7 @@ pub struct App {
     shutdown: Vec<ShutdownHook>,
     observability: Option<Observability>,
     events: EventRoutes,
+    after_response_limit: Option<std::time::Duration>,
 }
 
 impl App {
@@ -127,8 +129,18 @@ impl App {
         self
     }
 
+    /// The longest one after-response task may run (default
+    /// [`DEFAULT_AFTER_RESPONSE_LIMIT`](crate::DEFAULT_AFTER_RESPONSE_LIMIT), 10 s); a task still
+    /// running then is cut off, logged and counted, and the function serves the next
+    /// invocation.
+    pub fn after_response_limit(mut self, limit: std::time::Duration) -> Self {
+        self.after_response_limit = Some(limit);
+        self
+    }
+
     /// Run `hook` when the process is asked to stop (SIGTERM in Lambda, Ctrl-C locally),
-    /// for final telemetry flushes.
+    /// before the exporters' shutdown flush; hooks and flush share the shutdown bound
+    /// ([`Observability::shutdown_timeout`](crate::observability::Observability::shutdown_timeout)).
     pub fn on_shutdown<F, Fut>(mut self, hook: F) -> Self
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -271,7 +283,7 @@ impl App {
         let observability = self.observability.unwrap_or_else(Observability::from_env);
         let dispatch: Endpoint = Arc::new(|ctx: Context| dispatch(ctx));
         Ok(AppService {
-            inner: Arc::new(Shared {
+            inner: Arc::new(Parts {
                 router,
                 pipeline: Arc::new(Pipeline {
                     middleware: self.middleware,
@@ -283,6 +295,9 @@ impl App {
                 shutdown: std::sync::Mutex::new(self.shutdown),
                 observability,
                 events: self.events,
+                after_response_limit: self
+                    .after_response_limit
+                    .unwrap_or(crate::after_response::DEFAULT_AFTER_RESPONSE_LIMIT),
             }),
         })
     }

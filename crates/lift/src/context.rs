@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use crate::error::Error;
 use crate::events::{EventKind, Parsed};
 use crate::http::Request;
-use crate::observability::{Logger, Metrics, Tracer};
+use crate::observability::{Frame, Logger, Metrics, Tracer};
 use crate::routing::Dispatch;
 use crate::scope::Scope;
 
@@ -117,7 +117,9 @@ pub(crate) struct RouteInfo {
 
 pub(crate) struct Inner {
     pub(crate) state: Arc<Extensions>,
-    pub(crate) scope: Arc<Scope>,
+    /// This request's or record's telemetry frame (its identity), and through it the
+    /// invocation's scope.
+    pub(crate) frame: Arc<Frame>,
     pub(crate) route: RouteInfo,
     pub(crate) extensions: Extensions,
 }
@@ -144,19 +146,23 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
-    pub(crate) fn new(scope: Arc<Scope>, state: Arc<Extensions>, route: RouteInfo) -> Self {
+    pub(crate) fn new(frame: Arc<Frame>, state: Arc<Extensions>, route: RouteInfo) -> Self {
         Context {
             inner: Box::new(Inner {
                 state,
-                scope,
+                frame,
                 route,
                 extensions: Extensions::new(),
             }),
         }
     }
 
+    pub(crate) fn scope(&self) -> &Arc<Scope> {
+        self.inner.frame.scope()
+    }
+
     pub(crate) fn event(&self) -> &Parsed<'_> {
-        self.inner.scope.event()
+        self.scope().event()
     }
 
     /// For a record of a batch (SQS, SNS, S3, DynamoDB, Kinesis): its position in the batch.
@@ -176,20 +182,30 @@ impl Context {
         crate::events::WebSocket::from_context(self).ok()
     }
 
+    /// A handle on this request that outlives `next.run(ctx)`: what built-in middleware such as
+    /// the access log reads once the handler has answered.
+    pub fn handle(&self) -> RequestHandle {
+        RequestHandle {
+            frame: self.inner.frame.clone(),
+            path_start: self.inner.route.path_start,
+            template: self.inner.route.template.clone(),
+        }
+    }
+
     /// The kind of event this invocation carries.
     pub fn event_kind(&self) -> EventKind {
-        self.inner.scope.event().kind()
+        self.scope().event().kind()
     }
 
     /// The HTTP request. For events that are not HTTP requests this is an empty request (no
     /// headers, no body, an empty path).
     pub fn request(&self) -> &Request<'_> {
-        self.inner.scope.request()
+        self.scope().request()
     }
 
     /// The raw event bytes as the runtime delivered them.
     pub fn raw_event(&self) -> &[u8] {
-        self.inner.scope.raw_event()
+        self.scope().raw_event()
     }
 
     /// The HTTP method.
@@ -271,23 +287,23 @@ impl Context {
     /// The request id: the one middleware set with [`set_request_id`](Self::set_request_id),
     /// else the Lambda request id. Error bodies carry it.
     pub fn request_id(&self) -> &str {
-        self.inner.scope.request_id()
+        self.scope().request_id()
     }
 
     /// Replace the request id for this invocation (once; later calls are ignored and return
     /// `false`).
     pub fn set_request_id(&mut self, id: impl Into<String>) -> bool {
-        self.inner.scope.set_request_id(id.into())
+        self.scope().set_request_id(id.into())
     }
 
     /// The Lambda context: request id, deadline, function ARN, X-Ray trace header, tenant.
     pub fn lambda(&self) -> &LambdaContext {
-        self.inner.scope.lambda()
+        self.scope().lambda()
     }
 
     /// When the invocation times out.
     pub fn deadline(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_millis(self.inner.scope.lambda().deadline_ms)
+        UNIX_EPOCH + Duration::from_millis(self.scope().lambda().deadline_ms)
     }
 
     /// Time left before the invocation times out (zero once it has passed).
@@ -300,54 +316,52 @@ impl Context {
     /// The X-Ray trace header of this invocation, read from the invocation (never from the
     /// process environment, which concurrent invocations share).
     pub fn xray_trace_id(&self) -> Option<&str> {
-        self.inner.scope.lambda().xray_trace_id.as_deref()
+        self.scope().lambda().xray_trace_id.as_deref()
     }
 
-    /// This invocation's logger: every line carries its request id, tenant, user, correlation
-    /// id and the Lambda context.
+    /// This request's (or record's) logger: every line carries its request id, its tenant,
+    /// user and correlation id, the record id for a record of a batch, and the Lambda context.
     pub fn logger(&self) -> Logger {
-        let logger = Logger::invocation(self.inner.scope.clone());
-        match &self.inner.route.record_id {
-            Some(id) => logger.child(&[("record_id", id.as_str().into())]),
-            None => logger,
-        }
+        Logger::context(self.inner.frame.clone())
     }
 
-    /// This invocation's metrics, flushed as EMF after the response is posted.
+    /// This request's (or record's) metrics, recorded under its tenant and handed to the
+    /// exporters after the response is posted.
     pub fn metrics(&self) -> Metrics {
-        Metrics::invocation(self.inner.scope.clone())
+        Metrics::context(self.inner.frame.clone())
     }
 
-    /// This invocation's tracer.
+    /// This request's (or record's) tracer.
     pub fn tracer(&self) -> Tracer {
-        Tracer::invocation(self.inner.scope.clone())
+        Tracer::context(self.inner.frame.clone())
     }
 
-    /// Set the tenant: it goes on every log line (`tenant_id`) and, through the cardinality
-    /// guard, becomes the `tenant` metric dimension.
+    /// Set the tenant of this request, or of this record of a batch (never of another): it
+    /// goes on its log lines (`tenant_id`), its spans, and, validated and through the
+    /// cardinality guard, becomes the `tenant` dimension of its metrics.
     pub fn set_tenant(&self, tenant: impl Into<String>) {
-        self.inner.scope.telemetry.set_tenant(tenant.into());
+        self.inner.frame.set_tenant(tenant.into());
     }
 
-    /// The tenant, when known.
+    /// The tenant of this request or record, when known.
     pub fn tenant(&self) -> Option<String> {
-        self.inner.scope.telemetry.ids().tenant.clone()
+        self.inner.frame.ids().tenant.map(|t| t.to_string())
     }
 
-    /// Set the user: it goes on every log line (`user_id`).
+    /// Set the user of this request or record: it goes on its log lines (`user_id`).
     pub fn set_user(&self, user: impl Into<String>) {
-        self.inner.scope.telemetry.set_user(user.into());
+        self.inner.frame.set_user(user.into());
     }
 
     /// The user, when known.
     pub fn user(&self) -> Option<String> {
-        self.inner.scope.telemetry.ids().user.clone()
+        self.inner.frame.ids().user.map(|u| u.to_string())
     }
 
     /// The correlation id, from the header configured with
     /// [`Observability::correlation_header`](crate::observability::Observability::correlation_header).
     pub fn correlation_id(&self) -> Option<String> {
-        self.inner.scope.telemetry.ids().correlation.clone()
+        self.inner.frame.ids().correlation.map(|c| c.to_string())
     }
 
     /// Shared application state given to [`App::state`](crate::App::state).
@@ -378,7 +392,91 @@ impl Context {
     /// Run `work` after the response has been sent (in Lambda: after the runtime has posted
     /// it), so it never delays the client. Telemetry flushes go here.
     pub fn after_response(&self, work: impl Future<Output = ()> + Send + 'static) {
-        self.inner.scope.push_after_response(Box::pin(work));
+        self.scope().push_after_response(Box::pin(work));
+    }
+}
+
+/// A cheap handle on a request (or record) that middleware keeps across `next.run(ctx)`, when
+/// the [`Context`] itself has moved down the chain: the request, its id, the matched route and
+/// path, and the telemetry handles carrying its identity. From [`Context::handle`].
+///
+/// ```
+/// use lift::middleware::{from_fn, Next, OutcomeExt};
+/// use lift::prelude::*;
+///
+/// let access = from_fn(|ctx: Context, next: Next| async move {
+///     let req = ctx.handle();
+///     let outcome = next.run(ctx).await;
+///     req.logger().info("done", &[
+///         ("route", req.route().unwrap_or("-").into()),
+///         ("path", req.path().into()),
+///         ("status", outcome.status().as_u16().into()),
+///         ("ua", req.request().user_agent().unwrap_or("-").into()),
+///     ]);
+///     outcome
+/// });
+/// assert!(App::new().middleware(access).build().is_ok());
+/// ```
+#[derive(Clone)]
+pub struct RequestHandle {
+    frame: Arc<Frame>,
+    path_start: usize,
+    template: Option<Arc<str>>,
+}
+
+impl std::fmt::Debug for RequestHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestHandle")
+            .field("request_id", &self.request_id())
+            .field("route", &self.route())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestHandle {
+    /// The HTTP request (an empty one for other events).
+    pub fn request(&self) -> &Request<'_> {
+        self.frame.scope().request()
+    }
+
+    /// The kind of event.
+    pub fn event_kind(&self) -> EventKind {
+        self.frame.scope().event().kind()
+    }
+
+    /// The request id, as it is now (middleware may have set it after the handle was taken).
+    pub fn request_id(&self) -> &str {
+        self.frame.scope().request_id()
+    }
+
+    /// The route template that matched, as [`Context::route`].
+    pub fn route(&self) -> Option<&str> {
+        self.template.as_deref()
+    }
+
+    /// The routed path, as [`Context::path`].
+    pub fn path(&self) -> &str {
+        routed_path(self.request().raw_path(), self.path_start)
+    }
+
+    /// The request's logger, as [`Context::logger`].
+    pub fn logger(&self) -> Logger {
+        Logger::context(self.frame.clone())
+    }
+
+    /// The request's metrics, as [`Context::metrics`].
+    pub fn metrics(&self) -> Metrics {
+        Metrics::context(self.frame.clone())
+    }
+
+    /// The tenant, as it is now, as [`Context::tenant`].
+    pub fn tenant(&self) -> Option<String> {
+        self.frame.ids().tenant.map(|t| t.to_string())
+    }
+
+    /// The user, as it is now, as [`Context::user`].
+    pub fn user(&self) -> Option<String> {
+        self.frame.ids().user.map(|u| u.to_string())
     }
 }
 

@@ -86,24 +86,21 @@ async fn handle(
         event = event.body(body.to_vec());
     }
     let lambda = LambdaContext::local(next_request_id(), LOCAL_TIMEOUT);
-    let invocation = match app.invoke(Bytes::from(event.v2()), lambda).await {
-        Ok(i) => i,
-        Err(e) => return Ok(plain(500, &e.to_string())),
+    let invocation = app.invoke(Bytes::from(event.v2()), lambda).await;
+    let out = match &invocation.reply {
+        Ok(Reply::Http(reply)) => {
+            let r = reply.response();
+            let mut out = http::Response::new(Full::new(r.body().clone()));
+            *out.status_mut() = r.status();
+            *out.headers_mut() = r.headers().clone();
+            out
+        }
+        Ok(_) => plain(500, "the app did not answer with an HTTP response"),
+        Err(e) => plain(500, &e.to_string()),
     };
-    let Reply::Http(reply) = &invocation.reply else {
-        return Ok(plain(500, "the app did not answer with an HTTP response"));
-    };
-    let r = reply.response();
-    let mut out = http::Response::new(Full::new(r.body().clone()));
-    *out.status_mut() = r.status();
-    *out.headers_mut() = r.headers().clone();
     let after = invocation.after_response;
     if !after.is_empty() {
-        tokio::spawn(async move {
-            for task in after {
-                task.await;
-            }
-        });
+        tokio::spawn(after.run());
     }
     Ok(out)
 }

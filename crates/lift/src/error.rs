@@ -20,7 +20,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 
 /// A boxed standard error, the source of an internal [`Error`].
@@ -41,7 +41,8 @@ pub struct Error {
     code: Cow<'static, str>,
     message: Cow<'static, str>,
     details: Vec<FieldError>,
-    headers: Vec<(HeaderName, HeaderValue)>,
+    /// Boxed: most errors add no header, and a bare `HeaderMap` would triple the error's size.
+    headers: Option<Box<HeaderMap>>,
     source: Option<BoxError>,
 }
 
@@ -60,7 +61,7 @@ impl Error {
             code: code.into(),
             message: message.into(),
             details: Vec::new(),
-            headers: Vec::new(),
+            headers: None,
             source: None,
         }
     }
@@ -147,13 +148,53 @@ impl Error {
 
     /// Add a header to the error's response (`Allow` on a 405, `WWW-Authenticate` on a 401).
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.push((name, value));
+        self.headers_mut().append(name, value);
         self
     }
 
-    /// The headers added to the error's response.
-    pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
-        &self.headers
+    /// The headers added to the error's response: the same type as
+    /// [`Response::headers`](crate::http::Response::headers), so middleware decorates both alike
+    /// (see [`OutcomeExt::headers_mut`](crate::middleware::OutcomeExt::headers_mut)).
+    pub fn headers(&self) -> &HeaderMap {
+        static NONE: std::sync::OnceLock<HeaderMap> = std::sync::OnceLock::new();
+        self.headers
+            .as_deref()
+            .unwrap_or_else(|| NONE.get_or_init(HeaderMap::new))
+    }
+
+    /// The headers added to the error's response, to change.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        self.headers.get_or_insert_with(Box::default)
+    }
+
+    /// Write this error to `logger` as one ERROR line, `request failed`, with its status, code
+    /// and internal cause: what the corridor does for every 5xx, for middleware that turns
+    /// errors into responses itself.
+    pub fn log(&self, logger: &crate::observability::Logger) {
+        use crate::observability::Field;
+        logger.error(
+            "request failed",
+            &[
+                ("status", self.status.as_u16().into()),
+                ("code", Field::Str(&self.code)),
+                ("error", Field::Str(&self.to_string())),
+            ],
+        );
+    }
+
+    /// The response a client gets for this error: its status, the JSON error body carrying
+    /// `request_id`, and its headers. The internal cause is not in it.
+    pub fn to_response(&self, request_id: &str) -> crate::http::Response {
+        let mut r = crate::http::Response::new(self.status).with_body(self.to_body(request_id));
+        let headers = r.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        for (name, value) in self.headers() {
+            headers.append(name.clone(), value.clone());
+        }
+        r
     }
 
     /// The HTTP status.

@@ -25,8 +25,11 @@
 //! The guides in `docs/` explain routing, handlers, errors, the runtime and testing.
 #![deny(missing_docs)]
 
+mod after_response;
 mod app;
+mod catch_panic;
 mod context;
+mod corridor;
 mod dev;
 mod error;
 pub mod events;
@@ -34,6 +37,7 @@ mod handler;
 pub mod http;
 pub mod middleware;
 pub mod observability;
+mod respond;
 pub mod routing;
 mod runtime;
 mod scope;
@@ -41,8 +45,9 @@ mod service;
 mod shutdown;
 pub mod testing;
 
+pub use after_response::{AfterResponse, DEFAULT_AFTER_RESPONSE_LIMIT};
 pub use app::{App, BuildError};
-pub use context::{Context, FunctionConfig, LambdaContext};
+pub use context::{Context, FunctionConfig, LambdaContext, RequestHandle};
 pub use error::{BoxError, Error, FieldError};
 pub use events::EventKind;
 pub use handler::Handler;

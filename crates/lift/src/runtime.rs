@@ -9,7 +9,9 @@
 //!
 //! Invocations run concurrently when `AWS_LAMBDA_MAX_CONCURRENCY` is above 1 (Lambda Managed
 //! Instances); all per-invocation state is in the [`Context`](crate::Context), and the
-//! after-response work is keyed by the Lambda request id.
+//! after-response work is keyed by the Lambda request id. It runs once the response (or the
+//! invocation error) has been posted, whichever it was, and is isolated: see
+//! [`AfterResponse`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +22,7 @@ use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, LambdaInvocation, Runtime};
 use serde::de::IgnoredAny;
 
+use crate::after_response::AfterResponse;
 use crate::service::{AppService, Reply};
 use crate::{BoxError, BoxFuture};
 
@@ -30,7 +33,7 @@ struct Inflight(Mutex<HashMap<String, Slot>>);
 
 enum Slot {
     Event(Bytes),
-    AfterResponse(Vec<BoxFuture<()>>),
+    AfterResponse(AfterResponse),
 }
 
 impl Inflight {
@@ -97,18 +100,14 @@ async fn handle(
             })
         }
     };
-    match app.invoke(bytes, context.into()).await {
-        Ok(invocation) => {
-            if !invocation.after_response.is_empty() {
-                inflight.put(request_id, Slot::AfterResponse(invocation.after_response));
-            }
-            Ok(invocation.reply)
-        }
-        Err(e) => Err(Diagnostic {
-            error_type: e.error_type.to_owned(),
-            error_message: e.message,
-        }),
+    let invocation = app.invoke(bytes, context.into()).await;
+    if !invocation.after_response.is_empty() {
+        inflight.put(request_id, Slot::AfterResponse(invocation.after_response));
     }
+    invocation.reply.map_err(|e| Diagnostic {
+        error_type: e.error_type.to_owned(),
+        error_message: e.message,
+    })
 }
 
 /// Wraps the runtime's deserialise-handle-post steps: takes the raw event on the way in, and
@@ -157,10 +156,8 @@ where
             let result = posted.await;
             // Whatever the handler left (its after-response work, or the event if it never
             // ran) leaves the map here, so nothing outlives the invocation.
-            if let Some(Slot::AfterResponse(tasks)) = inflight.take(&request_id) {
-                for task in tasks {
-                    task.await;
-                }
+            if let Some(Slot::AfterResponse(work)) = inflight.take(&request_id) {
+                work.run().await;
             }
             result
         })

@@ -1,16 +1,75 @@
-//! The shutdown hook: on SIGTERM (Lambda) or Ctrl-C (locally), run the app's shutdown hooks
-//! (final telemetry flushes), then exit.
+//! Shutdown: on SIGTERM (Lambda) or Ctrl-C (locally), run the app's shutdown hooks, hand the
+//! process-level metrics to the exporters, shut every exporter down, and exit with status 0,
+//! all within [`Observability::shutdown_timeout`](crate::observability::Observability::shutdown_timeout)
+//! (300 ms by default; Lambda allows 500 ms).
 //!
-//! Lambda only sends SIGTERM to a function that has an extension registered, so when the app
-//! has hooks, a no-op internal extension is registered first (it subscribes to no events and
-//! costs nothing per invocation).
+//! SIGTERM is always handled. Lambda, though, only sends it to a function that has an extension
+//! registered, so when something would be lost without a shutdown flush (the app has shutdown
+//! hooks, an exporter holds records until its flush, or process-level metrics are waiting), a
+//! no-op internal extension is registered before the first invocation. It subscribes to no
+//! events, so it costs nothing per invocation; at init it costs one registration call to the
+//! Extensions API on the local Runtime API endpoint (sub-millisecond).
+
+use std::time::Duration;
 
 use crate::service::AppService;
 
-pub(crate) async fn install(app: AppService) {
-    if !app.has_shutdown_hooks() {
-        return;
+impl AppService {
+    /// Whether anything would be lost if the process stopped without a shutdown flush.
+    pub(crate) fn needs_shutdown_flush(&self) -> bool {
+        let settings = &self.inner.observability.settings;
+        let hooks = self
+            .inner
+            .shutdown
+            .lock()
+            .map(|h| !h.is_empty())
+            .unwrap_or(true);
+        let process_metrics = !settings
+            .process_metrics
+            .lock()
+            .map(|m| m.is_empty())
+            .unwrap_or(true);
+        hooks || process_metrics || settings.pipeline.needs_shutdown()
     }
+
+    /// Shut down within the configured bound: the shutdown hooks (once; later calls do
+    /// nothing), then the process-level metrics, then every exporter's shutdown.
+    pub async fn shutdown(&self) {
+        let settings = self.inner.observability.settings.clone();
+        let bound = settings.shutdown_timeout;
+        let started = tokio::time::Instant::now();
+        let hooks = match self.inner.shutdown.lock() {
+            Ok(mut h) => std::mem::take(&mut *h),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        };
+        let run_hooks = async {
+            for hook in hooks {
+                hook().await;
+            }
+        };
+        // Hooks get at most half the bound, so the exporters always get their turn.
+        let _ =
+            tokio::time::timeout(bound / 2, crate::catch_panic::CatchPanic::new(run_hooks)).await;
+        settings.flush_process_metrics();
+        let left = bound
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(1));
+        settings.pipeline.shutdown(left).await;
+    }
+}
+
+pub(crate) async fn install(app: AppService) {
+    if app.needs_shutdown_flush() {
+        register_extension().await;
+    }
+    tokio::spawn(async move {
+        signal().await;
+        app.shutdown().await;
+        std::process::exit(0);
+    });
+}
+
+async fn register_extension() {
     let registered = lambda_extension::Extension::new()
         .with_events(&[])
         .with_extension_name("lift-shutdown")
@@ -20,7 +79,7 @@ pub(crate) async fn install(app: AppService) {
         Ok(extension) => {
             tokio::spawn(async move {
                 // The extension never receives events; if its connection drops, signals
-                // are still handled below.
+                // are still handled.
                 let _ = extension.run().await;
             });
         }
@@ -29,11 +88,6 @@ pub(crate) async fn install(app: AppService) {
             serde_json::Value::String(e.to_string())
         ),
     }
-    tokio::spawn(async move {
-        signal().await;
-        app.shutdown().await;
-        std::process::exit(0);
-    });
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -34,7 +34,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::context::LambdaContext;
-pub use crate::observability::MemorySink;
+pub use crate::observability::MemoryExporter;
 use crate::service::{AppService, InvokeError};
 
 /// An HTTP request to turn into an event of any HTTP source.
@@ -442,8 +442,7 @@ pub async fn invoke_with(
     event: impl Into<Bytes>,
     lambda: LambdaContext,
 ) -> Result<TestResponse, InvokeError> {
-    let invocation = app.invoke(event.into(), lambda).await?;
-    let reply = invocation.finish().await;
+    let reply = app.invoke(event.into(), lambda).await.finish().await?;
     let raw: Value = serde_json::from_slice(&reply.to_json()).unwrap_or(Value::Null);
     Ok(TestResponse::from_json(raw))
 }

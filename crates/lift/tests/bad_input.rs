@@ -53,8 +53,13 @@ fn app() -> AppService {
 
 /// Invoke at the `AppService` level, expecting an invocation error.
 async fn invoke_error(app: &AppService, event: impl Into<Bytes>) -> InvokeError {
-    match app.invoke(event.into(), lambda("req-bad")).await {
-        Ok(inv) => panic!("expected an invocation error, got {:?}", inv.reply),
+    match app
+        .invoke(event.into(), lambda("req-bad"))
+        .await
+        .finish()
+        .await
+    {
+        Ok(reply) => panic!("expected an invocation error, got {reply:?}"),
         Err(e) => e,
     }
 }
@@ -398,9 +403,15 @@ async fn the_same_app_keeps_serving_after_every_bad_input() {
         (TestRequest::delete("/hello").alb(), Ok(405)),
     ];
     for (event, want) in bad {
-        match (app.invoke(Bytes::from(event), lambda("req-x")).await, want) {
-            (Ok(inv), Ok(status)) => {
-                let reply: Value = serde_json::from_slice(&inv.finish().await.to_json()).unwrap();
+        match (
+            app.invoke(Bytes::from(event), lambda("req-x"))
+                .await
+                .finish()
+                .await,
+            want,
+        ) {
+            (Ok(reply), Ok(status)) => {
+                let reply: Value = serde_json::from_slice(&reply.to_json()).unwrap();
                 assert_eq!(reply["statusCode"], json!(status));
             }
             (Err(e), Err(kind)) => assert_eq!(e.error_type, kind),

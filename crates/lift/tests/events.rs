@@ -21,7 +21,7 @@ use lift::events::{
     WebSocket,
 };
 use lift::middleware::{Recover, RequestId, Timeout};
-use lift::observability::{LogFormat, MemorySink, Observability};
+use lift::observability::{LogFormat, MemoryExporter, Observability};
 use lift::prelude::*;
 use lift::routing::BatchOptions;
 use lift::testing::{invoke_with, lambda_context, TestRequest};
@@ -77,13 +77,13 @@ fn event_json(name: &str) -> Value {
     common::fixture_json(&format!("events/{name}"))
 }
 
-fn build(app: App, mem: &MemorySink) -> AppService {
+fn build(app: App, mem: &MemoryExporter) -> AppService {
     app.observability(
         Observability::new()
             .service("events-test")
             .namespace("Lift/Test")
             .log_format(LogFormat::Json)
-            .sink(mem.clone()),
+            .exporter(mem.clone()),
     )
     .build()
     .unwrap()
@@ -108,7 +108,7 @@ fn failures(ids: &[&str]) -> Value {
 }
 
 /// The log lines with this message.
-fn logged(mem: &MemorySink, message: &str) -> Vec<Value> {
+fn logged(mem: &MemoryExporter, message: &str) -> Vec<Value> {
     mem.logs()
         .into_iter()
         .filter(|l| l["message"] == message)
@@ -215,7 +215,7 @@ async fn sqs_view(ctx: Context, m: SqsMessage<Value>) -> Result<(), Error> {
 #[tokio::test]
 async fn sqs_message_carries_the_fixture_values() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .state(seen.clone())
@@ -267,7 +267,7 @@ async fn sqs_message_carries_the_fixture_values() {
 #[tokio::test]
 async fn sqs_mixed_batch_reports_exactly_the_failed_message_ids() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(orders_app(&seen, partial()), &mem);
     let reply = invoke(&app, "sqs-orders-mixed.json").await.unwrap();
     assert_eq!(reply, failures(&[MIXED[1], MIXED[2]]));
@@ -286,7 +286,7 @@ async fn sqs_mixed_batch_reports_exactly_the_failed_message_ids() {
 #[tokio::test]
 async fn sqs_all_succeeded_with_partial_responses_is_an_empty_failure_list() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(orders_app(&seen, partial()), &mem);
     let reply = invoke(&app, "sqs-orders-ok.json").await.unwrap();
     assert_eq!(
@@ -300,7 +300,7 @@ async fn sqs_all_succeeded_with_partial_responses_is_an_empty_failure_list() {
 #[tokio::test]
 async fn sqs_all_succeeded_without_partial_responses_is_null() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(orders_app(&seen, BatchOptions::new()), &mem);
     assert_eq!(
         invoke(&app, "sqs-orders-ok.json").await.unwrap(),
@@ -311,7 +311,7 @@ async fn sqs_all_succeeded_without_partial_responses_is_null() {
 #[tokio::test]
 async fn sqs_failure_without_partial_responses_fails_the_invocation() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(orders_app(&seen, BatchOptions::new()), &mem);
     let err = invoke(&app, "sqs-orders-mixed.json").await.unwrap_err();
     assert_eq!(err.error_type, "Lift.BatchFailed", "{err}");
@@ -334,7 +334,7 @@ async fn sqs_failure_without_partial_responses_fails_the_invocation() {
 #[tokio::test]
 async fn every_failed_record_is_logged_with_its_record_id_and_error_code() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(orders_app(&seen, partial()), &mem);
     let l = lambda_context();
     let request_id = l.request_id.clone();
@@ -363,7 +363,7 @@ async fn every_failed_record_is_logged_with_its_record_id_and_error_code() {
 #[tokio::test]
 async fn per_record_log_lines_carry_the_record_id() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(orders_app(&seen, partial()), &mem);
     let l = lambda_context();
     let request_id = l.request_id.clone();
@@ -387,7 +387,7 @@ async fn a_plain_text_body_is_a_string_for_an_untyped_message() {
     // SAM's default SQS event carries the body `Hello from SQS!`, which is not JSON: a body that
     // is not JSON is given to the handler's type as a string.
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .state(seen.clone())
@@ -407,7 +407,7 @@ async fn a_plain_text_body_can_be_read_as_a_string() {
         Ok(())
     }
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .state(seen.clone())
@@ -423,7 +423,7 @@ async fn a_plain_text_body_can_be_read_as_a_string() {
 #[tokio::test]
 async fn a_failed_record_log_line_does_not_quote_the_payload() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(orders_app(&seen, partial()), &mem);
     let mut batch: Value = serde_json::from_slice(&sqs_batch(1, |_| 1.0)).unwrap();
     batch["Records"][0]["body"] = json!(r#"{"id":"o-9","amount":"4111-1111-1111-1111"}"#);
@@ -448,7 +448,7 @@ async fn a_record_handler_error_of_any_status_fails_its_record() {
         }
         Ok(())
     }
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(App::new().batch_options(partial()).on_sqs(internal), &mem);
     let reply = invoke(&app, "sqs-orders-mixed.json").await.unwrap();
     assert_eq!(reply, failures(&[MIXED[1], MIXED[2]]));
@@ -474,7 +474,7 @@ async fn a_record_handler_answering_5xx_fails_its_record() {
             StatusCode::OK
         }
     }
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(App::new().batch_options(partial()).on_sqs(status), &mem);
     let reply = invoke(&app, "sqs-orders-mixed.json").await.unwrap();
     assert_eq!(reply, failures(&[MIXED[1], MIXED[2]]));
@@ -483,7 +483,7 @@ async fn a_record_handler_answering_5xx_fails_its_record() {
 #[tokio::test]
 async fn an_empty_batch_is_a_successful_no_op() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(orders_app(&seen, partial()), &mem);
     let reply = invoke(&app, "sqs-empty.json").await.unwrap();
     assert!(
@@ -511,7 +511,7 @@ async fn fifo_order(ctx: Context, msg: SqsMessage<Order>) -> Result<(), Error> {
 #[tokio::test]
 async fn fifo_failure_reports_the_rest_of_its_group_and_runs_other_groups() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .state(seen.clone())
@@ -544,7 +544,7 @@ async fn fifo_failure_reports_the_rest_of_its_group_and_runs_other_groups() {
 #[tokio::test]
 async fn fifo_failure_without_partial_responses_fails_the_invocation() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(App::new().state(seen.clone()).on_sqs(fifo_order), &mem);
     let err = invoke(&app, "sqs-fifo-groups.json").await.unwrap_err();
     assert_eq!(err.error_type, "Lift.BatchFailed", "{err}");
@@ -568,7 +568,7 @@ async fn fifo_queues_run_in_order_whatever_the_concurrency_option() {
     }
     let seen = Seen::default();
     let in_flight = InFlight::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .state(seen.clone())
@@ -608,7 +608,7 @@ async fn sqs_concurrency_runs_messages_at_once_and_reports_failures_in_record_or
         Ok(())
     }
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .state(seen.clone())
@@ -659,7 +659,7 @@ async fn sqs_concurrency_is_a_bound() {
     }
     let seen = Seen::default();
     let in_flight = InFlight::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .state(seen.clone())
@@ -692,7 +692,7 @@ async fn sqs_runs_one_message_at_a_time_by_default() {
         Ok(())
     }
     let in_flight = InFlight::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(App::new().state(in_flight.clone()).on_sqs(slow), &mem);
     assert_eq!(
         invoke_bytes(&app, sqs_batch(4, |_| 1.0)).await.unwrap(),
@@ -712,7 +712,7 @@ async fn app_wide_middleware_runs_for_every_record_and_event() {
     let calls = Calls::default();
     let counter = calls.clone();
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         orders_app(&seen, partial())
             .middleware(from_fn(move |ctx: Context, next: Next| {
@@ -764,7 +764,7 @@ async fn a_panic_under_recover_fails_only_its_record() {
         Ok(())
     }
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .middleware(RequestId::new())
@@ -798,7 +798,7 @@ async fn a_panic_under_recover_with_concurrency_fails_only_its_record() {
         }
         Ok(())
     }
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .middleware(Recover::new())
@@ -820,7 +820,7 @@ async fn a_record_that_times_out_fails_alone() {
         Ok(())
     }
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .middleware(Timeout::new(Duration::from_millis(100)))
@@ -870,7 +870,7 @@ fn sns_app(seen: &Seen) -> App {
 #[tokio::test]
 async fn sns_message_carries_the_fixture_values() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(sns_app(&seen), &mem);
     // SNS has no partial batch response: success is `null` even with the option on.
     assert_eq!(invoke(&app, "sns-json.json").await.unwrap(), Value::Null);
@@ -891,7 +891,7 @@ async fn sns_message_carries_the_fixture_values() {
 #[tokio::test]
 async fn sns_failure_fails_the_invocation_even_with_partial_responses_on() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(sns_app(&seen), &mem);
     let mut ev = event_json("sns-json.json");
     ev["Records"][0]["Sns"]["Message"] = json!(r#"{"order_id":"o-1","status":"lost"}"#);
@@ -942,7 +942,7 @@ fn s3_app(seen: &Seen) -> App {
 #[tokio::test]
 async fn s3_put_record_carries_the_fixture_values() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(s3_app(&seen), &mem);
     assert_eq!(invoke(&app, "s3-put-sam.json").await.unwrap(), Value::Null);
     assert_eq!(
@@ -966,7 +966,7 @@ async fn s3_put_record_carries_the_fixture_values() {
 #[tokio::test]
 async fn s3_key_is_url_decoded() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(s3_app(&seen), &mem);
     assert_eq!(
         invoke(&app, "s3-put-spaces.json").await.unwrap(),
@@ -985,7 +985,7 @@ async fn s3_key_is_url_decoded() {
 #[tokio::test]
 async fn s3_delete_has_no_size_or_etag_and_a_failure_fails_the_invocation() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(s3_app(&seen), &mem);
     let err = invoke(&app, "s3-delete-sam.json").await.unwrap_err();
     // S3 has no partial batch response.
@@ -1044,7 +1044,7 @@ async fn bridge_view(ctx: Context, e: EventBridgeEvent<Value>) -> Result<(), Err
 #[tokio::test]
 async fn eventbridge_event_is_matched_by_source_and_detail_type() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .state(seen.clone())
@@ -1087,7 +1087,7 @@ async fn eventbridge_detail_decodes_into_a_type() {
         Ok(())
     }
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .state(seen.clone())
@@ -1101,7 +1101,7 @@ async fn eventbridge_detail_decodes_into_a_type() {
 #[tokio::test]
 async fn eventbridge_unknown_detail_type_is_an_unsupported_event() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .state(seen.clone())
@@ -1129,7 +1129,7 @@ async fn eventbridge_fallback_takes_what_no_handler_matches() {
         Ok(())
     }
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .state(seen.clone())
@@ -1161,7 +1161,7 @@ async fn eventbridge_fallback_takes_what_no_handler_matches() {
 #[tokio::test]
 async fn eventbridge_handler_failure_fails_the_invocation_and_is_logged() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new()
             .state(seen.clone())
@@ -1209,7 +1209,7 @@ fn schedules_app(seen: &Seen) -> App {
 #[tokio::test]
 async fn schedules_are_told_apart_by_rule_name() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(schedules_app(&seen), &mem);
     assert_eq!(
         invoke(&app, "schedule-nightly.json").await.unwrap(),
@@ -1246,7 +1246,7 @@ async fn schedules_are_told_apart_by_rule_name() {
 #[tokio::test]
 async fn a_constant_input_names_its_schedule() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(schedules_app(&seen), &mem);
     assert_eq!(
         invoke(&app, "schedule-constant-input.json").await.unwrap(),
@@ -1263,7 +1263,7 @@ async fn a_constant_input_names_its_schedule() {
 #[tokio::test]
 async fn an_unknown_schedule_is_an_unsupported_event() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(schedules_app(&seen), &mem);
     for name in [
         "schedule-sam.json",                 // rule/ExampleRule
@@ -1312,7 +1312,7 @@ fn ddb_app(seen: &Seen, options: BatchOptions) -> App {
 #[tokio::test]
 async fn dynamodb_records_carry_the_fixture_values() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(ddb_app(&seen, partial()), &mem);
     assert_eq!(
         invoke(&app, "dynamodb-sam.json").await.unwrap(),
@@ -1349,7 +1349,7 @@ async fn dynamodb_records_carry_the_fixture_values() {
 #[tokio::test]
 async fn dynamodb_stops_at_the_first_failure_and_reports_its_sequence_number() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(ddb_app(&seen, partial()), &mem);
     let reply = invoke(&app, "dynamodb-mixed.json").await.unwrap();
     assert_eq!(reply, failures(&[DDB_SEQ[1]]));
@@ -1368,7 +1368,7 @@ async fn dynamodb_stops_at_the_first_failure_and_reports_its_sequence_number() {
 #[tokio::test]
 async fn dynamodb_failure_without_partial_responses_fails_the_invocation() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(ddb_app(&seen, BatchOptions::new()), &mem);
     let err = invoke(&app, "dynamodb-mixed.json").await.unwrap_err();
     assert_eq!(err.error_type, "Lift.BatchFailed", "{err}");
@@ -1406,7 +1406,7 @@ fn kinesis_app(seen: &Seen, options: BatchOptions) -> App {
 #[tokio::test]
 async fn kinesis_record_data_is_base64_decoded() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(kinesis_app(&seen, BatchOptions::new()), &mem);
     assert_eq!(invoke(&app, "kinesis-sam.json").await.unwrap(), Value::Null);
     let seq = "49545115243490985018280067714973144582180062593244200961";
@@ -1432,7 +1432,7 @@ async fn kinesis_record_data_is_base64_decoded() {
 #[tokio::test]
 async fn kinesis_stops_at_the_first_failure_and_reports_its_sequence_number() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(kinesis_app(&seen, partial()), &mem);
     let reply = invoke(&app, "kinesis-mixed.json").await.unwrap();
     assert_eq!(reply, failures(&[KINESIS_SEQ[1]]));
@@ -1515,7 +1515,7 @@ fn ws_app(seen: &Seen) -> App {
 #[tokio::test]
 async fn websocket_connect_sees_the_connection_and_answers_in_the_integration_shape() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(ws_app(&seen), &mem);
     let reply = invoke(&app, "example-apigw-websocket-request.json")
         .await
@@ -1553,7 +1553,7 @@ async fn websocket_connect_sees_the_connection_and_answers_in_the_integration_sh
 #[tokio::test]
 async fn websocket_disconnect_goes_to_its_own_handler() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(ws_app(&seen), &mem);
     let reply = invoke(
         &app,
@@ -1576,7 +1576,7 @@ async fn websocket_disconnect_goes_to_its_own_handler() {
 #[tokio::test]
 async fn websocket_custom_route_without_a_handler_goes_to_default() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(ws_app(&seen), &mem);
     let reply = invoke(&app, "websocket-message.json").await.unwrap();
     let body = r#"{"action":"sendmessage","text":"hi there"}"#;
@@ -1598,7 +1598,7 @@ async fn websocket_custom_route_without_a_handler_goes_to_default() {
 #[tokio::test]
 async fn websocket_handler_error_is_the_json_error_body() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(ws_app(&seen), &mem);
     let mut ev = event_json("websocket-message.json");
     ev["body"] = json!("please fail");
@@ -1620,7 +1620,7 @@ async fn websocket_handler_error_is_the_json_error_body() {
 
 #[tokio::test]
 async fn websocket_route_without_handler_or_default_is_an_unsupported_event() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(
         App::new().on_websocket("$connect", |_ctx: Context| async { StatusCode::OK }),
         &mem,
@@ -1640,7 +1640,7 @@ async fn websocket_message_body_is_read_with_ctx_json() {
         let m: Message = ctx.json()?;
         Ok(format!("{}: {}", m.action, m.text))
     }
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(App::new().on_websocket("$default", message), &mem);
     let reply = invoke(&app, "websocket-message.json").await.unwrap();
     assert_eq!(reply["statusCode"], 200, "{reply}");
@@ -1669,7 +1669,7 @@ fn example_like(seen: &Seen) -> App {
 #[tokio::test]
 async fn http_health_is_served_by_the_same_app() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(example_like(&seen), &mem);
     for event in [
         TestRequest::get("/health").v2(),
@@ -1702,7 +1702,7 @@ async fn http_health_is_served_by_the_same_app() {
 #[tokio::test]
 async fn a_source_without_a_handler_is_an_unsupported_event() {
     let seen = Seen::default();
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(example_like(&seen), &mem);
     for (name, kind) in [
         ("sns-json.json", "sns"),
@@ -1734,7 +1734,7 @@ async fn record_metrics_go_into_the_invocation_emf_document() {
             .record(msg.body.amount);
         Ok(())
     }
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = build(App::new().batch_options(partial()).on_sqs(metered), &mem);
     invoke(&app, "sqs-orders-mixed.json").await.unwrap();
     let docs: Vec<Value> = mem

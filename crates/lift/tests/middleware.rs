@@ -9,18 +9,18 @@ use std::time::Duration;
 use lift::middleware::{
     AccessLog, ErrorHandler, Recover, RequestId, RequestMetrics, Timeout, TowerLayer,
 };
-use lift::observability::{LogFormat, MemorySink, Observability};
+use lift::observability::{LogFormat, MemoryExporter, Observability};
 use lift::prelude::*;
 use lift::testing::{invoke, invoke_with, TestRequest};
 use lift::LambdaContext;
 use serde_json::{json, Value};
 
-fn obs(mem: &MemorySink) -> Observability {
+fn obs(mem: &MemoryExporter) -> Observability {
     Observability::new()
         .service("mw")
         .namespace("Lift/Mw")
         .log_format(LogFormat::Json)
-        .sink(mem.clone())
+        .exporter(mem.clone())
 }
 
 fn lambda(id: &str) -> LambdaContext {
@@ -35,7 +35,7 @@ fn error_body(code: &str, message: &str, request_id: &str) -> Value {
 
 #[tokio::test]
 async fn request_id_is_taken_from_a_well_formed_header_and_echoed() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem))
         .middleware(RequestId::new())
@@ -137,7 +137,7 @@ async fn request_id_header_is_configurable() {
 
 // --- AccessLog -------------------------------------------------------------------------------
 
-fn access_app(mem: &MemorySink, log: AccessLog) -> lift::AppService {
+fn access_app(mem: &MemoryExporter, log: AccessLog) -> lift::AppService {
     App::new()
         .observability(obs(mem))
         .middleware(log)
@@ -160,7 +160,7 @@ fn access_app(mem: &MemorySink, log: AccessLog) -> lift::AppService {
 
 #[tokio::test]
 async fn access_log_writes_one_line_per_request_without_secrets() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = access_app(
         &mem,
         AccessLog::new()
@@ -221,7 +221,7 @@ async fn access_log_writes_one_line_per_request_without_secrets() {
 
 #[tokio::test]
 async fn access_log_skips_paths_and_logs_5xx_at_error() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = access_app(&mem, AccessLog::new().skip_path("/health"));
     invoke(&app, TestRequest::get("/health").v2())
         .await
@@ -256,7 +256,7 @@ async fn access_log_skips_paths_and_logs_5xx_at_error() {
 
 #[tokio::test]
 async fn a_panic_becomes_a_500_and_the_app_keeps_serving() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem))
         .middleware(Recover::new())
@@ -426,7 +426,7 @@ async fn the_lambda_deadline_minus_the_margin_wins_over_a_longer_limit() {
 
 #[tokio::test]
 async fn request_metrics_per_route_method_and_status_class() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem))
         .middleware(RequestMetrics::new())
@@ -494,7 +494,7 @@ impl std::error::Error for OutOfStock {}
 
 #[tokio::test]
 async fn error_handler_maps_user_errors_and_keeps_internals_in_the_log() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem))
         .middleware(from_fn(|ctx: Context, next: Next| async move {

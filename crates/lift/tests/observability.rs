@@ -4,18 +4,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lift::observability::{Field, Level, LogFormat, MemorySink, Observability, RecordKind, Unit};
+use lift::observability::{
+    Field, Level, LogFormat, MemoryExporter, Observability, RecordKind, Unit,
+};
 use lift::prelude::*;
 use lift::testing::{invoke, invoke_with, TestRequest};
 use lift::LambdaContext;
 use serde_json::{json, Value};
 
-fn obs(mem: &MemorySink) -> Observability {
+fn obs(mem: &MemoryExporter) -> Observability {
     Observability::new()
         .service("orders")
         .namespace("Lift/Test")
         .log_format(LogFormat::Json)
-        .sink(mem.clone())
+        .exporter(mem.clone())
 }
 
 fn lambda(id: &str) -> LambdaContext {
@@ -46,7 +48,7 @@ fn without_emf_timestamp(mut doc: Value) -> Value {
 
 #[tokio::test]
 async fn log_lines_have_the_powertools_keys_then_child_then_call_fields() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem).correlation_header("x-correlation-id"))
         .get("/orders/{id}", |ctx: Context| async move {
@@ -116,7 +118,7 @@ async fn log_lines_have_the_powertools_keys_then_child_then_call_fields() {
             "function_memory_size": 128,
             "function_arn": "arn:aws:lambda:us-east-1:000000000000:function:local",
             "function_request_id": "req-1",
-            "xray_trace_id": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            "xray_trace_id": "1-5759e988-bd862e3fe1be46a994272793",
             "request_id": "req-1",
             "tenant_id": "acme",
             "user_id": "user-7",
@@ -133,7 +135,7 @@ async fn log_lines_have_the_powertools_keys_then_child_then_call_fields() {
 
 #[tokio::test]
 async fn levels_filter_and_redaction_hides_configured_keys() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(
             obs(&mem)
@@ -166,7 +168,7 @@ async fn levels_filter_and_redaction_hides_configured_keys() {
 
 #[tokio::test]
 async fn the_pretty_format_is_one_readable_line() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem).log_format(LogFormat::Pretty))
         .get("/", |ctx: Context| async move {
@@ -189,7 +191,7 @@ async fn the_pretty_format_is_one_readable_line() {
 
 #[tokio::test]
 async fn debug_lines_are_written_only_when_the_invocation_fails() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem).debug_buffer(1024))
         .get("/ok", |ctx: Context| async move {
@@ -211,7 +213,7 @@ async fn debug_lines_are_written_only_when_the_invocation_fails() {
         .unwrap();
 
     invoke(&app, TestRequest::get("/ok").v2()).await.unwrap();
-    let messages = |mem: &MemorySink| -> Vec<String> {
+    let messages = |mem: &MemoryExporter| -> Vec<String> {
         mem.logs()
             .iter()
             .map(|l| l["message"].as_str().unwrap().to_owned())
@@ -235,7 +237,7 @@ async fn debug_lines_are_written_only_when_the_invocation_fails() {
 
 #[tokio::test]
 async fn the_debug_buffer_is_bounded_and_reports_evictions() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem).debug_buffer(600))
         .get("/", |ctx: Context| async move {
@@ -265,7 +267,7 @@ async fn the_debug_buffer_is_bounded_and_reports_evictions() {
 
 #[tokio::test]
 async fn a_panicking_invocation_loses_no_log_line_or_metric() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem).debug_buffer(4096))
         .get("/", |ctx: Context| async move {
@@ -305,7 +307,7 @@ async fn a_panicking_invocation_loses_no_log_line_or_metric() {
 
 #[tokio::test]
 async fn one_emf_document_per_invocation_with_service_and_tenant() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem).default_dimension("stage", "prod"))
         .get("/hello", |ctx: Context| async move {
@@ -351,15 +353,15 @@ async fn one_emf_document_per_invocation_with_service_and_tenant() {
             "tenant": "acme",
             "Greetings": 3.0,
             "QueueDepth": 3.0,
-            "NameLength": {"Values": [3.0, 5.0], "Counts": [2, 1]},
-            "Latency": {"Values": [1.5], "Counts": [1]}
+            "NameLength": {"Values": [3.0, 5.0], "Counts": [2, 1], "Max": 5.0, "Min": 3.0, "Count": 3, "Sum": 11.0},
+            "Latency": {"Values": [1.5], "Counts": [1], "Max": 1.5, "Min": 1.5, "Count": 1, "Sum": 1.5}
         })
     );
 }
 
 #[tokio::test]
 async fn the_first_invocation_writes_a_cold_start_document() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem))
         .get("/", |_ctx: Context| async { "ok" })
@@ -389,8 +391,8 @@ async fn the_first_invocation_writes_a_cold_start_document() {
 }
 
 #[tokio::test]
-async fn empty_tenant_is_no_dimension_and_the_guard_folds_extra_tenants() {
-    let mem = MemorySink::new();
+async fn an_empty_tenant_is_invalid_and_the_guard_folds_extra_tenants() {
+    let mem = MemoryExporter::new();
     let o = obs(&mem).max_tenants(2);
     let app = App::new()
         .observability(o.clone())
@@ -415,7 +417,7 @@ async fn empty_tenant_is_no_dimension_and_the_guard_folds_extra_tenants() {
     assert_eq!(
         tenants,
         vec![
-            Value::Null,
+            json!("invalid"),
             json!("a"),
             json!("b"),
             json!("a"),
@@ -425,17 +427,21 @@ async fn empty_tenant_is_no_dimension_and_the_guard_folds_extra_tenants() {
     );
     assert_eq!(
         docs[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-        json!([["service"]])
+        json!([["service", "tenant"]])
     );
     // Folded invocations say so in their own document.
     assert_eq!(docs[4]["TenantOverflow"], 1.0);
     assert!(docs[3].get("TenantOverflow").is_none());
-    assert_eq!(o.folded_tenants(), 2);
+    // The invalid value took no place under the cap of 2.
+    assert_eq!(
+        (o.stats().folded_tenants, o.stats().invalid_tenants),
+        (2, 1)
+    );
 }
 
 #[tokio::test]
 async fn per_tenant_namespaces() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem).tenant_namespaces(true))
         .get("/", |ctx: Context| async move {
@@ -459,7 +465,7 @@ async fn per_tenant_namespaces() {
 
 #[tokio::test]
 async fn invalid_metrics_are_rejected_counted_and_reported() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let o = obs(&mem);
     let app = App::new()
         .observability(o.clone())
@@ -475,7 +481,7 @@ async fn invalid_metrics_are_rejected_counted_and_reported() {
         .build()
         .unwrap();
     invoke(&app, TestRequest::get("/").v2()).await.unwrap();
-    assert_eq!(o.rejected_metrics(), 3);
+    assert_eq!(o.stats().rejected_metrics, 3);
     let warn = mem
         .logs()
         .into_iter()
@@ -500,7 +506,7 @@ async fn invalid_metrics_are_rejected_counted_and_reported() {
 
 #[tokio::test]
 async fn metrics_can_be_disabled() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem).metrics_enabled(false))
         .get("/", |ctx: Context| async move {
@@ -515,7 +521,7 @@ async fn metrics_can_be_disabled() {
 
 #[tokio::test]
 async fn sink_failures_are_counted_not_fatal() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let o = obs(&mem);
     let app = App::new()
         .observability(o.clone())
@@ -528,13 +534,20 @@ async fn sink_failures_are_counted_not_fatal() {
     mem.set_failing(true);
     let res = invoke(&app, TestRequest::get("/").v2()).await.unwrap();
     assert_eq!(res.status(), 200);
-    // The log line and the cold-start document.
-    assert_eq!(o.dropped_lines(), 2);
+    // The log line and the cold-start document, counted by the exporter with their reason.
+    let stats = &o.stats().exporters[0].1;
+    assert_eq!(stats.accepted, 2);
+    assert_eq!(stats.written, 0);
+    assert_eq!(stats.dropped, vec![("write_failed".to_owned(), 2)]);
+    assert_eq!(
+        stats.last_error.as_deref(),
+        Some("memory exporter set to fail")
+    );
 }
 
 #[tokio::test]
 async fn spans_are_recorded_with_the_invocation_trace() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem))
         .get("/", |ctx: Context| async move {
@@ -555,7 +568,8 @@ async fn spans_are_recorded_with_the_invocation_trace() {
         .unwrap();
     let spans = mem.spans();
     assert_eq!(spans.len(), 2);
-    let (query, load) = (&spans[0], &spans[1]);
+    // Parents before their children.
+    let (load, query) = (&spans[0], &spans[1]);
     assert_eq!(query["name"], "query");
     assert_eq!(query["parent_id"], load["id"]);
     assert_eq!(query["metadata"], json!({"rows": 3}));
@@ -570,7 +584,7 @@ async fn spans_are_recorded_with_the_invocation_trace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_invocations_never_share_fields_or_metrics() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem))
         .get("/t/{tenant}", |ctx: Context| async move {
@@ -625,7 +639,7 @@ async fn concurrent_invocations_never_share_fields_or_metrics() {
 
 #[tokio::test]
 async fn a_line_never_has_a_key_twice() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem))
         .get("/", |ctx: Context| async move {
@@ -671,7 +685,7 @@ async fn a_line_never_has_a_key_twice() {
 
 #[tokio::test]
 async fn pretty_values_are_quoted_only_when_ambiguous() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem).log_format(LogFormat::Pretty))
         .get("/", |ctx: Context| async move {
@@ -700,7 +714,7 @@ async fn pretty_values_are_quoted_only_when_ambiguous() {
 
 #[tokio::test]
 async fn the_cold_start_metric_can_be_turned_off() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let app = App::new()
         .observability(obs(&mem).cold_start_metric(false))
         .get("/", |_ctx: Context| async { "ok" })
@@ -712,7 +726,7 @@ async fn the_cold_start_metric_can_be_turned_off() {
 
 #[tokio::test]
 async fn a_null_sink_makes_every_handle_a_no_op() {
-    let o = Observability::new().sink(lift::observability::NullSink);
+    let o = Observability::new().exporter(lift::observability::NullExporter);
     let app = App::new()
         .observability(o.clone())
         .get("/", |ctx: Context| async move {
@@ -731,5 +745,9 @@ async fn a_null_sink_makes_every_handle_a_no_op() {
         200
     );
     // Nothing was produced, so nothing was dropped or rejected either.
-    assert_eq!((o.dropped_lines(), o.rejected_metrics()), (0, 0));
+    let stats = o.stats();
+    assert_eq!(
+        (stats.exporters[0].1.accepted, stats.rejected_metrics),
+        (0, 0)
+    );
 }

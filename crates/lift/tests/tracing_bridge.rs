@@ -4,18 +4,18 @@
 
 use std::time::Duration;
 
-use lift::observability::{install_tracing_bridge, LogFormat, MemorySink, Observability};
+use lift::observability::{install_tracing_bridge, LogFormat, MemoryExporter, Observability};
 use lift::prelude::*;
 use lift::testing::{invoke_with, TestRequest};
 use lift::LambdaContext;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tracing_events_carry_their_invocation_fields() {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let obs = Observability::new()
         .service("bridge")
         .log_format(LogFormat::Json)
-        .sink(mem.clone());
+        .exporter(mem.clone());
     install_tracing_bridge(&obs).unwrap();
 
     tracing::info!(phase = "init", "outside any invocation");

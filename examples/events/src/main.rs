@@ -137,8 +137,10 @@ mod tests {
                 lift::testing::lambda_context(),
             )
             .await
+            .finish()
+            .await
             .unwrap();
-        let reply: Value = serde_json::from_slice(&inv.reply.to_json()).unwrap();
+        let reply: Value = serde_json::from_slice(&inv.to_json()).unwrap();
         assert_eq!(
             reply,
             json!({"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]})

@@ -118,18 +118,18 @@ async fn main() -> Result<(), lift::BoxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lift::observability::{LogFormat, MemorySink};
+    use lift::observability::{LogFormat, MemoryExporter};
     use lift::testing::{invoke, TestRequest};
 
     #[tokio::test]
     async fn hello_logs_one_request_line_and_records_metrics() {
-        let mem = MemorySink::new();
+        let mem = MemoryExporter::new();
         let obs = Observability::new()
             .service("hello")
             .namespace("Lift/Examples")
             .log_format(LogFormat::Json)
             .debug_buffer(20 * 1024)
-            .sink(mem.clone());
+            .exporter(mem.clone());
         let app = app(obs).build().unwrap();
         let res = invoke(&app, TestRequest::get("/hello?name=Ada").v2())
             .await

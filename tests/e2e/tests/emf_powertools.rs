@@ -5,7 +5,7 @@
 //! invocation: dimension `tenant=acme`, `Requests` (Count) 1 then 2, `Latency` (Milliseconds)
 //! 1.5, 1.5, 3.0, `Bytes` (Bytes) 10 and the high-resolution `QueueWait` (Milliseconds) 0.25,
 //! and prints what Powertools flushes: a `ColdStart` document and the metrics document. The same
-//! metrics go through a Lift app in-process (`lift::testing::invoke`, a `MemorySink`).
+//! metrics go through a Lift app in-process (`lift::testing::invoke`, a `MemoryExporter`).
 //!
 //! Both sides' documents must be valid EMF (see `common::assert_emf_document`), and must agree
 //! on what CloudWatch extracts from them: the namespace, the dimension sets (as sets of names),
@@ -30,7 +30,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::{assert_emf_document, now_ms, run_bounded, workspace_root, Emf, EmfMetric};
-use lift::observability::{MemorySink, Observability, Unit};
+use lift::observability::{MemoryExporter, Observability, Unit};
 use lift::prelude::*;
 use lift::testing::{invoke, TestRequest};
 use serde_json::{json, Value};
@@ -141,11 +141,11 @@ async fn record(ctx: Context) -> &'static str {
 
 /// One invocation of a Lift app recording the same metrics; returns its EMF documents.
 async fn lift_documents() -> Vec<Value> {
-    let mem = MemorySink::new();
+    let mem = MemoryExporter::new();
     let obs = Observability::new()
         .service("svc")
         .namespace("Lift/Compare")
-        .sink(mem.clone());
+        .exporter(mem.clone());
     let app = App::new()
         .observability(obs)
         .get("/compare", record)

@@ -149,6 +149,79 @@ fn fate(r: Result<(), Error>) -> Fate {
     }
 }
 
+/// At most this many record ids in an invocation error's message.
+const IDS_IN_MESSAGE: usize = 5;
+
+/// What a batch's fates mean for its invocation: the records to retry, and how many failed or
+/// were not run.
+pub(crate) struct Outcome {
+    pub(crate) retry: Vec<String>,
+    pub(crate) failed: usize,
+    pub(crate) skipped: u64,
+}
+
+/// Sum up the fates; `on_failure` is told about each failed record (to log it).
+pub(crate) fn outcome(
+    ids: &[Ids],
+    fates: Vec<Fate>,
+    on_failure: impl Fn(usize, &Ids, &Error),
+) -> Outcome {
+    let mut o = Outcome {
+        retry: Vec::new(),
+        failed: 0,
+        skipped: 0,
+    };
+    for (i, (id, fate)) in ids.iter().zip(fates).enumerate() {
+        match fate {
+            Fate::Done => {}
+            Fate::Failed(e) => {
+                o.failed += 1;
+                on_failure(i, id, &e);
+                o.retry.push(id.item.clone());
+            }
+            Fate::SkippedGroup => {
+                o.skipped += 1;
+                o.retry.push(id.item.clone());
+            }
+            // Lambda retries the stream from the failed record: nothing to report.
+            Fate::SkippedStream => o.skipped += 1,
+        }
+    }
+    o
+}
+
+impl Outcome {
+    /// The reply with partial batch responses on (`batchItemFailures`), or the invocation
+    /// error without them when a record is to be retried. The error's message is bounded: the
+    /// counts and at most a few ids.
+    pub(crate) fn reply(
+        self,
+        kind: super::EventKind,
+        total: usize,
+        partial: bool,
+    ) -> Result<crate::Reply, crate::InvokeError> {
+        if partial {
+            return Ok(crate::Reply::Batch(BatchResponse {
+                failures: self.retry,
+            }));
+        }
+        if self.retry.is_empty() {
+            return Ok(crate::Reply::Empty);
+        }
+        let mut shown = self.retry[..self.retry.len().min(IDS_IN_MESSAGE)].join(", ");
+        if self.retry.len() > IDS_IN_MESSAGE {
+            shown.push_str(&format!(" and {} more", self.retry.len() - IDS_IN_MESSAGE));
+        }
+        Err(crate::InvokeError {
+            error_type: "Lift.BatchFailed",
+            message: format!(
+                "{} of {total} {kind} records failed ({} not run): {shown}",
+                self.failed, self.skipped
+            ),
+        })
+    }
+}
+
 /// `{"batchItemFailures":[{"itemIdentifier":"..."}]}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchResponse {

@@ -24,15 +24,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::{Middleware, Next, Outcome};
-use crate::context::routed_path;
+use super::{Middleware, Next, Outcome, OutcomeExt};
 use crate::http::Request;
-use crate::observability::{Field, Level, Logger};
-use crate::scope::Scope;
-use crate::{BoxFuture, Context};
+use crate::observability::{Field, Level};
+use crate::{BoxFuture, Context, RequestHandle};
 
 /// Headers never logged, whatever the configuration.
 const ALWAYS_SENSITIVE: [&str; 5] = [
@@ -151,32 +148,28 @@ impl Config {
         Value::Object(headers)
     }
 
-    /// Write the line, reading the request from the invocation's scope (no copies).
-    fn write(&self, scope: &Arc<Scope>, route: &RouteFacts, status: StatusCode, latency_ms: f64) {
-        let req = scope.request();
-        let method = req.method().as_str();
-        let path = routed_path(req.raw_path(), route.path_start);
-        let query = self.query(req);
-        let headers = self.log_headers.then(|| self.headers(req));
+    /// Write the line, reading the request through its handle (no copies).
+    fn write(&self, req: &RequestHandle, outcome: &Outcome, latency_ms: f64) {
+        let status = outcome.status();
+        let request = req.request();
+        let query = self.query(request);
+        let headers = self.log_headers.then(|| self.headers(request));
         let mut fields: Vec<(&str, Field<'_>)> = Vec::with_capacity(10);
-        fields.push(("method", Field::Str(method)));
+        fields.push(("method", Field::Str(request.method().as_str())));
         fields.push((
             "route",
-            route
-                .template
-                .as_deref()
-                .map_or(Field::Json(&Value::Null), Field::Str),
+            req.route().map_or(Field::Json(&Value::Null), Field::Str),
         ));
-        fields.push(("path", Field::Str(path)));
+        fields.push(("path", Field::Str(req.path())));
         fields.push(("status", Field::U64(u64::from(status.as_u16()))));
         fields.push((
             "latency_ms",
             Field::F64((latency_ms * 1000.0).round() / 1000.0),
         ));
-        if let Some(ip) = req.source_ip() {
+        if let Some(ip) = request.source_ip() {
             fields.push(("source_ip", Field::Str(ip)));
         }
-        if let Some(ua) = req.user_agent() {
+        if let Some(ua) = request.user_agent() {
             fields.push(("user_agent", Field::Str(ua)));
         }
         if let Some(q) = &query {
@@ -190,38 +183,28 @@ impl Config {
         } else {
             self.level
         };
-        Logger::invocation(scope.clone()).log(level, "request", &fields);
+        req.logger().log(level, "request", &fields);
     }
-}
-
-/// What the line needs from routing, taken before the context moves down the chain.
-struct RouteFacts {
-    template: Option<Arc<str>>,
-    path_start: usize,
 }
 
 impl Middleware for AccessLog {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
         let config = &self.config;
-        if !ctx.event_kind().is_http() || config.skip.iter().any(|p| p == ctx.path()) {
+        if config.skip.iter().any(|p| p == ctx.path()) {
             return next.run(ctx);
         }
         let config = config.clone();
-        let scope = ctx.inner.scope.clone();
-        let route = RouteFacts {
-            template: ctx.inner.route.template.clone(),
-            path_start: ctx.inner.route.path_start,
-        };
+        let req = ctx.handle();
         let started = Instant::now();
         Box::pin(async move {
             let outcome = next.run(ctx).await;
-            let status = match &outcome {
-                Ok(r) => r.status(),
-                Err(e) => e.status(),
-            };
             let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-            config.write(&scope, &route, status, latency_ms);
+            config.write(&req, &outcome, latency_ms);
             outcome
         })
+    }
+
+    fn http_only(&self) -> bool {
+        true
     }
 }

@@ -540,9 +540,6 @@ impl Actual {
 
 impl Middleware for Cors {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
-        if !ctx.event_kind().is_http() {
-            return next.run(ctx);
-        }
         let policy = self.policy_for(ctx.path());
         let origin = ctx.header("origin");
         let is_preflight = *ctx.method() == Method::OPTIONS
@@ -558,6 +555,10 @@ impl Middleware for Cors {
         }
         let inner = next.run(ctx);
         Box::pin(async move { actual.apply(inner.await) })
+    }
+
+    fn http_only(&self) -> bool {
+        true
     }
 }
 

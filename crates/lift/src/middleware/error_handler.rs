@@ -32,7 +32,6 @@
 use std::sync::Arc;
 
 use super::{Middleware, Next, Outcome};
-use crate::service::error_response;
 use crate::{BoxFuture, Context, Error};
 
 type Mapper = Arc<dyn Fn(&Error) -> Option<Error> + Send + Sync>;
@@ -83,19 +82,23 @@ impl ErrorHandler {
 
 impl Middleware for ErrorHandler {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
-        if !ctx.event_kind().is_http() {
-            return next.run(ctx);
-        }
-        let scope = ctx.inner.scope.clone();
+        let req = ctx.handle();
         let mappers = self.mappers.clone();
         Box::pin(async move {
             match next.run(ctx).await {
                 Ok(r) => Ok(r),
                 Err(e) => {
                     let e = mappers.iter().find_map(|m| m(&e)).unwrap_or(e);
-                    Ok(error_response(&e, &scope))
+                    if e.is_server_error() {
+                        e.log(&req.logger());
+                    }
+                    Ok(e.to_response(req.request_id()))
                 }
             }
         })
+    }
+
+    fn http_only(&self) -> bool {
+        true
     }
 }

@@ -25,6 +25,8 @@
 pub mod access_log;
 pub mod cors;
 pub mod error_handler;
+pub mod http_only;
+pub mod outcome;
 pub mod recover;
 pub mod request_id;
 pub mod request_metrics;
@@ -36,6 +38,8 @@ pub mod tower;
 pub use access_log::AccessLog;
 pub use cors::{Cors, CorsBuilder, CorsError};
 pub use error_handler::ErrorHandler;
+pub use http_only::{http_only, HttpOnly};
+pub use outcome::OutcomeExt;
 pub use recover::Recover;
 pub use request_id::{RequestId, MAX_REQUEST_ID_LEN};
 pub use request_metrics::RequestMetrics;
@@ -59,11 +63,22 @@ pub type Outcome = Result<Response, Error>;
 pub trait Middleware: Send + Sync + 'static {
     /// Handle one invocation: call `next.run(ctx)` to continue, or return without it.
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome>;
+
+    /// Whether this middleware is for HTTP requests only: when `true`, every other event
+    /// passes it by, straight to the next step. Wrap any middleware with [`http_only`] to make
+    /// it so.
+    fn http_only(&self) -> bool {
+        false
+    }
 }
 
 impl<M: Middleware + ?Sized> Middleware for Arc<M> {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
         (**self).call(ctx, next)
+    }
+
+    fn http_only(&self) -> bool {
+        (**self).http_only()
     }
 }
 
@@ -95,19 +110,23 @@ pub struct Next {
 impl Next {
     /// Run the rest of the chain (the following middleware, then the handler).
     pub fn run(self, ctx: Context) -> BoxFuture<Outcome> {
-        match self.pipeline.middleware.get(self.index) {
-            Some(m) => {
-                let m = m.clone();
-                m.call(
-                    ctx,
-                    Next {
-                        pipeline: self.pipeline,
-                        index: self.index + 1,
-                    },
-                )
+        let mut index = self.index;
+        // HTTP-only middleware is passed by for every other event.
+        while let Some(m) = self.pipeline.middleware.get(index) {
+            if m.http_only() && !ctx.event_kind().is_http() {
+                index += 1;
+                continue;
             }
-            None => (self.pipeline.endpoint)(ctx),
+            let m = m.clone();
+            return m.call(
+                ctx,
+                Next {
+                    pipeline: self.pipeline,
+                    index: index + 1,
+                },
+            );
         }
+        (self.pipeline.endpoint)(ctx)
     }
 }
 

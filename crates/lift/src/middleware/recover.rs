@@ -20,15 +20,8 @@
 //! assert!(app.build().is_ok());
 //! ```
 
-use std::any::Any;
-use std::cell::RefCell;
-use std::future::Future;
-use std::panic::{self, AssertUnwindSafe};
-use std::pin::Pin;
-use std::sync::Once;
-use std::task::{Context as TaskContext, Poll};
-
 use super::{Middleware, Next, Outcome};
+use crate::catch_panic::{CatchPanic, Caught};
 use crate::observability::{Field, Logger};
 use crate::{BoxFuture, Context, Error};
 
@@ -43,84 +36,14 @@ impl Recover {
     }
 }
 
-thread_local! {
-    /// Set while a `Recover` polls its inner future on this thread; the hook fills in the
-    /// location of a panic raised there.
-    static CATCHING: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
-}
-
-fn install_hook() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            let caught = CATCHING.with(|c| {
-                let mut c = c.borrow_mut();
-                match c.as_mut() {
-                    Some(slot) => {
-                        *slot = info.location().map(|l| l.to_string());
-                        true
-                    }
-                    None => false,
-                }
-            });
-            if !caught {
-                previous(info);
-            }
-        }));
-    });
-}
-
-/// A caught panic: its message and, when the hook saw it, its location.
-struct Caught {
-    message: String,
-    location: Option<String>,
-}
-
-fn message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_owned()
-    }
-}
-
-/// Polls the inner future, catching a panic raised while polling it.
-struct CatchPanic {
-    inner: BoxFuture<Outcome>,
-}
-
-impl Future for CatchPanic {
-    type Output = Result<Outcome, Caught>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let previous = CATCHING.with(|c| c.borrow_mut().replace(None));
-        let polled = panic::catch_unwind(AssertUnwindSafe(|| self.inner.as_mut().poll(cx)));
-        let location = CATCHING
-            .with(|c| std::mem::replace(&mut *c.borrow_mut(), previous))
-            .flatten();
-        match polled {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(outcome)) => Poll::Ready(Ok(outcome)),
-            Err(payload) => Poll::Ready(Err(Caught {
-                message: message(&*payload),
-                location,
-            })),
-        }
-    }
-}
-
 impl Middleware for Recover {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
-        install_hook();
         let logger = ctx.logger();
         // `next.run` itself runs synchronous code (extractors, other middleware's set-up):
         // calling it inside the future keeps that inside the catch too.
         let inner: BoxFuture<Outcome> = Box::pin(async move { next.run(ctx).await });
         Box::pin(async move {
-            match (CatchPanic { inner }).await {
+            match CatchPanic::new(inner).await {
                 Ok(outcome) => outcome,
                 Err(caught) => Err(report(&logger, caught)),
             }

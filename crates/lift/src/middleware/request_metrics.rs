@@ -47,9 +47,6 @@ fn class(status: u16) -> &'static str {
 
 impl Middleware for RequestMetrics {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
-        if !ctx.event_kind().is_http() {
-            return next.run(ctx);
-        }
         let metrics = ctx.metrics();
         let route = ctx.route().unwrap_or("unmatched").to_owned();
         let method = ctx.method().to_string();
@@ -79,5 +76,9 @@ impl Middleware for RequestMetrics {
             }
             outcome
         })
+    }
+
+    fn http_only(&self) -> bool {
+        true
     }
 }

@@ -147,13 +147,14 @@ impl SecurityHeaders {
 
 impl Middleware for SecurityHeaders {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
-        if !ctx.event_kind().is_http() {
-            return next.run(ctx);
-        }
         // The future must own what it adds; the values are static or reference-counted, so the
         // clone copies no header bytes.
         let this = self.clone();
         let inner = next.run(ctx);
         Box::pin(async move { this.apply(inner.await) })
+    }
+
+    fn http_only(&self) -> bool {
+        true
     }
 }

@@ -17,8 +17,8 @@ use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{Layer, Registry};
 
+use super::Frame;
 use super::{Field, Level, Logger, Observability};
-use crate::scope::Scope;
 
 /// A `tracing-subscriber` layer writing `tracing` events through Lift's logger. Install it with
 /// [`install_tracing_bridge`], or add it to your own `Registry`-based subscriber.
@@ -41,7 +41,7 @@ struct InvocationLogger(Logger);
 impl TracingBridge {
     /// A bridge for this configuration.
     pub fn new(obs: &Observability) -> Self {
-        let s = &obs.shared;
+        let s = &obs.settings;
         // Sampling and the debug buffer can make DEBUG lines count in some invocations.
         let min = if s.sample_rate > 0.0 || s.debug_buffer.is_some() {
             s.level.min(Level::Debug)
@@ -74,13 +74,13 @@ fn level(l: &tracing::Level) -> Level {
 
 /// The span every invocation runs in, carrying its logger for the bridge. Disabled (and nearly
 /// free) when no `Registry`-based subscriber is installed.
-pub(crate) fn invocation_span(scope: &Arc<Scope>) -> tracing::Span {
+pub(crate) fn invocation_span(frame: &Arc<Frame>) -> tracing::Span {
     let span = tracing::info_span!("lift.invocation");
     span.with_subscriber(|(id, dispatch)| {
         if let Some(registry) = dispatch.downcast_ref::<Registry>() {
             if let Some(data) = registry.span(id) {
                 data.extensions_mut()
-                    .insert(InvocationLogger(Logger::invocation(scope.clone())));
+                    .insert(InvocationLogger(Logger::context(frame.clone())));
             }
         }
     });

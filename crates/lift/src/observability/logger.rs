@@ -1,24 +1,25 @@
 //! The structured logger: one JSON line per call with the keys Powertools writes, the
 //! invocation's ids, child-logger fields and the call's own fields.
 //!
-//! Lines are written through to the sink as they are logged, so a line is never lost when the
-//! invocation later fails, times out or panics. The one exception is the opt-in debug buffer,
+//! Each line is rendered once and handed to every exporter as it is logged, so a line is never
+//! lost when the invocation later fails, times out or panics. The one exception is the opt-in debug buffer,
 //! which holds DEBUG/TRACE lines until the invocation either logs an error or fails (then they
 //! are written, oldest first) or succeeds (then they are discarded).
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::io::Write;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use serde_json::Value;
 
+use super::frame::{Frame, Ids};
 use super::json_out::write_str as json_str;
+use super::record::LogRecord;
 use super::timestamp;
-use super::{RecordKind, Shared};
-use crate::scope::Scope;
+use super::{RecordKind, Settings};
 
 /// Log levels, in increasing severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -159,84 +160,16 @@ impl Field<'_> {
     }
 }
 
-/// One invocation's logging state: its effective level and its debug buffer.
-pub(crate) struct LogState {
-    level: Level,
-    sampled: bool,
-    buffer: Mutex<DebugBuffer>,
-    error_logged: AtomicBool,
-}
-
-#[derive(Default)]
-struct DebugBuffer {
-    lines: VecDeque<Vec<u8>>,
-    bytes: usize,
-    evicted: u64,
-}
-
-impl LogState {
-    pub(crate) fn new(shared: &Shared) -> Self {
-        let sampled = shared.sample_rate > 0.0 && fastrand::f64() < shared.sample_rate;
-        LogState {
-            level: if sampled {
-                shared.level.min(Level::Debug)
-            } else {
-                shared.level
-            },
-            sampled,
-            buffer: Mutex::new(DebugBuffer::default()),
-            error_logged: AtomicBool::new(false),
-        }
-    }
-
-    fn buffer(&self, line: Vec<u8>, max: usize) {
-        let mut b = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
-        b.bytes += line.len();
-        b.lines.push_back(line);
-        while b.bytes > max {
-            match b.lines.pop_front() {
-                Some(old) => {
-                    b.bytes -= old.len();
-                    b.evicted += 1;
-                }
-                None => break,
-            }
-        }
-    }
-
-    fn take_buffer(&self) -> DebugBuffer {
-        let mut b = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
-        std::mem::take(&mut *b)
-    }
-
-    /// Write the buffered debug lines (and a note of any evicted ones).
-    pub(crate) fn flush_buffer(&self, shared: &Shared, logger: &Logger) {
-        let b = self.take_buffer();
-        if b.evicted > 0 {
-            logger.emit(
-                Level::Warn,
-                "debug buffer overflowed; older debug lines were evicted",
-                &[("evicted_lines", Field::U64(b.evicted))],
-            );
-        }
-        for line in b.lines {
-            shared.write(RecordKind::Log, &line);
-        }
-    }
-
-    /// End of the invocation: buffered lines are written if it failed or logged an error
-    /// (lines buffered after that error included), discarded otherwise.
-    pub(crate) fn finish(&self, shared: &Shared, logger: &Logger, failed: bool) {
-        if failed || self.error_logged.load(Ordering::Relaxed) {
-            self.flush_buffer(shared, logger);
-        } else {
-            self.take_buffer();
-        }
-    }
+/// A rendered line with what its [`LogRecord`] needs, kept as such in the debug buffer.
+pub(crate) struct Rendered {
+    pub(crate) level: Level,
+    pub(crate) timestamp: SystemTime,
+    pub(crate) ids: Ids,
+    pub(crate) line: Vec<u8>,
 }
 
 /// A structured logger. Cheap to clone; the one from [`Context::logger`](crate::Context::logger)
-/// carries its invocation's ids on every line.
+/// carries its request's or record's ids on every line.
 ///
 /// Keys, in order: `level`, `message`, `timestamp` (RFC 3339, ms), `service`, `cold_start`,
 /// `function_name`, `function_memory_size`, `function_arn`, `function_request_id`,
@@ -244,8 +177,8 @@ impl LogState {
 /// (each when known), then the child logger's fields, then the call's.
 #[derive(Clone)]
 pub struct Logger {
-    shared: Arc<Shared>,
-    scope: Option<Arc<Scope>>,
+    shared: Arc<Settings>,
+    frame: Option<Arc<Frame>>,
     extra: Option<Arc<Vec<(String, Value)>>>,
 }
 
@@ -259,18 +192,18 @@ impl fmt::Debug for Logger {
 }
 
 impl Logger {
-    pub(crate) fn process(shared: Arc<Shared>) -> Self {
+    pub(crate) fn process(shared: Arc<Settings>) -> Self {
         Logger {
             shared,
-            scope: None,
+            frame: None,
             extra: None,
         }
     }
 
-    pub(crate) fn invocation(scope: Arc<Scope>) -> Self {
+    pub(crate) fn context(frame: Arc<Frame>) -> Self {
         Logger {
-            shared: scope.telemetry.shared.clone(),
-            scope: Some(scope),
+            shared: frame.settings().clone(),
+            frame: Some(frame),
             extra: None,
         }
     }
@@ -284,15 +217,15 @@ impl Logger {
         }
         Logger {
             shared: self.shared.clone(),
-            scope: self.scope.clone(),
+            frame: self.frame.clone(),
             extra: Some(Arc::new(extra)),
         }
     }
 
     /// The level below which lines are not written (DEBUG in a sampled invocation).
     pub fn level(&self) -> Level {
-        match &self.scope {
-            Some(s) => s.telemetry.log.level,
+        match &self.frame {
+            Some(f) => f.scope().telemetry.log.level,
             None => self.shared.level,
         }
     }
@@ -303,7 +236,7 @@ impl Logger {
     }
 
     fn buffering(&self) -> bool {
-        self.scope.is_some() && self.shared.debug_buffer.is_some()
+        self.frame.is_some() && self.shared.debug_buffer.is_some()
     }
 
     /// Log at TRACE.
@@ -334,15 +267,16 @@ impl Logger {
 
     /// Log at any level.
     pub fn log(&self, level: Level, message: &str, fields: &[(&str, Field<'_>)]) {
-        if !self.shared.logs_wanted {
+        if !self.shared.pipeline.wants(RecordKind::Log) {
             return;
         }
         let effective = self.level();
         if level < effective {
-            if let (Some(scope), Some(max), true) =
-                (&self.scope, self.shared.debug_buffer, level <= Level::Debug)
+            if let (Some(frame), Some(max), true) =
+                (&self.frame, self.shared.debug_buffer, level <= Level::Debug)
             {
-                scope
+                frame
+                    .scope()
                     .telemetry
                     .log
                     .buffer(self.render(level, message, fields), max);
@@ -350,24 +284,37 @@ impl Logger {
             return;
         }
         if level >= Level::Error {
-            if let Some(scope) = &self.scope {
-                scope
-                    .telemetry
-                    .log
-                    .error_logged
-                    .store(true, Ordering::Relaxed);
+            if let Some(frame) = &self.frame {
+                let log = &frame.scope().telemetry.log;
+                log.error_logged.store(true, Ordering::Relaxed);
                 if self.shared.debug_buffer.is_some() {
-                    scope.telemetry.log.flush_buffer(&self.shared, self);
+                    log.flush_buffer(self);
                 }
             }
         }
         self.emit(level, message, fields);
     }
 
-    /// Render and write, with no level check.
+    /// Render and export, with no level check.
     pub(crate) fn emit(&self, level: Level, message: &str, fields: &[(&str, Field<'_>)]) {
-        let line = self.render(level, message, fields);
-        self.shared.write(RecordKind::Log, &line);
+        let rendered = self.render(level, message, fields);
+        self.export(&rendered);
+    }
+
+    /// Hand a rendered line to the exporters.
+    pub(crate) fn export(&self, r: &Rendered) {
+        let scope = self.frame.as_ref().map(|f| f.scope());
+        let record = LogRecord {
+            level: r.level,
+            timestamp: r.timestamp,
+            request_id: scope.map(|s| s.request_id()),
+            tenant_id: r.ids.tenant.as_deref(),
+            user_id: r.ids.user.as_deref(),
+            correlation_id: r.ids.correlation.as_deref(),
+            trace_id: scope.and_then(|s| s.telemetry.trace_id.as_deref()),
+            line: &r.line,
+        };
+        self.shared.pipeline.log(&record);
     }
 
     /// The line for a call, in the configured format.
@@ -376,10 +323,13 @@ impl Logger {
         level: Level,
         message: &str,
         fields: &[(&str, Field<'_>)],
-    ) -> Vec<u8> {
+    ) -> Rendered {
+        let timestamp = SystemTime::now();
+        let ids = self.frame.as_ref().map(|f| f.ids()).unwrap_or_default();
         let mut w = LineWriter::new(&self.shared, 384 + 48 * fields.len());
-        w.start(level, message);
-        if let Some(scope) = &self.scope {
+        w.start(level, message, timestamp);
+        if let Some(frame) = &self.frame {
+            let scope = frame.scope();
             let lambda = scope.lambda();
             let tel = &scope.telemetry;
             // The Lambda context keys are for CloudWatch; in a terminal they are noise.
@@ -394,14 +344,13 @@ impl Logger {
                 w.str_value(&lambda.invoked_function_arn);
                 w.own(FUNCTION_REQUEST_ID);
                 w.str_value(&lambda.request_id);
-                if let Some(t) = &lambda.xray_trace_id {
+                if let Some(t) = &tel.trace_id {
                     w.own(XRAY_TRACE_ID);
                     w.str_value(t);
                 }
             }
             w.own(REQUEST_ID);
             w.str_value(scope.request_id());
-            let ids = tel.ids();
             if let Some(t) = &ids.tenant {
                 w.own(TENANT_ID);
                 w.str_value(t);
@@ -414,10 +363,19 @@ impl Logger {
                 w.own(CORRELATION_ID);
                 w.str_value(c);
             }
-            drop(ids);
             if tel.log.sampled || self.shared.sample_rate > 0.0 {
                 w.own(SAMPLING_RATE);
                 let _ = serde_json::to_writer(&mut w.buf, &self.shared.sample_rate);
+            }
+            if let Some(id) = frame.record_id() {
+                if !fields.iter().any(|(k, _)| *k == "record_id")
+                    && !self
+                        .extra
+                        .as_deref()
+                        .is_some_and(|e| e.iter().any(|(k, _)| k == "record_id"))
+                {
+                    w.field("record_id", Field::Str(id));
+                }
             }
         }
         if let Some(extra) = &self.extra {
@@ -432,13 +390,18 @@ impl Logger {
         for (k, v) in fields {
             w.field(k, *v);
         }
-        w.finish()
+        Rendered {
+            level,
+            timestamp,
+            ids,
+            line: w.finish(),
+        }
     }
 }
 
 /// Writes one line in either format, applying redaction.
 struct LineWriter<'s> {
-    shared: &'s Shared,
+    shared: &'s Settings,
     buf: Vec<u8>,
     /// Which of [`LIFT_KEYS`] this line already has.
     written: u32,
@@ -492,7 +455,7 @@ fn needs_quotes(s: &str) -> bool {
 const REDACTED: &str = "[REDACTED]";
 
 impl<'s> LineWriter<'s> {
-    fn new(shared: &'s Shared, capacity: usize) -> Self {
+    fn new(shared: &'s Settings, capacity: usize) -> Self {
         LineWriter {
             shared,
             buf: Vec::with_capacity(capacity),
@@ -504,17 +467,17 @@ impl<'s> LineWriter<'s> {
         self.shared.format == LogFormat::Json
     }
 
-    fn start(&mut self, level: Level, message: &str) {
+    fn start(&mut self, level: Level, message: &str, at: SystemTime) {
         if self.json() {
             self.buf.extend_from_slice(b"{\"level\":\"");
             self.buf.extend_from_slice(level.as_str().as_bytes());
             self.buf.extend_from_slice(b"\",\"message\":");
             json_str(&mut self.buf, message);
             self.buf.extend_from_slice(b",\"timestamp\":\"");
-            timestamp::write_now(&mut self.buf);
+            timestamp::write_at(&mut self.buf, at);
             self.buf.push(b'"');
         } else {
-            timestamp::write_now(&mut self.buf);
+            timestamp::write_at(&mut self.buf, at);
             let _ = write!(self.buf, " {:<5} {message}", level.as_str());
         }
         self.own(SERVICE);

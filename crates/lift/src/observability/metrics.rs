@@ -1,13 +1,15 @@
-//! Metrics: counters (summed), gauges (last value) and histograms (every value, with counts),
-//! aggregated per invocation and flushed as CloudWatch EMF after the response is posted.
+//! Metrics: counters (summed), gauges (last value) and histograms (values with counts),
+//! aggregated per request or record (its [`Context`](crate::Context)) and handed to the
+//! exporters after the response is posted, one record per dimension-value set.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::Shared;
-use crate::scope::Scope;
+use super::frame::Frame;
+use super::histogram::Dist;
+use super::Settings;
 
 /// CloudWatch metric units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -137,8 +139,8 @@ pub(crate) enum Kind {
 pub(crate) enum Data {
     Sum(f64),
     Last(f64),
-    /// Distinct values with how often each was seen, in first-seen order.
-    Dist(Vec<(f64, u64)>),
+    /// Values with how often each was seen (binned past 100 distinct values).
+    Dist(Dist),
 }
 
 #[derive(Debug, Clone)]
@@ -188,14 +190,17 @@ pub(crate) fn valid_name(name: &str) -> bool {
 }
 
 impl MetricSet {
-    fn reject(&mut self, shared: &Shared, e: MetricsError) {
-        shared.rejected_metrics.fetch_add(1, Ordering::Relaxed);
+    fn reject(&mut self, shared: &Settings, e: MetricsError) {
+        shared
+            .counters
+            .rejected_metrics
+            .fetch_add(1, Ordering::Relaxed);
         if self.rejected.len() < KEPT_REJECTIONS {
             self.rejected.push(e);
         }
     }
 
-    fn record(&mut self, shared: &Shared, group: Option<usize>, spec: &Spec, value: f64) {
+    fn record(&mut self, shared: &Settings, group: Option<usize>, spec: &Spec, value: f64) {
         if !valid_name(&spec.name) {
             return self.reject(shared, MetricsError::InvalidName(spec.name.to_string()));
         }
@@ -211,7 +216,7 @@ impl MetricSet {
         }
     }
 
-    fn group(&mut self, shared: &Shared, dims: &[(&str, &str)]) -> Result<usize, MetricsError> {
+    fn group(&mut self, shared: &Settings, dims: &[(&str, &str)]) -> Result<usize, MetricsError> {
         if 1 + shared.default_dimensions.len() + dims.len() > MAX_DIMENSIONS {
             return Err(MetricsError::TooManyDimensions);
         }
@@ -234,7 +239,7 @@ impl MetricSet {
 
     fn add_dimension(
         &mut self,
-        shared: &Shared,
+        shared: &Settings,
         name: &str,
         value: &str,
     ) -> Result<(), MetricsError> {
@@ -256,10 +261,73 @@ fn check_dimension(name: &str, value: &str) -> Result<(), MetricsError> {
     if !valid_name(name) || name.starts_with(':') {
         return Err(MetricsError::InvalidName(name.to_owned()));
     }
-    if value.is_empty() || value.chars().count() > 1024 {
+    if !super::tenant::valid_dimension_value(value) {
         return Err(MetricsError::InvalidDimensionValue(name.to_owned()));
     }
     Ok(())
+}
+
+/// Fold `from` into `into`: counters add, gauges take the later value, histograms merge. A
+/// metric recorded as two kinds or units is rejected.
+fn merge_entries(
+    shared: &Settings,
+    into: &mut Vec<Entry>,
+    from: Vec<Entry>,
+    rejected: &mut Vec<MetricsError>,
+) {
+    for e in from {
+        match into.iter_mut().find(|x| x.name == e.name) {
+            None => into.push(e),
+            Some(x) if x.kind() != e.kind() || x.unit != e.unit => {
+                shared
+                    .counters
+                    .rejected_metrics
+                    .fetch_add(1, Ordering::Relaxed);
+                if rejected.len() < KEPT_REJECTIONS {
+                    rejected.push(MetricsError::Conflict(e.name.to_string()));
+                }
+            }
+            Some(x) => {
+                match (&mut x.data, &e.data) {
+                    (Data::Sum(a), Data::Sum(b)) => *a += b,
+                    (Data::Last(a), Data::Last(b)) => *a = *b,
+                    (Data::Dist(a), Data::Dist(b)) => a.merge(b),
+                    // Kinds were compared above.
+                    _ => {}
+                }
+                if e.resolution == Resolution::High {
+                    x.resolution = Resolution::High;
+                }
+            }
+        }
+    }
+}
+
+impl MetricSet {
+    /// Whether nothing was recorded (nor rejected).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.groups.is_empty() && self.rejected.is_empty()
+    }
+
+    /// Fold another request's or record's metrics, with the same dimensions, into this set.
+    pub(crate) fn merge(&mut self, shared: &Settings, other: MetricSet) {
+        merge_entries(shared, &mut self.entries, other.entries, &mut self.rejected);
+        for g in other.groups {
+            match self
+                .groups
+                .iter_mut()
+                .find(|x| x.dimensions == g.dimensions)
+            {
+                Some(x) => merge_entries(shared, &mut x.entries, g.entries, &mut self.rejected),
+                None => self.groups.push(g),
+            }
+        }
+        for r in other.rejected {
+            if self.rejected.len() < KEPT_REJECTIONS {
+                self.rejected.push(r);
+            }
+        }
+    }
 }
 
 /// Aggregate one value into its entry (created on first use).
@@ -271,10 +339,7 @@ fn record_into(entries: &mut Vec<Entry>, spec: &Spec, value: f64) -> Result<(), 
         match &mut e.data {
             Data::Sum(s) => *s += value,
             Data::Last(l) => *l = value,
-            Data::Dist(d) => match d.iter_mut().find(|(v, _)| *v == value) {
-                Some((_, n)) => *n += 1,
-                None => d.push((value, 1)),
-            },
+            Data::Dist(d) => d.record(value, 1),
         }
         if spec.resolution == Resolution::High {
             e.resolution = Resolution::High;
@@ -284,7 +349,7 @@ fn record_into(entries: &mut Vec<Entry>, spec: &Spec, value: f64) -> Result<(), 
     let data = match spec.kind {
         Kind::Counter => Data::Sum(value),
         Kind::Gauge => Data::Last(value),
-        Kind::Histogram => Data::Dist(vec![(value, 1)]),
+        Kind::Histogram => Data::Dist(Dist::new(value)),
     };
     entries.push(Entry {
         name: spec.name.clone(),
@@ -298,14 +363,16 @@ fn record_into(entries: &mut Vec<Entry>, spec: &Spec, value: f64) -> Result<(), 
 /// Where a [`Metrics`] handle records.
 #[derive(Clone)]
 enum Target {
-    Invocation(Arc<Scope>),
-    Process(Arc<Shared>),
+    /// A request's or record's own set (its Context's frame).
+    Context(Arc<Frame>),
+    Process(Arc<Settings>),
 }
 
 /// A metrics collector. The one from [`Context::metrics`](crate::Context::metrics) records
-/// into its invocation (flushed after the response); the one from
+/// for its request or record, under that Context's tenant and dimensions (handed to the
+/// exporters after the response); the one from
 /// [`Observability::metrics`](super::Observability::metrics) records for the process (flushed
-/// on shutdown).
+/// after the next invocation and at shutdown).
 #[derive(Clone)]
 pub struct Metrics {
     target: Target,
@@ -327,30 +394,40 @@ struct Spec {
 }
 
 impl Metrics {
-    pub(crate) fn invocation(scope: Arc<Scope>) -> Self {
+    pub(crate) fn context(frame: Arc<Frame>) -> Self {
         Metrics {
-            target: Target::Invocation(scope),
+            target: Target::Context(frame),
             group: None,
         }
     }
 
-    pub(crate) fn process(shared: Arc<Shared>) -> Self {
+    pub(crate) fn process(shared: Arc<Settings>) -> Self {
         Metrics {
             target: Target::Process(shared),
             group: None,
         }
     }
 
-    fn with_set<R>(&self, f: impl FnOnce(&Shared, &mut MetricSet) -> R) -> Option<R> {
-        let (shared, set) = match &self.target {
-            Target::Invocation(s) => (&*s.telemetry.shared, &s.telemetry.metrics),
-            Target::Process(shared) => (&**shared, &shared.process_metrics),
-        };
-        if !shared.metrics_enabled {
-            return None;
+    fn with_set<R>(&self, f: impl FnOnce(&Settings, &mut MetricSet) -> R) -> Option<R> {
+        match &self.target {
+            Target::Context(frame) => {
+                let settings = frame.settings();
+                if !settings.metrics_enabled {
+                    return None;
+                }
+                frame.with_metrics(|set| f(settings, set))
+            }
+            Target::Process(settings) => {
+                if !settings.metrics_enabled {
+                    return None;
+                }
+                let mut set = settings
+                    .process_metrics
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                Some(f(settings, &mut set))
+            }
         }
-        let mut set = set.lock().unwrap_or_else(|p| p.into_inner());
-        Some(f(shared, &mut set))
     }
 
     fn record(&self, spec: &Spec, value: f64) {
@@ -380,7 +457,8 @@ impl Metrics {
         Counter { metrics, spec }
     }
 
-    /// A histogram: every value is kept, written as EMF `Values` with their `Counts`.
+    /// A histogram: values with their counts, exact up to 100 distinct values and binned past
+    /// that, written as EMF `{"Values","Counts","Max","Min","Count","Sum"}`.
     pub fn histogram(&self, name: impl Into<Cow<'static, str>>, unit: Unit) -> Histogram {
         let (metrics, spec) = self.handle(name, Kind::Histogram, unit);
         Histogram { metrics, spec }
@@ -406,8 +484,9 @@ impl Metrics {
         })
     }
 
-    /// Add a dimension to every metric of this invocation (or of the process). Replaces a
-    /// dimension of the same name. Empty values, invalid names and a 31st dimension are errors.
+    /// Add a dimension to every metric of this request or record (or of the process), its
+    /// metrics recorded before the call included. Replaces a dimension of the same name. Invalid
+    /// names or values (see CloudWatch's rules) and a 31st dimension are errors.
     pub fn add_dimension(&self, name: &str, value: &str) -> Result<(), MetricsError> {
         self.with_set(|shared, set| set.add_dimension(shared, name, value))
             .unwrap_or(Ok(()))
@@ -482,8 +561,8 @@ impl Gauge {
 mod tests {
     use super::*;
 
-    fn shared() -> Shared {
-        (*super::super::Observability::new().shared).clone()
+    fn shared() -> Settings {
+        (*super::super::Observability::new().settings).clone()
     }
 
     #[test]
@@ -505,7 +584,9 @@ mod tests {
         set.record(&sh, None, &spec("h", Kind::Histogram), 4.0);
         assert!(matches!(set.entries[0].data, Data::Sum(s) if s == 3.0));
         assert!(matches!(set.entries[1].data, Data::Last(l) if l == 7.0));
-        assert!(matches!(&set.entries[2].data, Data::Dist(d) if *d == vec![(3.0, 2), (4.0, 1)]));
+        assert!(
+            matches!(&set.entries[2].data, Data::Dist(d) if d.value().values == vec![3.0, 4.0] && d.value().counts == vec![2, 1])
+        );
         set.record(&sh, None, &spec("c", Kind::Gauge), 1.0);
         set.record(&sh, None, &spec("", Kind::Counter), 1.0);
         set.record(&sh, None, &spec("n", Kind::Counter), f64::NAN);
@@ -517,7 +598,7 @@ mod tests {
                 MetricsError::InvalidValue("n".into())
             ]
         );
-        assert_eq!(sh.rejected_metrics.load(Ordering::Relaxed), 3);
+        assert_eq!(sh.counters.rejected_metrics.load(Ordering::Relaxed), 3);
     }
 
     #[test]

@@ -1,13 +1,58 @@
-//! The tenant cardinality guard: at most `max` distinct tenant values become metric dimension
-//! values in one process; the rest are folded into `other` and counted, so one noisy
-//! multi-tenant function cannot create unbounded CloudWatch metrics.
+//! Tenant values as metric dimensions and namespaces: validated, then capped.
+//!
+//! A tenant comes from a token or a message, so it can be anything. Before it becomes the
+//! `tenant` dimension value (or part of a per-tenant namespace) it must satisfy CloudWatch's
+//! rules, or CloudWatch drops the whole document:
+//!
+//! - a dimension value is 1–1024 ASCII characters, no control characters, not all whitespace;
+//! - a namespace is at most 255 characters of `0-9A-Za-z . - _ / # :` and space, not all
+//!   whitespace, and must not start with `AWS/` (`<namespace>/<tenant>` with per-tenant
+//!   namespaces).
+//!
+//! A value that breaks a rule is written as [`INVALID_TENANT`] and counted
+//! ([`TelemetryStats::invalid_tenants`](super::TelemetryStats::invalid_tenants)); log lines still
+//! carry the value as it was set, JSON-escaped. Then the cardinality guard: at most `max`
+//! distinct valid values per process; the rest fold into [`OTHER_TENANT`] and are counted, so
+//! one noisy multi-tenant function cannot create unbounded CloudWatch metrics. Invalid values
+//! never take a place under the cap.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-pub(crate) const OTHER: &str = "other";
+/// The dimension value for tenants past the cardinality cap.
+pub const OTHER_TENANT: &str = "other";
+/// The dimension value for tenant values CloudWatch would refuse.
+pub const INVALID_TENANT: &str = "invalid";
+
+/// Whether `v` is a valid CloudWatch dimension value.
+pub(crate) fn valid_dimension_value(v: &str) -> bool {
+    (1..=1024).contains(&v.len())
+        && v.bytes().all(|b| b.is_ascii() && !b.is_ascii_control())
+        && v.bytes().any(|b| !b.is_ascii_whitespace())
+}
+
+/// Whether `ns` is a valid CloudWatch namespace.
+pub(crate) fn valid_namespace(ns: &str) -> bool {
+    (1..=255).contains(&ns.len())
+        && ns
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_/#: ".contains(&b))
+        && ns.bytes().any(|b| b != b' ')
+        && !ns.starts_with("AWS/")
+}
+
+/// How a tenant value became a dimension value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolved {
+    /// Used as it is.
+    Kept,
+    /// Past the cap: `other`.
+    Folded,
+    /// Not valid: `invalid`.
+    Invalid,
+}
 
 pub(crate) struct TenantGuard {
     max: usize,
@@ -32,18 +77,28 @@ impl TenantGuard {
         self.folded.load(Ordering::Relaxed)
     }
 
-    /// The dimension value for `tenant`, and whether it was folded into `other`.
-    pub(crate) fn resolve<'t>(&self, tenant: &'t str) -> (Cow<'t, str>, bool) {
+    /// The dimension value for `tenant`. With `namespace` set (per-tenant namespaces), the
+    /// value must also make `<namespace>/<tenant>` a valid namespace.
+    pub(crate) fn resolve<'t>(
+        &self,
+        tenant: &'t str,
+        namespace: Option<&str>,
+    ) -> (Cow<'t, str>, Resolved) {
+        let valid = valid_dimension_value(tenant)
+            && namespace.is_none_or(|ns| valid_namespace(&format!("{ns}/{tenant}")));
+        if !valid {
+            return (Cow::Borrowed(INVALID_TENANT), Resolved::Invalid);
+        }
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if seen.contains(tenant) {
-            return (Cow::Borrowed(tenant), false);
+            return (Cow::Borrowed(tenant), Resolved::Kept);
         }
         if seen.len() < self.max {
             seen.insert(tenant.to_owned());
-            return (Cow::Borrowed(tenant), false);
+            return (Cow::Borrowed(tenant), Resolved::Kept);
         }
         self.folded.fetch_add(1, Ordering::Relaxed);
-        (Cow::Borrowed(OTHER), true)
+        (Cow::Borrowed(OTHER_TENANT), Resolved::Folded)
     }
 }
 
@@ -54,11 +109,49 @@ mod tests {
     #[test]
     fn tenants_past_the_cap_fold_into_other_and_are_counted() {
         let g = TenantGuard::new(2);
-        assert_eq!(g.resolve("a"), (Cow::Borrowed("a"), false));
-        assert_eq!(g.resolve("b"), (Cow::Borrowed("b"), false));
-        assert_eq!(g.resolve("a"), (Cow::Borrowed("a"), false));
-        assert_eq!(g.resolve("c"), (Cow::Borrowed("other"), true));
-        assert_eq!(g.resolve("d"), (Cow::Borrowed("other"), true));
+        assert_eq!(g.resolve("a", None), (Cow::Borrowed("a"), Resolved::Kept));
+        assert_eq!(g.resolve("b", None), (Cow::Borrowed("b"), Resolved::Kept));
+        assert_eq!(g.resolve("a", None), (Cow::Borrowed("a"), Resolved::Kept));
+        assert_eq!(
+            g.resolve("c", None),
+            (Cow::Borrowed("other"), Resolved::Folded)
+        );
+        assert_eq!(
+            g.resolve("d", None),
+            (Cow::Borrowed("other"), Resolved::Folded)
+        );
         assert_eq!(g.folded(), 2);
+    }
+
+    #[test]
+    fn invalid_values_fold_into_invalid_and_take_no_place_under_the_cap() {
+        let g = TenantGuard::new(1);
+        let long = "x".repeat(2000);
+        for bad in ["", "   ", "é", "tab\there", long.as_str()] {
+            assert_eq!(
+                g.resolve(bad, None),
+                (Cow::Borrowed("invalid"), Resolved::Invalid),
+                "{bad:?}"
+            );
+        }
+        // Valid as a dimension value, not inside a namespace.
+        assert_eq!(g.resolve("a@b", None).1, Resolved::Kept);
+        let g = TenantGuard::new(1);
+        assert_eq!(g.resolve("a@b", Some("Shop")).1, Resolved::Invalid);
+        assert_eq!(
+            g.resolve(&"y".repeat(251), Some("Shop")).1,
+            Resolved::Invalid
+        );
+        assert_eq!(g.resolve(&"y".repeat(250), Some("Shop")).1, Resolved::Kept);
+        assert_eq!(g.folded(), 0);
+    }
+
+    #[test]
+    fn namespaces_follow_cloudwatch() {
+        assert!(valid_namespace("Lift/Shop-1_a.b#c:d e"));
+        assert!(!valid_namespace("AWS/Lambda"));
+        assert!(!valid_namespace(" "));
+        assert!(!valid_namespace(&"n".repeat(256)));
+        assert!(!valid_namespace("naïve"));
     }
 }

@@ -14,11 +14,7 @@ thread_local! {
     static SECOND: RefCell<(u64, [u8; PREFIX])> = const { RefCell::new((u64::MAX, [0; PREFIX])) };
 }
 
-/// Append the current time as RFC 3339 with milliseconds, in UTC.
-pub(crate) fn write_now(buf: &mut Vec<u8>) {
-    write_at(buf, SystemTime::now());
-}
-
+/// Append `at` as RFC 3339 with milliseconds, in UTC.
 pub(crate) fn write_at(buf: &mut Vec<u8>, at: SystemTime) {
     let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
     let (secs, millis) = (since.as_secs(), since.subsec_millis());

@@ -1,55 +1,56 @@
 //! A span API for tracing work inside an invocation.
 //!
-//! Spans are recorded in the invocation and written to the sink as [`RecordKind::Span`]
-//! lines when the invocation ends (after the response), in the shape of X-Ray subsegments:
-//! `name`, `id`, `parent_id`, `trace_id`, `start_time` and `end_time` (epoch seconds),
-//! `annotations`, `metadata`, `error`. The stdout sink does not take them (stdout is for logs
-//! and metrics), and then spans are not recorded at all; [`MemorySink`](super::MemorySink)
-//! keeps them for tests. With tracing off (`POWERTOOLS_TRACE_DISABLED`), or no sink that takes
-//! spans, spans cost nothing and record nothing.
+//! Spans are recorded in the invocation and handed to the exporters as one [`SpanBatch`] of
+//! trees when the invocation ends (after the response): each [`SpanRecord`] has its `name`,
+//! `id`, `parent_id`, `start_time` and `end_time` (epoch seconds), `annotations`, `metadata`,
+//! `error` and its children. A span carries its request's or record's identity: `tenant_id` and
+//! `user_id` annotations, when known. The stdout exporter does not take spans (stdout is for
+//! logs and metrics), and then spans are not recorded at all;
+//! [`MemoryExporter`](super::MemoryExporter) keeps them for tests. With tracing off
+//! (`POWERTOOLS_TRACE_DISABLED`), or no exporter that takes spans, spans cost nothing and record
+//! nothing. A span that ends after its invocation was flushed is counted as late.
 
 use std::fmt;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
-use super::{RecordKind, Shared};
-use crate::scope::Scope;
+use super::frame::Frame;
+use super::record::{span_trees, SpanBatch, SpanRecord};
+use super::{RecordKind, Settings};
 
-/// Finished spans of one invocation.
+/// Finished spans of one invocation, in the order they ended.
 #[derive(Default)]
 pub(crate) struct SpanSet {
-    done: Mutex<Vec<Value>>,
+    done: Mutex<Vec<SpanRecord>>,
 }
 
 impl SpanSet {
-    fn push(&self, span: Value) {
+    fn push(&self, span: SpanRecord) {
         self.done
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(span);
     }
 
-    pub(crate) fn flush(&self, shared: &Shared, trace_header: Option<&str>) {
+    pub(crate) fn flush(
+        &self,
+        settings: &Settings,
+        trace_header: Option<&str>,
+        trace_id: Option<&str>,
+    ) {
         let spans = std::mem::take(&mut *self.done.lock().unwrap_or_else(|p| p.into_inner()));
-        let trace_id = trace_header.and_then(root_of);
-        for mut span in spans {
-            if let (Some(t), Value::Object(m)) = (trace_id, &mut span) {
-                m.insert("trace_id".into(), Value::String(t.to_owned()));
-            }
-            if let Ok(line) = serde_json::to_vec(&span) {
-                shared.write(RecordKind::Span, &line);
-            }
+        if spans.is_empty() {
+            return;
         }
+        settings.pipeline.spans(&SpanBatch {
+            trace_id: trace_id.map(str::to_owned),
+            trace_header: trace_header.map(str::to_owned),
+            roots: span_trees(spans),
+        });
     }
-}
-
-/// `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=...;Sampled=1` → the root id.
-fn root_of(header: &str) -> Option<&str> {
-    header
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("Root="))
 }
 
 fn epoch_seconds(t: SystemTime) -> f64 {
@@ -65,29 +66,29 @@ fn new_id() -> String {
 /// Starts spans for one invocation. From [`Context::tracer`](crate::Context::tracer).
 #[derive(Clone)]
 pub struct Tracer {
-    scope: Option<Arc<Scope>>,
+    frame: Option<Arc<Frame>>,
 }
 
 impl fmt::Debug for Tracer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tracer")
-            .field("enabled", &self.scope.is_some())
+            .field("enabled", &self.frame.is_some())
             .finish()
     }
 }
 
 impl Tracer {
-    pub(crate) fn invocation(scope: Arc<Scope>) -> Self {
-        let shared = &scope.telemetry.shared;
-        let enabled = shared.tracing_enabled && shared.sink.accepts(RecordKind::Span);
+    pub(crate) fn context(frame: Arc<Frame>) -> Self {
+        let settings = frame.settings();
+        let enabled = settings.tracing_enabled && settings.pipeline.wants(RecordKind::Span);
         Tracer {
-            scope: enabled.then_some(scope),
+            frame: enabled.then_some(frame),
         }
     }
 
     /// Start a span; it ends when dropped or [`end`](Span::end)ed.
     pub fn span(&self, name: &str) -> Span {
-        Span::start(self.scope.clone(), name, None)
+        Span::start(self.frame.clone(), name, None)
     }
 }
 
@@ -103,7 +104,7 @@ struct SpanData {
 
 /// A unit of traced work. Annotations are indexed (searchable) key-values; metadata is not.
 pub struct Span {
-    scope: Option<Arc<Scope>>,
+    frame: Option<Arc<Frame>>,
     data: Option<Box<SpanData>>,
 }
 
@@ -116,8 +117,8 @@ impl fmt::Debug for Span {
 }
 
 impl Span {
-    fn start(scope: Option<Arc<Scope>>, name: &str, parent: Option<String>) -> Span {
-        let data = scope.as_ref().map(|_| {
+    fn start(frame: Option<Arc<Frame>>, name: &str, parent: Option<String>) -> Span {
+        let data = frame.as_ref().map(|_| {
             Box::new(SpanData {
                 name: name.to_owned(),
                 id: new_id(),
@@ -128,13 +129,13 @@ impl Span {
                 error: None,
             })
         });
-        Span { scope, data }
+        Span { frame, data }
     }
 
     /// A span nested in this one.
     pub fn child(&self, name: &str) -> Span {
         Span::start(
-            self.scope.clone(),
+            self.frame.clone(),
             name,
             self.data.as_ref().map(|d| d.id.clone()),
         )
@@ -167,44 +168,37 @@ impl Span {
 
 impl Drop for Span {
     fn drop(&mut self) {
-        let (Some(scope), Some(d)) = (&self.scope, self.data.take()) else {
+        let (Some(frame), Some(d)) = (&self.frame, self.data.take()) else {
             return;
         };
-        let mut m = Map::new();
-        m.insert("name".into(), Value::String(d.name));
-        m.insert("id".into(), Value::String(d.id));
-        if let Some(p) = d.parent {
-            m.insert("parent_id".into(), Value::String(p));
+        let telemetry = &frame.scope().telemetry;
+        if telemetry.is_finished() {
+            telemetry
+                .settings
+                .counters
+                .late_records
+                .fetch_add(1, Ordering::Relaxed);
+            return;
         }
-        m.insert("start_time".into(), Value::from(epoch_seconds(d.start)));
-        m.insert(
-            "end_time".into(),
-            Value::from(epoch_seconds(SystemTime::now())),
-        );
-        if !d.annotations.is_empty() {
-            m.insert("annotations".into(), Value::Object(d.annotations));
+        let mut annotations = d.annotations;
+        let ids = frame.ids();
+        for (key, value) in [("tenant_id", &ids.tenant), ("user_id", &ids.user)] {
+            if let Some(v) = value {
+                annotations
+                    .entry(key)
+                    .or_insert_with(|| Value::String(v.to_string()));
+            }
         }
-        if !d.metadata.is_empty() {
-            m.insert("metadata".into(), Value::Object(d.metadata));
-        }
-        if let Some(e) = d.error {
-            m.insert("error".into(), Value::Bool(true));
-            m.insert("cause".into(), Value::String(e));
-        }
-        scope.telemetry.spans.push(Value::Object(m));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn trace_root_is_read_from_the_header() {
-        assert_eq!(
-            super::root_of(
-                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-            ),
-            Some("1-5759e988-bd862e3fe1be46a994272793")
-        );
-        assert_eq!(super::root_of("Parent=1"), None);
+        telemetry.spans.push(SpanRecord {
+            name: d.name,
+            id: d.id,
+            parent_id: d.parent,
+            start_time: epoch_seconds(d.start),
+            end_time: epoch_seconds(SystemTime::now()),
+            annotations,
+            metadata: d.metadata,
+            error: d.error,
+            children: Vec::new(),
+        });
     }
 }

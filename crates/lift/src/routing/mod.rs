@@ -6,6 +6,7 @@
 //! route is a 404; a path that matches with another method is a 405 with an `Allow` header;
 //! `HEAD` is served by the `GET` handler, without the body.
 
+mod base_path;
 mod events;
 mod router;
 
@@ -15,6 +16,7 @@ use http::Method;
 
 use crate::handler::{endpoint, Handler};
 use crate::middleware::{Endpoint, Middleware, Pipeline};
+pub(crate) use base_path::route_start;
 pub use events::BatchOptions;
 pub(crate) use events::{pipeline as event_pipeline, EventRoutes};
 pub(crate) use router::{Match, Router};

@@ -1,0 +1,140 @@
+//! Containing panics: a future wrapper that turns a panic raised while polling into a value,
+//! with the panic's message and location, and a panic hook that keeps contained panics off
+//! stderr. `Recover` uses it around handlers; the corridor uses it around after-response work
+//! and exporters, so one panicking task never takes the function down.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Once;
+use std::task::{Context, Poll};
+
+thread_local! {
+    /// Set while a `CatchPanic` polls its inner future on this thread; the hook fills in the
+    /// location of a panic raised there.
+    static CATCHING: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
+}
+
+/// Install (once per process) the hook that records the location of contained panics instead
+/// of printing them; other panics go to the previous hook as before.
+fn install_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let caught = CATCHING.with(|c| {
+                let mut c = c.borrow_mut();
+                match c.as_mut() {
+                    Some(slot) => {
+                        *slot = info.location().map(|l| l.to_string());
+                        true
+                    }
+                    None => false,
+                }
+            });
+            if !caught {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// A contained panic: its message and, when the hook saw it, its location.
+#[derive(Debug)]
+pub(crate) struct Caught {
+    pub(crate) message: String,
+    pub(crate) location: Option<String>,
+}
+
+fn message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+/// Run `f`, containing a panic.
+pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
+    install_hook();
+    let previous = CATCHING.with(|c| c.borrow_mut().replace(None));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    let location = CATCHING
+        .with(|c| std::mem::replace(&mut *c.borrow_mut(), previous))
+        .flatten();
+    result.map_err(|payload| Caught {
+        message: message(&*payload),
+        location,
+    })
+}
+
+/// Polls the inner future, containing a panic raised while polling it.
+pub(crate) struct CatchPanic<F> {
+    inner: Pin<Box<F>>,
+}
+
+impl<F: Future> CatchPanic<F> {
+    pub(crate) fn new(inner: F) -> Self {
+        CatchPanic {
+            inner: Box::pin(inner),
+        }
+    }
+}
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, Caught>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.inner;
+        match catch(|| inner.as_mut().poll(cx)) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(caught) => Poll::Ready(Err(caught)),
+        }
+    }
+}
+
+/// How a contained future ended.
+pub(crate) enum Contained<T> {
+    Done(T),
+    Panicked(Caught),
+    TimedOut,
+}
+
+/// Run `fut` with its panics contained, cut off at `deadline`. A future that is ready on its
+/// first poll never touches a timer (so it needs no timer-enabled runtime).
+pub(crate) async fn contained<F: Future>(
+    fut: F,
+    deadline: tokio::time::Instant,
+) -> Contained<F::Output> {
+    let mut fut = CatchPanic::new(fut);
+    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut fut).poll(cx))).await;
+    let result = match first {
+        Poll::Ready(r) => r,
+        Poll::Pending => match tokio::time::timeout_at(deadline, fut).await {
+            Ok(r) => r,
+            Err(_) => return Contained::TimedOut,
+        },
+    };
+    match result {
+        Ok(v) => Contained::Done(v),
+        Err(caught) => Contained::Panicked(caught),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_become_values_with_their_message() {
+        let caught = catch(|| panic!("boom")).unwrap_err();
+        assert_eq!(caught.message, "boom");
+        assert!(caught.location.unwrap().contains("catch_panic.rs"));
+        assert_eq!(catch(|| 7).unwrap(), 7);
+    }
+}

@@ -1,0 +1,358 @@
+//! The corridor every invocation walks, top to bottom:
+//!
+//! ```text
+//! bytes ─► detect & parse once (EventCell) ─► the invocation's Scope (event, Lambda context, telemetry)
+//!       ─► for the request, or for each record of a batch: a Frame (its identity) and a Context
+//!       ─► app middleware ─► route or event handler          (run_one: the same path for every kind)
+//!       ─► outcome → response, error body, or record fate
+//!       ─► reply in the source's shape  +  AfterResponse (telemetry flush first, then user tasks)
+//! ```
+//!
+//! Routing helpers live in `routing/` (the stage and base path in `routing/base_path.rs`),
+//! error rendering in `respond.rs`, batch ordering and results in `events/batch.rs`, the
+//! after-response window in `after_response.rs` and shutdown in `shutdown.rs`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::ALLOW;
+use tracing::Instrument;
+
+use crate::after_response::AfterResponse;
+use crate::context::{Context, LambdaContext, RouteInfo};
+use crate::error::Error;
+use crate::events::batch::{self, Order};
+use crate::events::{EventCell, EventKind, HttpReply, Parsed};
+use crate::middleware::Outcome;
+use crate::observability::{invocation_span, Field, Frame, Logger, Telemetry};
+use crate::respond::{event_outcome, log_failure, respond};
+use crate::routing::{route_start, Dispatch, Match};
+use crate::scope::Scope;
+use crate::service::{AppService, Invocation, InvokeError, Reply};
+use crate::BoxFuture;
+
+impl AppService {
+    /// Handle one invocation: the raw event bytes and the Lambda context in, the reply (or the
+    /// invocation error) and the after-response work out. This is the whole corridor; the
+    /// runtime, the dev server and [`testing`](crate::testing) all call it.
+    pub async fn invoke(&self, event: Bytes, lambda: LambdaContext) -> Invocation {
+        let cell = match EventCell::parse(event) {
+            Ok(cell) => cell,
+            Err(e) => {
+                return Invocation {
+                    reply: Err(invalid_event(&e)),
+                    after_response: AfterResponse::default(),
+                }
+            }
+        };
+        let kind = cell.borrow_dependent().kind();
+        let scope = self.scope(cell, lambda);
+        let (reply, failed) = match kind {
+            EventKind::ApiGatewayV1
+            | EventKind::ApiGatewayV2
+            | EventKind::FunctionUrl
+            | EventKind::Alb => self.http(&scope).await,
+            EventKind::WebSocket => self.websocket(&scope).await,
+            EventKind::Sqs
+            | EventKind::Sns
+            | EventKind::S3
+            | EventKind::DynamoDb
+            | EventKind::Kinesis => self.batch(&scope, kind).await,
+            EventKind::EventBridge | EventKind::Schedule => self.event(&scope).await,
+            // An empty batch (`{"Records": []}`) is nothing to do, whoever sent it.
+            EventKind::Records if matches!(scope.event(), Parsed::EmptyBatch) => {
+                (Ok(Reply::Empty), false)
+            }
+            EventKind::Records | EventKind::Unknown => (Err(unsupported(kind.as_str())), true),
+        };
+        scope.telemetry.set_outcome(!failed);
+        Invocation {
+            reply,
+            after_response: AfterResponse::new(scope, self.inner.after_response_limit),
+        }
+    }
+
+    fn scope(&self, cell: EventCell, lambda: LambdaContext) -> Arc<Scope> {
+        let telemetry = Telemetry::new(self.inner.observability.settings.clone(), &lambda);
+        Arc::new(Scope::new(cell, lambda, telemetry))
+    }
+
+    /// The one path every request and record takes: a Context on its frame, through the app
+    /// middleware to the handler, inside the `tracing` span that carries its logger.
+    async fn run_one(&self, frame: &Arc<Frame>, route: RouteInfo) -> Outcome {
+        let ctx = Context::new(frame.clone(), self.inner.state.clone(), route);
+        self.inner
+            .pipeline
+            .run(ctx)
+            .instrument(invocation_span(frame))
+            .await
+    }
+
+    /// An HTTP request (API Gateway v1/v2, ALB, Function URL): routed, answered in its shape.
+    async fn http(&self, scope: &Arc<Scope>) -> (Result<Reply, InvokeError>, bool) {
+        let Parsed::Http(req) = scope.event() else {
+            return (Err(unsupported("http")), true);
+        };
+        let (kind, multi_value) = (req.kind(), req.multi_value);
+        // A HEAD response never has a body, whoever answered it (GET handler, any, an error).
+        let strip_body = req.method() == http::Method::HEAD;
+        let route = self.route(req);
+        let correlation = self
+            .inner
+            .observability
+            .settings
+            .correlation_header
+            .as_deref()
+            .and_then(|h| req.header(h))
+            .map(str::to_owned);
+        let frame = Frame::new(scope.clone(), correlation, None);
+        let (mut response, failed) = respond(self.run_one(&frame, route).await, &frame);
+        if strip_body {
+            response.set_body(Bytes::new());
+        }
+        let reply = Reply::Http(HttpReply {
+            kind,
+            multi_value,
+            response,
+        });
+        (Ok(reply), failed)
+    }
+
+    /// Match an HTTP request to its route.
+    fn route(&self, req: &crate::http::Request<'_>) -> RouteInfo {
+        let parts = &*self.inner;
+        let path_start = route_start(req, parts.strip_prefix.as_deref());
+        let path = req.raw_path().get(path_start..).unwrap_or("/");
+        let path = if path.is_empty() { "/" } else { path };
+        let mut route = RouteInfo {
+            path_start,
+            ..RouteInfo::default()
+        };
+        let dispatch = match parts.router.lookup(req.method(), path) {
+            Match::Found {
+                pipeline,
+                template,
+                params,
+            } => {
+                route.template = Some(template.clone());
+                route.params = params;
+                Dispatch::Route(pipeline.clone())
+            }
+            Match::NotFound => match &parts.fallback {
+                Some(f) => Dispatch::Fallback(f.clone()),
+                None => Dispatch::NotFound,
+            },
+            Match::MethodNotAllowed { allow, template } => {
+                // The path exists: access logs and metrics file the 405 under its route.
+                route.template = Some(template.clone());
+                Dispatch::MethodNotAllowed(allow.clone())
+            }
+        };
+        route.dispatch = Some(dispatch);
+        route
+    }
+
+    /// A WebSocket event: the handler for its route key, answered as an HTTP response.
+    async fn websocket(&self, scope: &Arc<Scope>) -> (Result<Reply, InvokeError>, bool) {
+        let Parsed::WebSocket(_, meta) = scope.event() else {
+            return (Err(unsupported("websocket")), true);
+        };
+        let Some(pipeline) = self.inner.events.websocket(&meta.route_key).cloned() else {
+            return (Err(unsupported("websocket")), true);
+        };
+        let route = RouteInfo {
+            template: Some(Arc::from(&*meta.route_key)),
+            dispatch: Some(Dispatch::Route(pipeline)),
+            ..RouteInfo::default()
+        };
+        let frame = Frame::new(scope.clone(), None, None);
+        let (response, failed) = respond(self.run_one(&frame, route).await, &frame);
+        let reply = Reply::Http(HttpReply {
+            kind: EventKind::WebSocket,
+            multi_value: false,
+            response,
+        });
+        (Ok(reply), failed)
+    }
+
+    /// A single EventBridge event or schedule: one handler call; a failure fails the
+    /// invocation so Lambda retries the event.
+    async fn event(&self, scope: &Arc<Scope>) -> (Result<Reply, InvokeError>, bool) {
+        let Parsed::EventBridge(ev) = scope.event() else {
+            return (Err(unsupported("eventbridge")), true);
+        };
+        let events = &self.inner.events;
+        let kind = ev.kind;
+        let (pipeline, name) = match kind {
+            EventKind::Schedule => {
+                let name = ev.schedule_name().unwrap_or_default().to_owned();
+                (events.schedule(&name).cloned(), name)
+            }
+            _ => {
+                let (source, detail_type) = (
+                    ev.source.as_deref().unwrap_or(""),
+                    ev.detail_type.as_deref().unwrap_or(""),
+                );
+                (
+                    events.eventbridge(source, detail_type).cloned(),
+                    format!("{source}/{detail_type}"),
+                )
+            }
+        };
+        let Some(pipeline) = pipeline else {
+            let e = InvokeError {
+                error_type: "Lift.UnsupportedEvent",
+                message: format!("no handler for {kind} events named {name}"),
+            };
+            return (Err(e), true);
+        };
+        let route = RouteInfo {
+            template: Some(Arc::from(name.as_str())),
+            dispatch: Some(Dispatch::Route(pipeline)),
+            ..RouteInfo::default()
+        };
+        let frame = Frame::new(scope.clone(), None, None);
+        match self.run_one(&frame, route).await.and_then(event_outcome) {
+            Ok(()) => (Ok(Reply::Empty), false),
+            Err(e) => {
+                log_failure(&frame, &name, &e);
+                let e = InvokeError {
+                    error_type: "Lift.HandlerFailed",
+                    message: format!("the {kind} handler for {name} failed: {}", e.code()),
+                };
+                (Err(e), true)
+            }
+        }
+    }
+
+    /// A batch of records: one frame and one handler call per record, in the order the source
+    /// needs; each record's failure is its own.
+    async fn batch(
+        &self,
+        scope: &Arc<Scope>,
+        kind: EventKind,
+    ) -> (Result<Reply, InvokeError>, bool) {
+        let events = &self.inner.events;
+        let Some(pipeline) = events.records(kind).cloned() else {
+            return (Err(unsupported(kind.as_str())), true);
+        };
+        let ids = batch::ids(scope.event());
+        let fifo =
+            matches!(scope.event(), Parsed::Sqs(r) if r.first().is_some_and(|m| m.is_fifo()));
+        let order = match kind {
+            EventKind::Sqs if fifo => Order::FifoGroups,
+            EventKind::Sqs => Order::Concurrent(events.options.sqs_concurrency),
+            EventKind::DynamoDb | EventKind::Kinesis => Order::Stream,
+            _ => Order::Sequential,
+        };
+        let frames: Vec<Arc<Frame>> = ids
+            .iter()
+            .map(|id| Frame::new(scope.clone(), None, Some(&id.log_id)))
+            .collect();
+        let fates = batch::run(&ids, order, |i| -> BoxFuture<Result<(), Error>> {
+            let route = RouteInfo {
+                record: Some(i),
+                record_id: Some(ids[i].log_id.clone()),
+                dispatch: Some(Dispatch::Route(pipeline.clone())),
+                ..RouteInfo::default()
+            };
+            let frame = frames[i].clone();
+            let me = self.clone();
+            Box::pin(async move {
+                // Each record is traced as its own span, marked failed when it fails.
+                let mut span =
+                    crate::observability::Tracer::context(frame.clone()).span(kind.as_str());
+                if let Some(id) = frame.record_id() {
+                    span.annotate("record_id", id);
+                }
+                let result = me.run_one(&frame, route).await.and_then(event_outcome);
+                if let Err(e) = &result {
+                    span.set_error(e.code().to_owned());
+                }
+                span.end();
+                result
+            })
+        })
+        .await;
+        let outcome = batch::outcome(&ids, fates, |i, id, e| {
+            log_failure(&frames[i], &id.log_id, e);
+        });
+        if outcome.skipped > 0 {
+            Logger::context(Frame::new(scope.clone(), None, None)).warn(
+                "records not run after an earlier failure; they will be retried",
+                &[("skipped", Field::U64(outcome.skipped))],
+            );
+        }
+        let partial = events.options.partial
+            && matches!(
+                kind,
+                EventKind::Sqs | EventKind::DynamoDb | EventKind::Kinesis
+            );
+        let failed = !outcome.retry.is_empty();
+        (outcome.reply(kind, ids.len(), partial), failed)
+    }
+}
+
+/// The endpoint at the end of the app middleware for HTTP: the matched route, the fallback, or
+/// the 404/405.
+pub(crate) fn dispatch(mut ctx: Context) -> BoxFuture<Outcome> {
+    match ctx.inner.route.dispatch.take() {
+        Some(Dispatch::Route(p)) => p.run(ctx),
+        Some(Dispatch::Fallback(e)) => e(ctx),
+        Some(Dispatch::MethodNotAllowed(allow)) => Box::pin(std::future::ready(Err(
+            Error::method_not_allowed().with_header(ALLOW, allow),
+        ))),
+        Some(Dispatch::NotFound) | None => Box::pin(std::future::ready(Err(Error::not_found(
+            "no route matches this path",
+        )))),
+    }
+}
+
+/// Why an event could not be parsed, without quoting any of it: serde's messages for data
+/// errors include the offending string values.
+fn invalid_event(e: &serde_json::Error) -> InvokeError {
+    use serde_json::error::Category;
+    let (line, column) = (e.line(), e.column());
+    match e.classify() {
+        // Valid JSON that is not an object of any known kind's shape.
+        Category::Data => InvokeError {
+            error_type: "Lift.UnsupportedEvent",
+            message: format!("no handler for events of kind {}", EventKind::Unknown),
+        },
+        Category::Eof => InvokeError {
+            error_type: "Lift.InvalidEvent",
+            message: format!(
+                "the event is not valid JSON: it ends early (line {line}, column {column})"
+            ),
+        },
+        Category::Syntax | Category::Io => InvokeError {
+            error_type: "Lift.InvalidEvent",
+            message: format!(
+                "the event is not valid JSON: syntax error at line {line}, column {column}"
+            ),
+        },
+    }
+}
+
+fn unsupported(kind: &str) -> InvokeError {
+    InvokeError {
+        error_type: "Lift.UnsupportedEvent",
+        message: format!("no handler for events of kind {kind}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invocations_can_move_between_threads() {
+        fn is_send<T: Send>(_: &T) {}
+        let app = crate::App::new().build().unwrap();
+        let fut = app.invoke(
+            Bytes::new(),
+            LambdaContext::local("r", std::time::Duration::ZERO),
+        );
+        is_send(&fut);
+    }
+}

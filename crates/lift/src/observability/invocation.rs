@@ -1,0 +1,205 @@
+//! One invocation's telemetry state: its log level and debug buffer, the frames (one per
+//! request or record) whose metrics it flushes, its finished spans, its trace id, and how it
+//! ended. The app-wide configuration is in `config.rs`.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::frame::FrameState;
+use super::logger::{Field, Level, Logger, Rendered};
+use super::tracer::SpanSet;
+use super::{RecordKind, Settings};
+
+/// One invocation's logging state: its effective level and its debug buffer.
+pub(crate) struct LogState {
+    pub(crate) level: Level,
+    pub(crate) sampled: bool,
+    buffer: Mutex<DebugBuffer>,
+    pub(crate) error_logged: AtomicBool,
+}
+
+#[derive(Default)]
+struct DebugBuffer {
+    lines: VecDeque<Rendered>,
+    bytes: usize,
+    evicted: u64,
+}
+
+impl LogState {
+    fn new(settings: &Settings) -> Self {
+        let sampled = settings.sample_rate > 0.0 && fastrand::f64() < settings.sample_rate;
+        LogState {
+            level: if sampled {
+                settings.level.min(Level::Debug)
+            } else {
+                settings.level
+            },
+            sampled,
+            buffer: Mutex::new(DebugBuffer::default()),
+            error_logged: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn buffer(&self, line: Rendered, max: usize) {
+        let mut b = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
+        b.bytes += line.line.len();
+        b.lines.push_back(line);
+        while b.bytes > max {
+            match b.lines.pop_front() {
+                Some(old) => {
+                    b.bytes -= old.line.len();
+                    b.evicted += 1;
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn take_buffer(&self) -> DebugBuffer {
+        let mut b = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *b)
+    }
+
+    /// Write the buffered debug lines (and a note of any evicted ones).
+    pub(crate) fn flush_buffer(&self, logger: &Logger) {
+        let b = self.take_buffer();
+        if b.evicted > 0 {
+            logger.emit(
+                Level::Warn,
+                "debug buffer overflowed; older debug lines were evicted",
+                &[("evicted_lines", Field::U64(b.evicted))],
+            );
+        }
+        for line in b.lines {
+            logger.export(&line);
+        }
+    }
+
+    /// End of the invocation: buffered lines are written if it failed or logged an error
+    /// (lines buffered after that error included), discarded otherwise.
+    fn finish(&self, logger: &Logger, failed: bool) {
+        if failed || self.error_logged.load(Ordering::Relaxed) {
+            self.flush_buffer(logger);
+        } else {
+            self.take_buffer();
+        }
+    }
+}
+
+/// One invocation's telemetry, inside its [`Scope`](crate::scope::Scope).
+pub(crate) struct Telemetry {
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) cold_start: bool,
+    pub(crate) log: LogState,
+    frames: Mutex<Vec<Arc<Mutex<FrameState>>>>,
+    pub(crate) spans: SpanSet,
+    succeeded: AtomicBool,
+    finished: AtomicBool,
+    function_name: String,
+    /// The trace header the invocation carried, and its root trace id.
+    pub(crate) trace_header: Option<String>,
+    pub(crate) trace_id: Option<String>,
+}
+
+/// `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=...;Sampled=1` → the root id.
+pub(crate) fn root_of(header: &str) -> Option<&str> {
+    header
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("Root="))
+        .filter(|r| !r.is_empty())
+}
+
+impl Telemetry {
+    pub(crate) fn new(settings: Arc<Settings>, lambda: &crate::LambdaContext) -> Self {
+        let cold_start = settings.take_cold_start();
+        let trace_header = lambda.xray_trace_id.clone();
+        Telemetry {
+            log: LogState::new(&settings),
+            cold_start,
+            frames: Mutex::new(Vec::new()),
+            spans: SpanSet::default(),
+            succeeded: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            function_name: if cold_start {
+                lambda.function.function_name.clone()
+            } else {
+                String::new()
+            },
+            trace_id: trace_header.as_deref().and_then(root_of).map(str::to_owned),
+            trace_header,
+            settings,
+        }
+    }
+
+    /// Keep a frame's state, so the flush finds its metrics.
+    pub(crate) fn register(&self, state: Arc<Mutex<FrameState>>) {
+        self.frames
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(state);
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    /// Record how the invocation ended, for the flush that follows (or for `Drop`, if the
+    /// invocation is abandoned or panics before the flush).
+    pub(crate) fn set_outcome(&self, succeeded: bool) {
+        self.succeeded.store(succeeded, Ordering::Relaxed);
+    }
+
+    /// End of the invocation: write or drop the debug buffer, and hand the metrics (one record
+    /// per dimension-value set) and the spans to the exporters. Runs once; what is recorded
+    /// after it is counted as late.
+    pub(crate) fn finish(&self) {
+        if self.finished.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let settings = &self.settings;
+        let failed = !self.succeeded.load(Ordering::Relaxed);
+        self.log.finish(&Logger::process(settings.clone()), failed);
+        let frames = std::mem::take(&mut *self.frames.lock().unwrap_or_else(|p| p.into_inner()));
+        if settings.metrics_enabled && settings.pipeline.wants(RecordKind::Metrics) {
+            let sets = frames
+                .iter()
+                .map(|f| {
+                    let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
+                    (f.ids.tenant.clone(), std::mem::take(&mut f.metrics))
+                })
+                .collect();
+            let cold = self.cold_start && settings.cold_start_metric;
+            super::flush::metrics(settings, sets, cold.then_some(self.function_name.as_str()));
+        }
+        self.spans.flush(
+            settings,
+            self.trace_header.as_deref(),
+            self.trace_id.as_deref(),
+        );
+        settings.flush_process_metrics();
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        // An invocation that panicked or was abandoned never reached its flush: nothing it
+        // recorded is lost, and its debug lines are written as for a failure.
+        self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trace_root_is_read_from_the_header() {
+        assert_eq!(
+            super::root_of(
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+            ),
+            Some("1-5759e988-bd862e3fe1be46a994272793")
+        );
+        assert_eq!(super::root_of("Parent=1"), None);
+        assert_eq!(super::root_of("Root=;Parent=1"), None);
+    }
+}

@@ -1,0 +1,302 @@
+//! The structured records exporters receive: a log record (its line rendered once), the
+//! invocation's metrics as one record per dimension-value set, and its finished spans as trees.
+//!
+//! Records are built once per invocation and shared by every exporter by reference. Text forms
+//! (the JSON log line, EMF documents) are rendered once too: the line when it is logged, the EMF
+//! documents the first time an exporter asks for them ([`MetricsBatch::emf_documents`]).
+
+use std::sync::OnceLock;
+use std::time::SystemTime;
+
+use serde_json::{Map, Value};
+
+use super::{Level, Resolution, Unit};
+
+/// One log line, as the logger rendered it, with the facts an exporter routes by.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct LogRecord<'a> {
+    /// The line's level.
+    pub level: Level,
+    /// When it was logged.
+    pub timestamp: SystemTime,
+    /// The request id, inside an invocation.
+    pub request_id: Option<&'a str>,
+    /// The tenant of the request or record that logged it, when known.
+    pub tenant_id: Option<&'a str>,
+    /// The user, when known.
+    pub user_id: Option<&'a str>,
+    /// The correlation id, when known.
+    pub correlation_id: Option<&'a str>,
+    /// The X-Ray trace id (`1-5759e988-bd862e3fe1be46a994272793`), when traced.
+    pub trace_id: Option<&'a str>,
+    /// The rendered line (JSON or the human-readable format), without a trailing newline.
+    pub line: &'a [u8],
+}
+
+impl<'a> LogRecord<'a> {
+    /// A record of `line` at `level`, logged now, outside any invocation.
+    pub fn new(level: Level, line: &'a [u8]) -> Self {
+        LogRecord {
+            level,
+            timestamp: SystemTime::now(),
+            request_id: None,
+            tenant_id: None,
+            user_id: None,
+            correlation_id: None,
+            trace_id: None,
+            line,
+        }
+    }
+}
+
+/// One metric's aggregated value in a [`MetricsRecord`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum MetricValue {
+    /// A counter: the sum of what was added.
+    Counter(f64),
+    /// A gauge: the last value set.
+    Gauge(f64),
+    /// A histogram: distinct values (or bins) with their counts, and exact statistics.
+    Histogram(HistogramValue),
+}
+
+/// A histogram as AWS's EMF library writes it: `Values` and `Counts` (exact while there are at
+/// most 100 distinct values, log-scale bins past that), plus the exact `Max`, `Min`, `Count`
+/// and `Sum` of every value recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramValue {
+    /// Distinct values or bin values, ascending.
+    pub values: Vec<f64>,
+    /// How many observations each of `values` stands for.
+    pub counts: Vec<u64>,
+    /// The largest value recorded.
+    pub max: f64,
+    /// The smallest value recorded.
+    pub min: f64,
+    /// How many values were recorded.
+    pub count: u64,
+    /// Their sum.
+    pub sum: f64,
+}
+
+/// One metric of a [`MetricsRecord`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MetricDatum {
+    /// The metric name.
+    pub name: String,
+    /// Its unit.
+    pub unit: Unit,
+    /// Standard or high resolution.
+    pub resolution: Resolution,
+    /// The aggregated value.
+    pub value: MetricValue,
+}
+
+/// The metrics of one dimension-value set: one namespace, one value per dimension.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MetricsRecord {
+    /// The CloudWatch namespace.
+    pub namespace: String,
+    /// Dimension names and values, `service` first.
+    pub dimensions: Vec<(String, String)>,
+    /// The metrics.
+    pub metrics: Vec<MetricDatum>,
+    /// Properties written beside the metrics (not dimensions), e.g. the trace id.
+    pub properties: Vec<(String, String)>,
+}
+
+/// What an invocation (or the process) recorded, as records per dimension-value set, with the
+/// EMF documents rendered once on first use.
+#[derive(Debug)]
+pub struct MetricsBatch {
+    timestamp_ms: u64,
+    records: Vec<MetricsRecord>,
+    emf: OnceLock<Vec<Vec<u8>>>,
+}
+
+impl MetricsBatch {
+    /// A batch of records stamped with `timestamp_ms` (epoch milliseconds).
+    pub fn new(timestamp_ms: u64, records: Vec<MetricsRecord>) -> Self {
+        MetricsBatch {
+            timestamp_ms,
+            records,
+            emf: OnceLock::new(),
+        }
+    }
+
+    /// When the metrics were flushed, in epoch milliseconds.
+    pub fn timestamp_ms(&self) -> u64 {
+        self.timestamp_ms
+    }
+
+    /// The records, one per dimension-value set.
+    pub fn records(&self) -> &[MetricsRecord] {
+        &self.records
+    }
+
+    /// The CloudWatch Embedded Metric Format documents for these records, rendered the first
+    /// time any exporter asks and shared after that.
+    pub fn emf_documents(&self) -> &[Vec<u8>] {
+        self.emf
+            .get_or_init(|| super::emf::documents(self.timestamp_ms, &self.records))
+    }
+}
+
+/// A finished span, with the spans that ended inside it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SpanRecord {
+    /// The span name.
+    pub name: String,
+    /// Its id: 16 lowercase hex digits.
+    pub id: String,
+    /// The id of the span it was started in, when it was a child.
+    pub parent_id: Option<String>,
+    /// Start, in epoch seconds.
+    pub start_time: f64,
+    /// End, in epoch seconds.
+    pub end_time: f64,
+    /// Indexed key-values.
+    pub annotations: Map<String, Value>,
+    /// Unindexed key-values.
+    pub metadata: Map<String, Value>,
+    /// The error that failed it, when it failed.
+    pub error: Option<String>,
+    /// The spans started inside this one, in the order they ended.
+    pub children: Vec<SpanRecord>,
+}
+
+impl SpanRecord {
+    /// The span alone (children left out) as a JSON object: `name`, `id`, `parent_id`,
+    /// `trace_id`, `start_time`, `end_time`, `annotations`, `metadata`, `error` and `cause`.
+    pub fn to_json(&self, trace_id: Option<&str>) -> Value {
+        let mut m = Map::new();
+        m.insert("name".into(), Value::String(self.name.clone()));
+        m.insert("id".into(), Value::String(self.id.clone()));
+        if let Some(p) = &self.parent_id {
+            m.insert("parent_id".into(), Value::String(p.clone()));
+        }
+        if let Some(t) = trace_id {
+            m.insert("trace_id".into(), Value::String(t.to_owned()));
+        }
+        m.insert("start_time".into(), Value::from(self.start_time));
+        m.insert("end_time".into(), Value::from(self.end_time));
+        if !self.annotations.is_empty() {
+            m.insert(
+                "annotations".into(),
+                Value::Object(self.annotations.clone()),
+            );
+        }
+        if !self.metadata.is_empty() {
+            m.insert("metadata".into(), Value::Object(self.metadata.clone()));
+        }
+        if let Some(e) = &self.error {
+            m.insert("error".into(), Value::Bool(true));
+            m.insert("cause".into(), Value::String(e.clone()));
+        }
+        Value::Object(m)
+    }
+}
+
+/// An invocation's finished spans as trees (a span whose parent is not among them is a root).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SpanBatch {
+    /// The X-Ray trace id (`1-…-…`) of the invocation, when it is traced.
+    pub trace_id: Option<String>,
+    /// The whole trace header the invocation carried (`Root=…;Parent=…;Sampled=…`).
+    pub trace_header: Option<String>,
+    /// The top-level spans.
+    pub roots: Vec<SpanRecord>,
+}
+
+impl SpanBatch {
+    /// Every span, parents before their children.
+    pub fn spans(&self) -> Vec<&SpanRecord> {
+        fn walk<'a>(s: &'a SpanRecord, out: &mut Vec<&'a SpanRecord>) {
+            out.push(s);
+            for c in &s.children {
+                walk(c, out);
+            }
+        }
+        let mut out = Vec::new();
+        for r in &self.roots {
+            walk(r, &mut out);
+        }
+        out
+    }
+}
+
+/// Build trees from spans in the order they ended (children end before their parents); each
+/// span's children stay in end order.
+pub(crate) fn span_trees(flat: Vec<SpanRecord>) -> Vec<SpanRecord> {
+    use std::collections::{HashMap, HashSet};
+    fn attach(s: &mut SpanRecord, by_parent: &mut HashMap<String, Vec<SpanRecord>>) {
+        if let Some(mut kids) = by_parent.remove(&s.id) {
+            for k in &mut kids {
+                attach(k, by_parent);
+            }
+            s.children = kids;
+        }
+    }
+    let ids: HashSet<String> = flat.iter().map(|s| s.id.clone()).collect();
+    let mut by_parent: HashMap<String, Vec<SpanRecord>> = HashMap::new();
+    let mut roots = Vec::new();
+    for s in flat {
+        match &s.parent_id {
+            Some(p) if ids.contains(p) && *p != s.id => {
+                by_parent.entry(p.clone()).or_default().push(s);
+            }
+            _ => roots.push(s),
+        }
+    }
+    for r in &mut roots {
+        attach(r, &mut by_parent);
+    }
+    // Spans left over point at each other in a cycle (ids are random, so only by misuse):
+    // they are kept, as roots.
+    roots.extend(by_parent.into_values().flatten());
+    roots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(id: &str, parent: Option<&str>) -> SpanRecord {
+        SpanRecord {
+            name: id.into(),
+            id: id.into(),
+            parent_id: parent.map(Into::into),
+            start_time: 0.0,
+            end_time: 0.0,
+            annotations: Map::new(),
+            metadata: Map::new(),
+            error: None,
+            children: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn spans_become_trees_under_their_parents() {
+        // End order: grandchild, child, other, root; "orphan" has a parent outside the set.
+        let flat = vec![
+            span("g", Some("c")),
+            span("c", Some("r")),
+            span("o", Some("r")),
+            span("orphan", Some("elsewhere")),
+            span("r", None),
+        ];
+        let roots = span_trees(flat);
+        let names: Vec<&str> = roots.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(names, ["orphan", "r"]);
+        let r = &roots[1];
+        let kids: Vec<&str> = r.children.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(kids, ["c", "o"]);
+        assert_eq!(r.children[0].children[0].id, "g");
+    }
+}

@@ -1,0 +1,62 @@
+//! [`StdoutExporter`]: JSON log lines and EMF documents on stdout, the embedded default.
+//!
+//! In Lambda, stdout goes to CloudWatch Logs, which turns EMF documents into metrics without an
+//! API call; locally a developer reads it in the terminal. Each line is written with one
+//! `write_all` of the line and its newline, so concurrent invocations never interleave inside a
+//! line. Spans are not taken: stdout is not a trace destination.
+
+use std::io::{self, Write};
+
+use super::exporter::{ExportCounters, Exporter, ExporterStats, RecordKind};
+use super::record::{LogRecord, MetricsBatch};
+
+/// Writes log lines and EMF documents to stdout. See the [module docs](self).
+#[derive(Debug, Default)]
+pub struct StdoutExporter {
+    counters: ExportCounters,
+}
+
+impl StdoutExporter {
+    /// The exporter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn line(&self, line: &[u8]) {
+        self.counters.accepted(1);
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        buf.extend_from_slice(line);
+        buf.push(b'\n');
+        match io::stdout().lock().write_all(&buf) {
+            Ok(()) => self.counters.written(1),
+            Err(e) => {
+                self.counters.dropped("write_failed", 1);
+                self.counters.error(e.to_string());
+            }
+        }
+    }
+}
+
+impl Exporter for StdoutExporter {
+    fn name(&self) -> &str {
+        "stdout"
+    }
+
+    fn accepts(&self, kind: RecordKind) -> bool {
+        kind != RecordKind::Span
+    }
+
+    fn log(&self, record: &LogRecord<'_>) {
+        self.line(record.line);
+    }
+
+    fn metrics(&self, batch: &MetricsBatch) {
+        for doc in batch.emf_documents() {
+            self.line(doc);
+        }
+    }
+
+    fn stats(&self) -> ExporterStats {
+        self.counters.snapshot()
+    }
+}
