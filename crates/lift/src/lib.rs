@@ -76,6 +76,8 @@ mod guides {
     struct Cors;
     #[doc = include_str!("../../../docs/events.md")]
     struct Events;
+    #[doc = include_str!("../../../docs/telemetry.md")]
+    struct Telemetry;
 }
 
 /// A boxed, sendable future, as middleware and handlers return.

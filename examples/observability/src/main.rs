@@ -146,7 +146,10 @@ mod tests {
             .find(|d| d.get("Greetings").is_some())
             .unwrap();
         assert_eq!(doc["Greetings"], 1.0);
-        assert_eq!(doc["NameLength"], json!({"Values": [3.0], "Counts": [1]}));
+        assert_eq!(
+            doc["NameLength"],
+            json!({"Values": [3.0], "Counts": [1], "Max": 3.0, "Min": 3.0, "Count": 1, "Sum": 3.0})
+        );
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Namespace"],
             "Lift/Examples"

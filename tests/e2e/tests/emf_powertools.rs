@@ -17,7 +17,7 @@
 //!   Maximum of the pair agree on Sum only, and SampleCount is 1 against 2: that is the
 //!   documented meaning of a Lift counter, not a mismatch.
 //! - histograms and gauges (`Latency`, `QueueWait`, `Bytes`) and `ColdStart`: by the multiset of
-//!   values, expanding Lift's `{"Values": [...], "Counts": [...]}` and Powertools' arrays, so
+//!   values, expanding Lift's histograms (`{"Values": [...], "Counts": [...], ...}`) and Powertools' arrays, so
 //!   every CloudWatch statistic agrees.
 
 // Tests fail by panicking, with a message; that is what these are for.
@@ -285,7 +285,7 @@ async fn lift_emf_matches_powertools() {
     assert_eq!(pt_doc["Requests"], json!([1.0, 2.0]), "{pt_doc}");
     assert_eq!(
         lift_doc["Latency"],
-        json!({"Values": [1.5, 3.0], "Counts": [2, 1]}),
+        json!({"Values": [1.5, 3.0], "Counts": [2, 1], "Max": 3.0, "Min": 1.5, "Count": 3, "Sum": 6.0}),
         "{lift_doc}"
     );
     assert_eq!(pt_doc["Latency"], json!([1.5, 1.5, 3.0]), "{pt_doc}");
@@ -293,7 +293,7 @@ async fn lift_emf_matches_powertools() {
     assert_eq!(pt_doc["Bytes"], json!([10.0]), "{pt_doc}");
     assert_eq!(
         lift_doc["QueueWait"],
-        json!({"Values": [0.25], "Counts": [1]}),
+        json!({"Values": [0.25], "Counts": [1], "Max": 0.25, "Min": 0.25, "Count": 1, "Sum": 0.25}),
         "{lift_doc}"
     );
     assert_eq!(pt_doc["QueueWait"], json!([0.25]), "{pt_doc}");
@@ -312,7 +312,7 @@ fn the_comparison_catches_differences() {
             "Metrics": [{"Name": "Requests", "Unit": "Count"},
                         {"Name": "Latency", "Unit": "Milliseconds", "StorageResolution": 1}]}]},
         "service": "svc", "tenant": "acme",
-        "Requests": 3.0, "Latency": {"Values": [1.5, 3.0], "Counts": [2, 1]}
+        "Requests": 3.0, "Latency": {"Values": [1.5, 3.0], "Counts": [2, 1], "Max": 3.0, "Min": 1.5, "Count": 3, "Sum": 6.0}
     });
     let same = json!({
         "_aws": {"Timestamp": 6, "CloudWatchMetrics": [{

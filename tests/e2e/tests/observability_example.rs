@@ -43,7 +43,7 @@ fn greetings_document() -> Value {
         },
         "service": SERVICE,
         "Greetings": 1.0,
-        "NameLength": {"Values": [3.0], "Counts": [1]}
+        "NameLength": {"Values": [3.0], "Counts": [1], "Max": 3.0, "Min": 3.0, "Count": 1, "Sum": 3.0}
     })
 }
 

@@ -1123,13 +1123,27 @@ fn expand_metric_value(v: &Value) -> Result<Vec<f64>, String> {
             items.iter().map(num).collect()
         }
         Value::Object(o) => {
-            // The values-and-counts form. The published EMF specification only names a number
-            // or an array of numbers; CloudWatch also accepts this form (AWS's own `metrique`
-            // EMF writer documents and emits it), so it is accepted here, strictly.
+            // The histogram form AWS's own EMF library (aws-embedded-metrics-java, `Histogram`)
+            // writes: Values and Counts with the exact Max, Min, Count and Sum. Accepted here
+            // strictly: exactly these keys, Count equal to the sum of Counts, Min <= Max.
             let keys: BTreeSet<&str> = o.keys().map(String::as_str).collect();
-            if keys != BTreeSet::from(["Counts", "Values"]) {
+            if keys != BTreeSet::from(["Count", "Counts", "Max", "Min", "Sum", "Values"]) {
                 return Err(format!(
-                    "object value with keys {keys:?}, not Values and Counts"
+                    "object value with keys {keys:?}, not Values, Counts, Max, Min, Count, Sum"
+                ));
+            }
+            let (max, min, _sum) = (num(&o["Max"])?, num(&o["Min"])?, num(&o["Sum"])?);
+            if min > max {
+                return Err(format!("Min {min} is above Max {max}"));
+            }
+            let count = o["Count"].as_u64().ok_or("Count is not an integer")?;
+            let counted: u64 = o["Counts"]
+                .as_array()
+                .map(|c| c.iter().filter_map(Value::as_u64).sum())
+                .unwrap_or(0);
+            if count != counted {
+                return Err(format!(
+                    "Count {count} is not the sum of Counts ({counted})"
                 ));
             }
             let values = o["Values"].as_array().ok_or("Values is not an array")?;
@@ -1170,7 +1184,7 @@ fn expand_metric_value(v: &Value) -> Result<Vec<f64>, String> {
 ///   optional `StorageResolution` of 1 or 60, and nothing else);
 /// - every dimension name is a root member with a non-empty string value (at most 1024
 ///   characters), and every metric name a root member with a number, an array of at most 100
-///   numbers, or Values/Counts; no name is both.
+///   numbers, or a histogram (Values, Counts, Max, Min, Count, Sum); no name is both.
 pub fn assert_emf_document(doc: &Value, earliest_ms: u64, latest_ms: u64) -> Emf {
     match check_emf(doc, earliest_ms, latest_ms) {
         Ok(emf) => emf,
