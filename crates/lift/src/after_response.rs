@@ -23,7 +23,10 @@ use crate::BoxFuture;
 /// The default limit on one after-response task.
 pub const DEFAULT_AFTER_RESPONSE_LIMIT: Duration = Duration::from_secs(10);
 
-/// An invocation's after-response work. See the [module docs](self).
+/// An invocation's after-response work: the telemetry flush first, then each task registered
+/// with [`Context::after_response`](crate::Context::after_response), isolated (a panic is caught
+/// and counted, a task past [`App::after_response_limit`](crate::App::after_response_limit) is
+/// cut off and counted). It runs whether the invocation succeeded or failed.
 #[derive(Default)]
 pub struct AfterResponse {
     flush: Option<Arc<Scope>>,

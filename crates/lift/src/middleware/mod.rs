@@ -65,7 +65,7 @@ pub trait Middleware: Send + Sync + 'static {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome>;
 
     /// Whether this middleware is for HTTP requests only: when `true`, every other event
-    /// passes it by, straight to the next step. Wrap any middleware with [`http_only`] to make
+    /// passes it by, straight to the next step. Wrap any middleware with [`http_only()`] to make
     /// it so.
     fn http_only(&self) -> bool {
         false

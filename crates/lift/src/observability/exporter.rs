@@ -1,42 +1,4 @@
-//! The [`Exporter`] trait: where telemetry goes, with a lifecycle and stats.
-//!
-//! An exporter receives structured records ([`LogRecord`], [`MetricsBatch`], [`SpanBatch`]).
-//! Receiving is the *accept* step: it runs on the request path for log lines, so it must do no
-//! network I/O and take no lock shared between concurrent requests beyond a short local one
-//! (stdout's). Network exporters buffer what they accept and send it in
-//! [`flush`](Exporter::flush), which runs after the response has been posted, and in
-//! [`shutdown`](Exporter::shutdown), which runs at SIGTERM. Both get a deadline; the pipeline
-//! cuts off an exporter that overruns it, and contains one that panics. [`stats`](Exporter::stats)
-//! says what was accepted, written and dropped (by reason).
-//!
-//! A custom exporter needs only this trait:
-//!
-//! ```
-//! use std::sync::{Arc, Mutex};
-//! use lift::observability::{ExportCounters, Exporter, ExporterStats, LogRecord, Observability, RecordKind};
-//!
-//! /// Keeps the messages of ERROR lines.
-//! #[derive(Clone, Default)]
-//! struct Errors { lines: Arc<Mutex<Vec<String>>>, counters: Arc<ExportCounters> }
-//!
-//! impl Exporter for Errors {
-//!     fn name(&self) -> &str { "errors" }
-//!     fn accepts(&self, kind: RecordKind) -> bool { kind == RecordKind::Log }
-//!     fn log(&self, record: &LogRecord<'_>) {
-//!         self.counters.accepted(1);
-//!         if record.level >= lift::observability::Level::Error {
-//!             self.lines.lock().unwrap().push(String::from_utf8_lossy(record.line).into_owned());
-//!             self.counters.written(1);
-//!         } else {
-//!             self.counters.dropped("below_error", 1);
-//!         }
-//!     }
-//!     fn stats(&self) -> ExporterStats { self.counters.snapshot() }
-//! }
-//!
-//! let obs = Observability::new().exporter(Errors::default());
-//! # let _ = obs;
-//! ```
+//! The [`Exporter`] trait, the counters exporters keep their stats in, and the no-op exporter.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -60,7 +22,45 @@ pub enum RecordKind {
 /// The future an exporter's flush or shutdown returns.
 pub type ExportFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
-/// A destination for telemetry. See the [module docs](self).
+/// A destination for telemetry, with a lifecycle and stats.
+///
+/// An exporter receives structured records ([`LogRecord`], [`MetricsBatch`], [`SpanBatch`]).
+/// Receiving is the *accept* step: it runs on the request path for log lines, so it must do no
+/// network I/O and take no lock shared between concurrent requests beyond a short local one
+/// (stdout's). Network exporters buffer what they accept and send it in
+/// [`flush`](Exporter::flush), which runs after the response has been posted, and in
+/// [`shutdown`](Exporter::shutdown), which runs at SIGTERM. Both get a deadline; the pipeline
+/// cuts off an exporter that overruns it, and contains one that panics. [`stats`](Exporter::stats)
+/// says what was accepted, written and dropped (by reason).
+///
+/// A custom exporter needs only this trait:
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use lift::observability::{ExportCounters, Exporter, ExporterStats, LogRecord, Observability, RecordKind};
+///
+/// /// Keeps the messages of ERROR lines.
+/// #[derive(Clone, Default)]
+/// struct Errors { lines: Arc<Mutex<Vec<String>>>, counters: Arc<ExportCounters> }
+///
+/// impl Exporter for Errors {
+///     fn name(&self) -> &str { "errors" }
+///     fn accepts(&self, kind: RecordKind) -> bool { kind == RecordKind::Log }
+///     fn log(&self, record: &LogRecord<'_>) {
+///         self.counters.accepted(1);
+///         if record.level >= lift::observability::Level::Error {
+///             self.lines.lock().unwrap().push(String::from_utf8_lossy(record.line).into_owned());
+///             self.counters.written(1);
+///         } else {
+///             self.counters.dropped("below_error", 1);
+///         }
+///     }
+///     fn stats(&self) -> ExporterStats { self.counters.snapshot() }
+/// }
+///
+/// let obs = Observability::new().exporter(Errors::default());
+/// # let _ = obs;
+/// ```
 pub trait Exporter: Send + Sync + 'static {
     /// A short name for stats and warnings (`stdout`, `cloudwatch-logs`, …).
     fn name(&self) -> &str;

@@ -10,7 +10,9 @@ use std::io::{self, Write};
 use super::exporter::{ExportCounters, Exporter, ExporterStats, RecordKind};
 use super::record::{LogRecord, MetricsBatch};
 
-/// Writes log lines and EMF documents to stdout. See the [module docs](self).
+/// Writes log lines (as they are logged) and EMF documents (after the response) to stdout, one
+/// `write` of the line and its newline each, so concurrent invocations never interleave inside
+/// a line. Takes no spans. The default when no exporter is added.
 #[derive(Debug, Default)]
 pub struct StdoutExporter {
     counters: ExportCounters,
