@@ -1,7 +1,9 @@
 //! One binary, many sources:
 //!
-//! - SQS orders `{"id": string, "amount": number}`: an order with a negative amount, or a body
-//!   that is not an order, fails that message alone (reported in `batchItemFailures`);
+//! - SQS orders `{"id": string, "amount": number, "tenant"?: string}`: an order with a negative
+//!   amount, or a body that is not an order, fails that message alone (reported in
+//!   `batchItemFailures`); an order's `tenant` goes on its own Context, so its log lines and its
+//!   `OrderAmount` metric carry it (the other records of the batch keep theirs);
 //! - EventBridge `source = "lift.example"`, `detail-type = "Ping"`: logs the detail;
 //! - two schedules, `nightly-report` and `hourly-sync`, each with its own handler;
 //! - S3 object-created notifications: logs the bucket and key;
@@ -19,10 +21,15 @@ use serde_json::{json, Value};
 struct Order {
     id: String,
     amount: f64,
+    tenant: Option<String>,
 }
 
 async fn order(ctx: Context, msg: SqsMessage<Order>) -> Result<(), Error> {
     let order = msg.body;
+    if let Some(tenant) = order.tenant {
+        // This record's tenant only: `tenant_id` on its lines, `tenant` on its metrics.
+        ctx.set_tenant(tenant);
+    }
     if order.amount < 0.0 {
         return Err(Error::bad_request("order amount must not be negative"));
     }
@@ -120,6 +127,59 @@ mod tests {
             })
             .collect();
         serde_json::to_vec(&json!({ "Records": records })).unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_order_carries_its_own_tenant() {
+        use lift::observability::{LogFormat, MemoryExporter, Observability};
+        let mem = MemoryExporter::new();
+        let app = app()
+            .observability(
+                Observability::new()
+                    .service("events")
+                    .log_format(LogFormat::Json)
+                    .cold_start_metric(false)
+                    .exporter(mem.clone()),
+            )
+            .build()
+            .unwrap();
+        invoke(
+            &app,
+            sqs(&[
+                r#"{"id":"a","amount":5,"tenant":"acme"}"#,
+                r#"{"id":"b","amount":7}"#,
+                r#"{"id":"c","amount":2,"tenant":"globex"}"#,
+            ]),
+        )
+        .await
+        .unwrap();
+        let tenants: Vec<(Value, Value)> = mem
+            .logs()
+            .iter()
+            .filter(|l| l["message"] == "order accepted")
+            .map(|l| (l["order_id"].clone(), l["tenant_id"].clone()))
+            .collect();
+        assert_eq!(
+            tenants,
+            vec![
+                (json!("a"), json!("acme")),
+                (json!("b"), Value::Null),
+                (json!("c"), json!("globex"))
+            ]
+        );
+        let amounts: Vec<(Value, Value)> = mem
+            .metrics()
+            .iter()
+            .map(|d| (d["tenant"].clone(), d["OrderAmount"]["Sum"].clone()))
+            .collect();
+        assert_eq!(
+            amounts,
+            vec![
+                (json!("acme"), json!(5.0)),
+                (Value::Null, json!(7.0)),
+                (json!("globex"), json!(2.0))
+            ]
+        );
     }
 
     #[tokio::test]

@@ -246,6 +246,51 @@ fn sqs_batches_report_exactly_the_messages_that_failed() {
 }
 
 #[test]
+fn each_order_carries_its_own_tenant_to_its_lines_and_metrics() {
+    let started = now_ms();
+    let mut f = Function::start();
+    let (reply, rid) = f.invoke("sqs-orders-tenants.json");
+    assert_eq!(reply, failures(&[]));
+    let logs = f.logs_until(&rid, "order accepted");
+    let accepted: Vec<(Value, Value)> = with_message(&logs, "order accepted")
+        .into_iter()
+        .map(|l| (l["order_id"].clone(), l["tenant_id"].clone()))
+        .collect();
+    assert_eq!(
+        accepted,
+        [
+            (json!("t-1"), json!("acme")),
+            (json!("t-2"), Value::Null),
+            (json!("t-3"), json!("globex"))
+        ],
+        "{logs:#?}"
+    );
+    // One EMF document per tenant, each with that tenant's amounts only. The documents follow
+    // the response: a later request makes sure they are out.
+    f.emu.url("GET", "/health", &[], b"");
+    f.last_request_id();
+    let finished = now_ms();
+    let mut per_tenant: Vec<(Value, Vec<f64>)> = f
+        .stdout()
+        .into_iter()
+        .filter(|v| v.get("OrderAmount").is_some())
+        .map(|d| {
+            let values = assert_emf_document(&d, started, finished).values("OrderAmount");
+            (d["tenant"].clone(), values)
+        })
+        .collect();
+    per_tenant.sort_by_key(|(t, _)| t.to_string());
+    assert_eq!(
+        per_tenant,
+        [
+            (json!("acme"), vec![30.0]),
+            (json!("globex"), vec![8.25]),
+            (Value::Null, vec![4.5]),
+        ]
+    );
+}
+
+#[test]
 fn an_empty_sqs_batch_succeeds() {
     let mut f = Function::start();
     let (reply, _) = f.invoke("sqs-empty.json");
