@@ -5,6 +5,8 @@
 #   - moto[server] + cbor2: local stand-ins for CloudWatch, X-Ray, Secrets Manager and SSM;
 #   - aws-lambda-powertools: the reference EMF writer Lift's metrics documents are compared with
 #     (tests/e2e/tests/emf_powertools.rs); pure Python, and its optional extras are not needed;
+#   - aws-embedded-metrics: AWS's EMF library for Python, the reference Lift's histograms are
+#     compared with (tests/e2e/tests/emf_histograms.rs);
 #   - cfn-lint: validates the SAM template in deploy/ offline (tests/e2e/tests/deploy_template.rs).
 # aws-sam-cli is deliberately not here: it only regenerates tests/fixtures (see its README).
 #
@@ -24,6 +26,7 @@ lift_setup() {
         "--no-deps cargo-lambda==1.9.2"
         "moto[server]==5.* cbor2"
         "aws-lambda-powertools==3.37.0"
+        "aws-embedded-metrics==3.5.0"
         "cfn-lint==1.58.0"
     )
     local stamp="$venv/.lift-setup-stamp"
