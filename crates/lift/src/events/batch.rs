@@ -42,14 +42,14 @@ pub(crate) enum Fate {
 
 /// A record's id for logs, its identifier for `batchItemFailures`, and its FIFO group.
 #[derive(Debug, Clone)]
-pub(crate) struct Ids {
+pub(crate) struct RecordIds {
     pub log_id: String,
     pub item: String,
     pub group: Option<String>,
 }
 
-pub(crate) fn ids(event: &Parsed<'_>) -> Vec<Ids> {
-    let ids = |log_id: &str, item: &str, group: Option<&str>| Ids {
+pub(crate) fn ids(event: &Parsed<'_>) -> Vec<RecordIds> {
+    let ids = |log_id: &str, item: &str, group: Option<&str>| RecordIds {
         log_id: log_id.to_owned(),
         item: item.to_owned(),
         group: group.map(str::to_owned),
@@ -84,7 +84,7 @@ pub(crate) fn ids(event: &Parsed<'_>) -> Vec<Ids> {
 
 /// Run every record with `run_one(index)` in the given order; the fates come back in record
 /// order.
-pub(crate) async fn run<F>(ids: &[Ids], order: Order, run_one: F) -> Vec<Fate>
+pub(crate) async fn run<F>(ids: &[RecordIds], order: Order, run_one: F) -> Vec<Fate>
 where
     F: Fn(usize) -> BoxFuture<Result<(), Error>>,
 {
@@ -162,9 +162,9 @@ pub(crate) struct Outcome {
 
 /// Sum up the fates; `on_failure` is told about each failed record (to log it).
 pub(crate) fn outcome(
-    ids: &[Ids],
+    ids: &[RecordIds],
     fates: Vec<Fate>,
-    on_failure: impl Fn(usize, &Ids, &Error),
+    on_failure: impl Fn(usize, &RecordIds, &Error),
 ) -> Outcome {
     let mut o = Outcome {
         retry: Vec::new(),

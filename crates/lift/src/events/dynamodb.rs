@@ -12,7 +12,7 @@ use crate::{Context, Error};
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Record<'a> {
+pub(crate) struct DynamoDbWire<'a> {
     #[serde(rename = "eventID", borrow, default)]
     pub event_id: Str<'a>,
     #[serde(borrow, default)]

@@ -12,18 +12,18 @@ use crate::{Context, Error};
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Record<'a> {
+pub(crate) struct KinesisWire<'a> {
     #[serde(rename = "eventID", borrow, default)]
     pub event_id: Str<'a>,
     #[serde(rename = "eventSourceARN", borrow, default)]
     pub event_source_arn: Str<'a>,
     #[serde(borrow)]
-    pub kinesis: Data<'a>,
+    pub kinesis: KinesisData<'a>,
 }
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Data<'a> {
+pub(crate) struct KinesisData<'a> {
     #[serde(borrow, default)]
     pub partition_key: Str<'a>,
     #[serde(borrow, default)]

@@ -126,11 +126,11 @@ impl fmt::Display for EventKind {
 pub(crate) enum Parsed<'a> {
     Http(Request<'a>),
     WebSocket(Request<'a>, websocket::Meta<'a>),
-    Sqs(Vec<sqs::Record<'a>>),
-    Sns(Vec<sns::Record<'a>>),
-    S3(Vec<s3::Record<'a>>),
-    DynamoDb(Vec<dynamodb::Record<'a>>),
-    Kinesis(Vec<kinesis::Record<'a>>),
+    Sqs(Vec<sqs::SqsWire<'a>>),
+    Sns(Vec<sns::SnsWire<'a>>),
+    S3(Vec<s3::S3Wire<'a>>),
+    DynamoDb(Vec<dynamodb::DynamoDbWire<'a>>),
+    Kinesis(Vec<kinesis::KinesisWire<'a>>),
     EventBridge(eventbridge::Event<'a>),
     /// `{"Records": []}`: a batch of nothing.
     EmptyBatch,

@@ -10,7 +10,7 @@ use crate::{Context, Error};
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Record<'a> {
+pub(crate) struct S3Wire<'a> {
     #[serde(borrow, default)]
     pub event_name: Str<'a>,
     #[serde(borrow, default)]
@@ -48,7 +48,7 @@ pub(crate) struct Object<'a> {
     pub version_id: Option<Str<'a>>,
 }
 
-impl Record<'_> {
+impl S3Wire<'_> {
     /// The object key as stored: S3 sends it URL-encoded (`+` for a space).
     pub(crate) fn key(&self) -> String {
         decode(self.s3.object.key.clone(), true).to_string_owned()

@@ -11,7 +11,7 @@ use crate::http::FromContext;
 use crate::{Context, Error};
 
 #[derive(Deserialize, Debug)]
-pub(crate) struct Record<'a> {
+pub(crate) struct SnsWire<'a> {
     #[serde(rename = "Sns", borrow)]
     pub sns: Notification<'a>,
 }
@@ -30,12 +30,12 @@ pub(crate) struct Notification<'a> {
     #[serde(borrow, default)]
     pub timestamp: Str<'a>,
     #[serde(borrow, default)]
-    pub message_attributes: Option<HashMap<Str<'a>, Attribute<'a>>>,
+    pub message_attributes: Option<HashMap<Str<'a>, SnsAttribute<'a>>>,
 }
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "PascalCase")]
-pub(crate) struct Attribute<'a> {
+pub(crate) struct SnsAttribute<'a> {
     #[serde(borrow)]
     pub value: Option<Str<'a>>,
 }

@@ -12,7 +12,7 @@ use crate::{Context, Error};
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Record<'a> {
+pub(crate) struct SqsWire<'a> {
     #[serde(borrow)]
     pub message_id: Str<'a>,
     #[serde(borrow, default)]
@@ -20,19 +20,19 @@ pub(crate) struct Record<'a> {
     #[serde(borrow, default)]
     pub attributes: Pairs<'a>,
     #[serde(borrow, default)]
-    pub message_attributes: Option<HashMap<Str<'a>, Attribute<'a>>>,
+    pub message_attributes: Option<HashMap<Str<'a>, SqsAttribute<'a>>>,
     #[serde(rename = "eventSourceARN", borrow, default)]
     pub event_source_arn: Str<'a>,
 }
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Attribute<'a> {
+pub(crate) struct SqsAttribute<'a> {
     #[serde(borrow)]
     pub string_value: Option<Str<'a>>,
 }
 
-impl Record<'_> {
+impl SqsWire<'_> {
     pub(crate) fn attribute(&self, name: &str) -> Option<&str> {
         self.attributes
             .0

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::exporter::{Exporter, ExporterStats};
 use super::logger::{Level, LogFormat, Logger};
 use super::metrics::{MetricSet, Metrics};
-use super::pipeline::{Pipeline, DEFAULT_FLUSH_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
+use super::pipeline::{Exporters, DEFAULT_FLUSH_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 use super::stdout::StdoutExporter;
 use super::tenant::TenantGuard;
 
@@ -40,7 +40,7 @@ pub(crate) struct Settings {
     pub(crate) cold_start_metric: bool,
     /// The exporters given with [`Observability::exporter`]; stdout when none was.
     exporters: Vec<Arc<dyn Exporter>>,
-    pub(crate) pipeline: Pipeline,
+    pub(crate) pipeline: Exporters,
     pub(crate) flush_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) cold_start: AtomicBool,
@@ -393,11 +393,11 @@ impl Settings {
 }
 
 /// The pipeline for the exporters given: stdout when none was.
-fn pipeline_for(exporters: &[Arc<dyn Exporter>]) -> Pipeline {
+fn pipeline_for(exporters: &[Arc<dyn Exporter>]) -> Exporters {
     if exporters.is_empty() {
-        Pipeline::new(vec![Arc::new(StdoutExporter::new())])
+        Exporters::new(vec![Arc::new(StdoutExporter::new())])
     } else {
-        Pipeline::new(exporters.to_vec())
+        Exporters::new(exporters.to_vec())
     }
 }
 

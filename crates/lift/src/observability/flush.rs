@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::metrics::{Data, Entry, MetricSet, Resolution};
+use super::metrics::{Aggregate, Aggregation, MetricSet, Resolution};
 use super::record::{MetricDatum, MetricValue, MetricsBatch, MetricsRecord};
 use super::tenant::Resolved;
 use super::{Field, Level, Logger, Settings, Unit};
@@ -26,15 +26,15 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn datum(e: &Entry) -> MetricDatum {
+fn datum(e: &Aggregate) -> MetricDatum {
     MetricDatum {
         name: e.name.to_string(),
         unit: e.unit,
         resolution: e.resolution,
         value: match &e.data {
-            Data::Sum(v) => MetricValue::Counter(*v),
-            Data::Last(v) => MetricValue::Gauge(*v),
-            Data::Dist(d) => MetricValue::Histogram(d.value()),
+            Aggregation::Sum(v) => MetricValue::Counter(*v),
+            Aggregation::Last(v) => MetricValue::Gauge(*v),
+            Aggregation::Dist(d) => MetricValue::Histogram(d.value()),
         },
     }
 }

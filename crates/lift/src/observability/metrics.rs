@@ -135,28 +135,30 @@ pub(crate) enum Kind {
     Histogram,
 }
 
+/// How a metric's values are aggregated: by kind.
 #[derive(Debug, Clone)]
-pub(crate) enum Data {
+pub(crate) enum Aggregation {
     Sum(f64),
     Last(f64),
     /// Values with how often each was seen (binned past 100 distinct values).
     Dist(Dist),
 }
 
+/// One metric's name, unit, resolution and aggregated values.
 #[derive(Debug, Clone)]
-pub(crate) struct Entry {
+pub(crate) struct Aggregate {
     pub(crate) name: Cow<'static, str>,
     pub(crate) unit: Unit,
     pub(crate) resolution: Resolution,
-    pub(crate) data: Data,
+    pub(crate) data: Aggregation,
 }
 
-impl Entry {
+impl Aggregate {
     fn kind(&self) -> Kind {
         match self.data {
-            Data::Sum(_) => Kind::Counter,
-            Data::Last(_) => Kind::Gauge,
-            Data::Dist(_) => Kind::Histogram,
+            Aggregation::Sum(_) => Kind::Counter,
+            Aggregation::Last(_) => Kind::Gauge,
+            Aggregation::Dist(_) => Kind::Histogram,
         }
     }
 }
@@ -164,19 +166,19 @@ impl Entry {
 /// One invocation's (or the process's) aggregated metrics and extra dimensions.
 #[derive(Debug, Default)]
 pub(crate) struct MetricSet {
-    pub(crate) entries: Vec<Entry>,
+    pub(crate) entries: Vec<Aggregate>,
     pub(crate) dimensions: Vec<(String, String)>,
     pub(crate) rejected: Vec<MetricsError>,
     /// Metrics with a dimension set of their own (`Metrics::with_dimensions`), each written as
     /// its own directive: `service`, the defaults, then these.
-    pub(crate) groups: Vec<Group>,
+    pub(crate) groups: Vec<DimensionGroup>,
 }
 
 /// Metrics recorded under their own dimension set.
 #[derive(Debug, Default)]
-pub(crate) struct Group {
+pub(crate) struct DimensionGroup {
     pub(crate) dimensions: Vec<(String, String)>,
-    pub(crate) entries: Vec<Entry>,
+    pub(crate) entries: Vec<Aggregate>,
 }
 
 /// Keep the first few rejections for the warning; count them all.
@@ -230,7 +232,7 @@ impl MetricSet {
         if let Some(i) = self.groups.iter().position(|g| g.dimensions == dims) {
             return Ok(i);
         }
-        self.groups.push(Group {
+        self.groups.push(DimensionGroup {
             dimensions: dims,
             entries: Vec::new(),
         });
@@ -271,8 +273,8 @@ fn check_dimension(name: &str, value: &str) -> Result<(), MetricsError> {
 /// metric recorded as two kinds or units is rejected.
 fn merge_entries(
     shared: &Settings,
-    into: &mut Vec<Entry>,
-    from: Vec<Entry>,
+    into: &mut Vec<Aggregate>,
+    from: Vec<Aggregate>,
     rejected: &mut Vec<MetricsError>,
 ) {
     for e in from {
@@ -289,9 +291,9 @@ fn merge_entries(
             }
             Some(x) => {
                 match (&mut x.data, &e.data) {
-                    (Data::Sum(a), Data::Sum(b)) => *a += b,
-                    (Data::Last(a), Data::Last(b)) => *a = *b,
-                    (Data::Dist(a), Data::Dist(b)) => a.merge(b),
+                    (Aggregation::Sum(a), Aggregation::Sum(b)) => *a += b,
+                    (Aggregation::Last(a), Aggregation::Last(b)) => *a = *b,
+                    (Aggregation::Dist(a), Aggregation::Dist(b)) => a.merge(b),
                     // Kinds were compared above.
                     _ => {}
                 }
@@ -330,16 +332,16 @@ impl MetricSet {
     }
 }
 
-/// Aggregate one value into its entry (created on first use).
-fn record_into(entries: &mut Vec<Entry>, spec: &Spec, value: f64) -> Result<(), MetricsError> {
+/// Fold one value into its aggregate (created on first use).
+fn record_into(entries: &mut Vec<Aggregate>, spec: &Spec, value: f64) -> Result<(), MetricsError> {
     if let Some(e) = entries.iter_mut().find(|e| e.name == spec.name) {
         if e.kind() != spec.kind || e.unit != spec.unit {
             return Err(MetricsError::Conflict(spec.name.to_string()));
         }
         match &mut e.data {
-            Data::Sum(s) => *s += value,
-            Data::Last(l) => *l = value,
-            Data::Dist(d) => d.record(value, 1),
+            Aggregation::Sum(s) => *s += value,
+            Aggregation::Last(l) => *l = value,
+            Aggregation::Dist(d) => d.record(value, 1),
         }
         if spec.resolution == Resolution::High {
             e.resolution = Resolution::High;
@@ -347,11 +349,11 @@ fn record_into(entries: &mut Vec<Entry>, spec: &Spec, value: f64) -> Result<(), 
         return Ok(());
     }
     let data = match spec.kind {
-        Kind::Counter => Data::Sum(value),
-        Kind::Gauge => Data::Last(value),
-        Kind::Histogram => Data::Dist(Dist::new(value)),
+        Kind::Counter => Aggregation::Sum(value),
+        Kind::Gauge => Aggregation::Last(value),
+        Kind::Histogram => Aggregation::Dist(Dist::new(value)),
     };
-    entries.push(Entry {
+    entries.push(Aggregate {
         name: spec.name.clone(),
         unit: spec.unit,
         resolution: spec.resolution,
@@ -582,10 +584,10 @@ mod tests {
         set.record(&sh, None, &spec("h", Kind::Histogram), 3.0);
         set.record(&sh, None, &spec("h", Kind::Histogram), 3.0);
         set.record(&sh, None, &spec("h", Kind::Histogram), 4.0);
-        assert!(matches!(set.entries[0].data, Data::Sum(s) if s == 3.0));
-        assert!(matches!(set.entries[1].data, Data::Last(l) if l == 7.0));
+        assert!(matches!(set.entries[0].data, Aggregation::Sum(s) if s == 3.0));
+        assert!(matches!(set.entries[1].data, Aggregation::Last(l) if l == 7.0));
         assert!(
-            matches!(&set.entries[2].data, Data::Dist(d) if d.value().values == vec![3.0, 4.0] && d.value().counts == vec![2, 1])
+            matches!(&set.entries[2].data, Aggregation::Dist(d) if d.value().values == vec![3.0, 4.0] && d.value().counts == vec![2, 1])
         );
         set.record(&sh, None, &spec("c", Kind::Gauge), 1.0);
         set.record(&sh, None, &spec("", Kind::Counter), 1.0);

@@ -24,7 +24,7 @@ pub(crate) struct PipelineCounters {
 }
 
 #[derive(Clone)]
-pub(crate) struct Pipeline {
+pub(crate) struct Exporters {
     exporters: Vec<Arc<dyn Exporter>>,
     logs: bool,
     metrics: bool,
@@ -32,10 +32,10 @@ pub(crate) struct Pipeline {
     pub(crate) counters: Arc<PipelineCounters>,
 }
 
-impl Pipeline {
+impl Exporters {
     pub(crate) fn new(exporters: Vec<Arc<dyn Exporter>>) -> Self {
         let any = |kind| exporters.iter().any(|e| e.accepts(kind));
-        Pipeline {
+        Exporters {
             logs: any(RecordKind::Log),
             metrics: any(RecordKind::Metrics),
             spans: any(RecordKind::Span),
