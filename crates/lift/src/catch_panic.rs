@@ -42,10 +42,12 @@ fn install_hook() {
 }
 
 /// A contained panic: its message and, when the hook saw it, its location.
-#[derive(Debug)]
-pub(crate) struct Caught {
-    pub(crate) message: String,
-    pub(crate) location: Option<String>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caught {
+    /// The panic message (`"panic with a non-string payload"` when it was not a string).
+    pub message: String,
+    /// Where it was raised, `file:line:column`, when known.
+    pub location: Option<String>,
 }
 
 fn message(payload: &(dyn Any + Send)) -> String {
@@ -72,13 +74,30 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
     })
 }
 
-/// Polls the inner future, containing a panic raised while polling it.
-pub(crate) struct CatchPanic<F> {
+/// A future that polls `inner`, containing a panic raised while polling it: it resolves to
+/// `Ok(output)`, or to `Err(Caught)` with the panic's message and location (and the panic is
+/// not printed to stderr). What [`Recover`](crate::middleware::Recover) is built on.
+///
+/// ```
+/// use lift::middleware::CatchPanic;
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let caught = CatchPanic::new(async { panic!("bug") }).await.unwrap_err();
+/// assert_eq!(caught.message, "bug");
+/// # });
+/// ```
+pub struct CatchPanic<F> {
     inner: Pin<Box<F>>,
 }
 
+impl<F> std::fmt::Debug for CatchPanic<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatchPanic").finish_non_exhaustive()
+    }
+}
+
 impl<F: Future> CatchPanic<F> {
-    pub(crate) fn new(inner: F) -> Self {
+    /// Wrap `inner`.
+    pub fn new(inner: F) -> Self {
         CatchPanic {
             inner: Box::pin(inner),
         }

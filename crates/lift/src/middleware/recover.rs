@@ -20,8 +20,7 @@
 //! assert!(app.build().is_ok());
 //! ```
 
-use super::{Middleware, Next, Outcome};
-use crate::catch_panic::{CatchPanic, Caught};
+use super::{CatchPanic, Caught, Middleware, Next, Outcome};
 use crate::observability::{Field, Logger};
 use crate::{BoxFuture, Context, Error};
 
