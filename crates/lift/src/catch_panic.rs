@@ -108,12 +108,19 @@ impl<F: Future> Future for CatchPanic<F> {
     type Output = Result<F::Output, Caught>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = &mut self.inner;
-        match catch(|| inner.as_mut().poll(cx)) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Err(caught) => Poll::Ready(Err(caught)),
-        }
+        poll_caught(self.inner.as_mut(), cx)
+    }
+}
+
+/// Poll `fut` once, containing a panic raised while polling it.
+fn poll_caught<F: Future>(
+    fut: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<F::Output, Caught>> {
+    match catch(|| fut.poll(cx)) {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+        Err(caught) => Poll::Ready(Err(caught)),
     }
 }
 
@@ -125,19 +132,22 @@ pub(crate) enum Contained<T> {
 }
 
 /// Run `fut` with its panics contained, cut off at `deadline`. A future that is ready on its
-/// first poll never touches a timer (so it needs no timer-enabled runtime).
+/// first poll touches no timer (so it needs no timer-enabled runtime) and is not boxed.
 pub(crate) async fn contained<F: Future>(
     fut: F,
     deadline: tokio::time::Instant,
 ) -> Contained<F::Output> {
-    let mut fut = CatchPanic::new(fut);
-    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut fut).poll(cx))).await;
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| Poll::Ready(poll_caught(fut.as_mut(), cx))).await;
     let result = match first {
         Poll::Ready(r) => r,
-        Poll::Pending => match tokio::time::timeout_at(deadline, fut).await {
-            Ok(r) => r,
-            Err(_) => return Contained::TimedOut,
-        },
+        Poll::Pending => {
+            let rest = std::future::poll_fn(|cx| poll_caught(fut.as_mut(), cx));
+            match tokio::time::timeout_at(deadline, rest).await {
+                Ok(r) => r,
+                Err(_) => return Contained::TimedOut,
+            }
+        }
     };
     match result {
         Ok(v) => Contained::Done(v),

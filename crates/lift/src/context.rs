@@ -119,7 +119,7 @@ pub(crate) struct Inner {
     pub(crate) state: Arc<Extensions>,
     /// This request's or record's telemetry frame (its identity), and through it the
     /// invocation's scope.
-    pub(crate) frame: Arc<Frame>,
+    pub(crate) frame: Frame,
     pub(crate) route: RouteInfo,
     pub(crate) extensions: Extensions,
 }
@@ -146,7 +146,7 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
-    pub(crate) fn new(frame: Arc<Frame>, state: Arc<Extensions>, route: RouteInfo) -> Self {
+    pub(crate) fn new(frame: Frame, state: Arc<Extensions>, route: RouteInfo) -> Self {
         Context {
             inner: Box::new(Inner {
                 state,
@@ -419,7 +419,7 @@ impl Context {
 /// ```
 #[derive(Clone)]
 pub struct RequestHandle {
-    frame: Arc<Frame>,
+    frame: Frame,
     path_start: usize,
     template: Option<Arc<str>>,
 }

@@ -79,7 +79,7 @@ impl AppService {
 
     /// The one path every request and record takes: a Context on its frame, through the app
     /// middleware to the handler, inside the `tracing` span that carries its logger.
-    async fn run_one(&self, frame: &Arc<Frame>, route: RouteInfo) -> Outcome {
+    async fn run_one(&self, frame: &Frame, route: RouteInfo) -> Outcome {
         let ctx = Context::new(frame.clone(), self.inner.state.clone(), route);
         self.inner
             .pipeline
@@ -105,7 +105,7 @@ impl AppService {
             .as_deref()
             .and_then(|h| req.header(h))
             .map(str::to_owned);
-        let frame = Frame::new(scope.clone(), correlation, None);
+        let frame = Frame::main(scope.clone(), correlation);
         let (mut response, failed) = respond(self.run_one(&frame, route).await, &frame);
         if strip_body {
             response.set_body(Bytes::new());
@@ -165,7 +165,7 @@ impl AppService {
             dispatch: Some(Dispatch::Route(pipeline)),
             ..RouteInfo::default()
         };
-        let frame = Frame::new(scope.clone(), None, None);
+        let frame = Frame::main(scope.clone(), None);
         let (response, failed) = respond(self.run_one(&frame, route).await, &frame);
         let reply = Reply::Http(HttpReply {
             kind: EventKind::WebSocket,
@@ -211,7 +211,7 @@ impl AppService {
             dispatch: Some(Dispatch::Route(pipeline)),
             ..RouteInfo::default()
         };
-        let frame = Frame::new(scope.clone(), None, None);
+        let frame = Frame::main(scope.clone(), None);
         match self.run_one(&frame, route).await.and_then(event_outcome) {
             Ok(()) => (Ok(Reply::Empty), false),
             Err(e) => {
@@ -245,9 +245,9 @@ impl AppService {
             EventKind::DynamoDb | EventKind::Kinesis => Order::Stream,
             _ => Order::Sequential,
         };
-        let frames: Vec<Arc<Frame>> = ids
+        let frames: Vec<Frame> = ids
             .iter()
-            .map(|id| Frame::new(scope.clone(), None, Some(&id.log_id)))
+            .map(|id| Frame::record(scope.clone(), &id.log_id))
             .collect();
         let fates = batch::run(&ids, order, |i| -> BoxFuture<Result<(), Error>> {
             let route = RouteInfo {
@@ -278,7 +278,7 @@ impl AppService {
             log_failure(&frames[i], &id.log_id, e);
         });
         if outcome.skipped > 0 {
-            Logger::context(Frame::new(scope.clone(), None, None)).warn(
+            Logger::context(Frame::main(scope.clone(), None)).warn(
                 "records not run after an earlier failure; they will be retried",
                 &[("skipped", Field::U64(outcome.skipped))],
             );

@@ -1,15 +1,13 @@
 //! Turning outcomes into responses: an error becomes the one JSON error body (its internal
 //! cause goes to the log only), and for events a handler's answer becomes success or failure.
 
-use std::sync::Arc;
-
 use crate::error::Error;
 use crate::http::Response;
 use crate::middleware::Outcome;
 use crate::observability::{Field, Frame, Logger};
 
 /// The response for an outcome, and whether the invocation failed (a 5xx).
-pub(crate) fn respond(outcome: Outcome, frame: &Arc<Frame>) -> (Response, bool) {
+pub(crate) fn respond(outcome: Outcome, frame: &Frame) -> (Response, bool) {
     match outcome {
         Ok(r) => {
             let failed = r.status().is_server_error();
@@ -39,7 +37,7 @@ pub(crate) fn event_outcome(r: Response) -> Result<(), Error> {
 }
 
 /// A failed record or event, logged with its id (its error body goes nowhere else).
-pub(crate) fn log_failure(frame: &Arc<Frame>, id: &str, e: &Error) {
+pub(crate) fn log_failure(frame: &Frame, id: &str, e: &Error) {
     Logger::context(frame.clone()).error(
         "record failed",
         &[

@@ -411,14 +411,14 @@ async fn a_custom_exporter_gets_structured_records_beside_the_others() {
     );
     let records = keep.records.lock().unwrap().clone();
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].namespace, "Lift/Test");
-    assert_eq!(
-        records[0].dimensions,
-        vec![
-            ("service".to_owned(), "shop".to_owned()),
-            ("tenant".to_owned(), "acme".to_owned())
-        ]
-    );
+    assert_eq!(&*records[0].namespace, "Lift/Test");
+    let dims: Vec<(&str, &str)> = records[0]
+        .dimensions
+        .iter()
+        .map(|(k, v)| (&**k, &**v))
+        .collect();
+    assert_eq!(dims, [("service", "shop"), ("tenant", "acme")]);
+    assert_eq!(records[0].dimension("tenant"), Some("acme"));
     assert_eq!(records[0].metrics[0].name, "Orders");
     assert_eq!(records[0].metrics[0].value, MetricValue::Counter(2.0));
     // The spans as a tree: the parent first, holding its child.

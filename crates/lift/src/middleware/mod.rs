@@ -35,9 +35,9 @@ pub mod stack;
 pub mod timeout;
 pub mod tower;
 
+pub use crate::catch_panic::{CatchPanic, Caught};
 pub use access_log::AccessLog;
 pub use cors::{Cors, CorsBuilder, CorsError};
-pub use crate::catch_panic::{CatchPanic, Caught};
 pub use error_handler::ErrorHandler;
 pub use http_only::{http_only, HttpOnly};
 pub use outcome::OutcomeExt;

@@ -7,7 +7,6 @@
 //! concurrent invocations on one thread pool never borrow each other's fields.
 
 use std::fmt;
-use std::sync::Arc;
 
 use serde_json::Value;
 use tracing::field::{Field as TField, Visit};
@@ -74,7 +73,7 @@ fn level(l: &tracing::Level) -> Level {
 
 /// The span every invocation runs in, carrying its logger for the bridge. Disabled (and nearly
 /// free) when no `Registry`-based subscriber is installed.
-pub(crate) fn invocation_span(frame: &Arc<Frame>) -> tracing::Span {
+pub(crate) fn invocation_span(frame: &Frame) -> tracing::Span {
     let span = tracing::info_span!("lift.invocation");
     span.with_subscriber(|(id, dispatch)| {
         if let Some(registry) = dispatch.downcast_ref::<Registry>() {

@@ -24,8 +24,8 @@ pub struct Observability {
 
 /// The frozen configuration plus process-wide counters.
 pub(crate) struct Settings {
-    pub(crate) service: String,
-    pub(crate) namespace: String,
+    pub(crate) service: Arc<str>,
+    pub(crate) namespace: Arc<str>,
     pub(crate) level: Level,
     pub(crate) format: LogFormat,
     pub(crate) sample_rate: f64,
@@ -111,7 +111,7 @@ impl Observability {
         Observability {
             settings: Arc::new(Settings {
                 service: "service_undefined".into(),
-                namespace: String::new(),
+                namespace: Arc::from(""),
                 level: Level::Info,
                 format: LogFormat::Json,
                 sample_rate: 0.0,
@@ -145,10 +145,10 @@ impl Observability {
         let mut o = Self::new();
         let s = o.settings_mut();
         if let Some(v) = env("POWERTOOLS_SERVICE_NAME") {
-            s.service = v;
+            s.service = v.into();
         }
         if let Some(v) = env("POWERTOOLS_METRICS_NAMESPACE") {
-            s.namespace = v;
+            s.namespace = v.into();
         }
         if let Some(l) = env_level() {
             s.level = l;
@@ -177,13 +177,13 @@ impl Observability {
 
     /// The `service` written on every log line and as the default metric dimension.
     pub fn service(mut self, name: impl Into<String>) -> Self {
-        self.settings_mut().service = name.into();
+        self.settings_mut().service = Arc::from(name.into());
         self
     }
 
     /// The CloudWatch namespace for metrics (required for EMF; defaults to the service).
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.settings_mut().namespace = namespace.into();
+        self.settings_mut().namespace = Arc::from(namespace.into());
         self
     }
 
@@ -363,7 +363,7 @@ impl Clone for Settings {
 
 impl Settings {
     /// The namespace metrics go to (the service when none was set).
-    pub(crate) fn namespace(&self) -> &str {
+    pub(crate) fn namespace(&self) -> &Arc<str> {
         if self.namespace.is_empty() {
             &self.service
         } else {

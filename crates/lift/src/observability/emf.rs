@@ -166,7 +166,7 @@ mod tests {
 
     fn datum(name: &str, value: MetricValue) -> MetricDatum {
         MetricDatum {
-            name: name.to_owned(),
+            name: name.to_owned().into(),
             unit: Unit::Count,
             resolution: Resolution::Standard,
             value,
@@ -178,7 +178,7 @@ mod tests {
             namespace: "NS".into(),
             dimensions: dims
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .map(|(k, v)| ((*k).to_owned().into(), (*v).into()))
                 .collect(),
             metrics,
             properties: Vec::new(),

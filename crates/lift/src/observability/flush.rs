@@ -10,6 +10,7 @@
 //! invocation also writes `ColdStart` with dimensions `service` and `function_name`, as
 //! Powertools does.
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -28,7 +29,7 @@ fn now_ms() -> u64 {
 
 fn datum(e: &Aggregate) -> MetricDatum {
     MetricDatum {
-        name: e.name.to_string(),
+        name: e.name.clone(),
         unit: e.unit,
         resolution: e.resolution,
         value: match &e.data {
@@ -39,14 +40,16 @@ fn datum(e: &Aggregate) -> MetricDatum {
     }
 }
 
+type Dimensions = Vec<(Cow<'static, str>, Arc<str>)>;
+
 /// `service`, then the default dimensions, then `extra` (a later name replaces an earlier one).
-fn dimension_set(settings: &Settings, extra: &[(String, String)]) -> Vec<(String, String)> {
-    let mut dims: Vec<(String, String)> =
+fn dimension_set(settings: &Settings, extra: &[(String, String)]) -> Dimensions {
+    let mut dims: Dimensions =
         Vec::with_capacity(2 + settings.default_dimensions.len() + extra.len());
-    dims.push(("service".to_owned(), settings.service.clone()));
+    dims.push((Cow::Borrowed("service"), settings.service.clone()));
     for (k, v) in settings.default_dimensions.iter().chain(extra.iter()) {
         dims.retain(|(x, _)| x != k);
-        dims.push((k.clone(), v.clone()));
+        dims.push((Cow::Owned(k.clone()), Arc::from(v.as_str())));
     }
     dims
 }
@@ -77,7 +80,7 @@ pub(crate) fn metrics(
     let mut rejected = Vec::new();
     let mut clashed = 0;
     for (tenant, set) in buckets {
-        clashed += bucket_records(settings, tenant.as_deref(), &set, &mut records);
+        clashed += bucket_records(settings, tenant.as_ref(), &set, &mut records);
         rejected.extend(set.rejected.iter().map(ToString::to_string));
     }
     let ts = now_ms();
@@ -86,13 +89,13 @@ pub(crate) fn metrics(
     }
     if let Some(function) = cold_start_function {
         let record = MetricsRecord {
-            namespace: settings.namespace().to_owned(),
+            namespace: settings.namespace().clone(),
             dimensions: vec![
-                ("service".to_owned(), settings.service.clone()),
-                ("function_name".to_owned(), function.to_owned()),
+                (Cow::Borrowed("service"), settings.service.clone()),
+                (Cow::Borrowed("function_name"), Arc::from(function)),
             ],
             metrics: vec![MetricDatum {
-                name: "ColdStart".to_owned(),
+                name: Cow::Borrowed("ColdStart"),
                 unit: Unit::Count,
                 resolution: Resolution::Standard,
                 value: MetricValue::Counter(1.0),
@@ -119,32 +122,35 @@ pub(crate) fn metrics(
 /// how many metrics were left out because their name is also a dimension's.
 fn bucket_records(
     settings: &Settings,
-    tenant: Option<&str>,
+    tenant: Option<&Arc<str>>,
     set: &MetricSet,
     out: &mut Vec<MetricsRecord>,
 ) -> usize {
-    let mut namespace = settings.namespace().to_owned();
+    let mut namespace = settings.namespace().clone();
     let mut dims = dimension_set(settings, &set.dimensions);
     let mut overflow = false;
     if let Some(t) = tenant {
-        let ns = settings.tenant_namespace.then_some(namespace.as_str());
+        let ns = settings.tenant_namespace.then_some(&*namespace);
         let (value, how) = settings.tenant_guard.resolve(t, ns);
-        match how {
-            Resolved::Kept => {}
-            Resolved::Folded => overflow = true,
+        let value: Arc<str> = match how {
+            Resolved::Kept => t.clone(),
+            Resolved::Folded => {
+                overflow = true;
+                Arc::from(value)
+            }
             Resolved::Invalid => {
                 settings
                     .counters
                     .invalid_tenants
                     .fetch_add(1, Ordering::Relaxed);
+                Arc::from(value)
             }
-        }
-        let value = value.into_owned();
+        };
         if settings.tenant_namespace {
-            namespace = format!("{namespace}/{value}");
+            namespace = Arc::from(format!("{namespace}/{value}"));
         }
         dims.retain(|(x, _)| x != "tenant");
-        dims.push(("tenant".to_owned(), value));
+        dims.push((Cow::Borrowed("tenant"), value));
     }
     let mut metrics: Vec<MetricDatum> = set
         .entries
@@ -155,7 +161,7 @@ fn bucket_records(
     let clashed = set.entries.len() - metrics.len();
     if overflow {
         metrics.push(MetricDatum {
-            name: "TenantOverflow".to_owned(),
+            name: Cow::Borrowed("TenantOverflow"),
             unit: Unit::Count,
             resolution: Resolution::Standard,
             value: MetricValue::Counter(1.0),

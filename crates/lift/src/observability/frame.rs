@@ -1,11 +1,13 @@
 //! One request's or one record's identity and metrics: the state behind its
 //! [`Context`](crate::Context)'s telemetry handles.
 //!
-//! An HTTP request has one frame; every record of a batch has its own. A frame's tenant, user
-//! and correlation id go on the log lines, metrics and spans recorded through its handles and
-//! on no other's, so in a batch one record's `set_tenant` never reaches the next record, even
-//! with records running concurrently. The invocation keeps a reference to each frame's state so
-//! that its flush finds every frame's metrics, whatever became of the handles.
+//! An HTTP request (or an event) has the invocation's main frame, whose state lives inline in
+//! the invocation's telemetry, so it costs no allocation; every record of a batch has a frame of
+//! its own. A frame's tenant, user and correlation id go on the log lines, metrics and spans
+//! recorded through its handles and on no other's, so in a batch one record's `set_tenant` never
+//! reaches the next record, even with records running concurrently. The invocation keeps a
+//! reference to each record's state so that its flush finds every frame's metrics, whatever
+//! became of the handles.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,33 +31,45 @@ pub(crate) struct FrameState {
     pub(crate) metrics: MetricSet,
 }
 
+/// A record's own frame state and id.
+#[derive(Debug)]
+pub(crate) struct RecordFrame {
+    pub(crate) state: Mutex<FrameState>,
+    record_id: Arc<str>,
+}
+
+/// A handle on one frame. Cheap to clone: one or two reference counts.
+#[derive(Clone)]
 pub(crate) struct Frame {
     scope: Arc<Scope>,
-    state: Arc<Mutex<FrameState>>,
-    /// For a record of a batch: its id, on every log line as `record_id`.
-    record_id: Option<Arc<str>>,
+    /// `None` for the invocation's main frame.
+    record: Option<Arc<RecordFrame>>,
 }
 
 impl Frame {
-    /// A frame for one request or record of the invocation in `scope`.
-    pub(crate) fn new(
-        scope: Arc<Scope>,
-        correlation: Option<String>,
-        record_id: Option<&str>,
-    ) -> Arc<Frame> {
-        let state = Arc::new(Mutex::new(FrameState {
-            ids: Ids {
-                correlation: correlation.map(Arc::from),
-                ..Ids::default()
-            },
-            metrics: MetricSet::default(),
-        }));
-        scope.telemetry.register(state.clone());
-        Arc::new(Frame {
+    /// The invocation's main frame (an HTTP request, a WebSocket message, an event), with the
+    /// correlation id when known.
+    pub(crate) fn main(scope: Arc<Scope>, correlation: Option<String>) -> Frame {
+        if let Some(c) = correlation {
+            scope.telemetry.main_state().ids.correlation = Some(Arc::from(c));
+        }
+        Frame {
             scope,
-            state,
-            record_id: record_id.map(Arc::from),
-        })
+            record: None,
+        }
+    }
+
+    /// A frame for one record of the batch in `scope`.
+    pub(crate) fn record(scope: Arc<Scope>, record_id: &str) -> Frame {
+        let record = Arc::new(RecordFrame {
+            state: Mutex::new(FrameState::default()),
+            record_id: Arc::from(record_id),
+        });
+        scope.telemetry.register(record.clone());
+        Frame {
+            scope,
+            record: Some(record),
+        }
     }
 
     pub(crate) fn scope(&self) -> &Arc<Scope> {
@@ -67,11 +81,14 @@ impl Frame {
     }
 
     pub(crate) fn record_id(&self) -> Option<&str> {
-        self.record_id.as_deref()
+        self.record.as_ref().map(|r| &*r.record_id)
     }
 
     fn state(&self) -> MutexGuard<'_, FrameState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        match &self.record {
+            Some(r) => r.state.lock().unwrap_or_else(|p| p.into_inner()),
+            None => self.scope.telemetry.main_state(),
+        }
     }
 
     /// The frame's ids now.

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::frame::FrameState;
+use super::frame::{FrameState, RecordFrame};
 use super::logger::{Field, Level, Logger, Rendered};
 use super::tracer::SpanSet;
 use super::{RecordKind, Settings};
@@ -92,7 +92,9 @@ pub(crate) struct Telemetry {
     pub(crate) settings: Arc<Settings>,
     pub(crate) cold_start: bool,
     pub(crate) log: LogState,
-    frames: Mutex<Vec<Arc<Mutex<FrameState>>>>,
+    /// The main frame's state (the request's, or the event's), and each record's.
+    main: Mutex<FrameState>,
+    records: Mutex<Vec<Arc<RecordFrame>>>,
     pub(crate) spans: SpanSet,
     succeeded: AtomicBool,
     finished: AtomicBool,
@@ -117,7 +119,8 @@ impl Telemetry {
         Telemetry {
             log: LogState::new(&settings),
             cold_start,
-            frames: Mutex::new(Vec::new()),
+            main: Mutex::new(FrameState::default()),
+            records: Mutex::new(Vec::new()),
             spans: SpanSet::default(),
             succeeded: AtomicBool::new(false),
             finished: AtomicBool::new(false),
@@ -132,12 +135,16 @@ impl Telemetry {
         }
     }
 
-    /// Keep a frame's state, so the flush finds its metrics.
-    pub(crate) fn register(&self, state: Arc<Mutex<FrameState>>) {
-        self.frames
+    pub(crate) fn main_state(&self) -> std::sync::MutexGuard<'_, FrameState> {
+        self.main.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keep a record's frame, so the flush finds its metrics.
+    pub(crate) fn register(&self, record: Arc<RecordFrame>) {
+        self.records
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(state);
+            .push(record);
     }
 
     pub(crate) fn is_finished(&self) -> bool {
@@ -160,15 +167,14 @@ impl Telemetry {
         let settings = &self.settings;
         let failed = !self.succeeded.load(Ordering::Relaxed);
         self.log.finish(&Logger::process(settings.clone()), failed);
-        let frames = std::mem::take(&mut *self.frames.lock().unwrap_or_else(|p| p.into_inner()));
+        let records = std::mem::take(&mut *self.records.lock().unwrap_or_else(|p| p.into_inner()));
         if settings.metrics_enabled && settings.pipeline.wants(RecordKind::Metrics) {
-            let sets = frames
-                .iter()
-                .map(|f| {
-                    let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
-                    (f.ids.tenant.clone(), std::mem::take(&mut f.metrics))
-                })
-                .collect();
+            let take = |f: &mut FrameState| (f.ids.tenant.clone(), std::mem::take(&mut f.metrics));
+            let mut sets = Vec::with_capacity(1 + records.len());
+            sets.push(take(&mut self.main_state()));
+            for r in &records {
+                sets.push(take(&mut r.state.lock().unwrap_or_else(|p| p.into_inner())));
+            }
             let cold = self.cold_start && settings.cold_start_metric;
             super::flush::metrics(settings, sets, cold.then_some(self.function_name.as_str()));
         }

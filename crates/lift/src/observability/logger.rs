@@ -178,7 +178,7 @@ pub(crate) struct Rendered {
 #[derive(Clone)]
 pub struct Logger {
     shared: Arc<Settings>,
-    frame: Option<Arc<Frame>>,
+    frame: Option<Frame>,
     extra: Option<Arc<Vec<(String, Value)>>>,
 }
 
@@ -200,7 +200,7 @@ impl Logger {
         }
     }
 
-    pub(crate) fn context(frame: Arc<Frame>) -> Self {
+    pub(crate) fn context(frame: Frame) -> Self {
         Logger {
             shared: frame.settings().clone(),
             frame: Some(frame),

@@ -366,7 +366,7 @@ fn record_into(entries: &mut Vec<Aggregate>, spec: &Spec, value: f64) -> Result<
 #[derive(Clone)]
 enum Target {
     /// A request's or record's own set (its Context's frame).
-    Context(Arc<Frame>),
+    Context(Frame),
     Process(Arc<Settings>),
 }
 
@@ -396,7 +396,7 @@ struct Spec {
 }
 
 impl Metrics {
-    pub(crate) fn context(frame: Arc<Frame>) -> Self {
+    pub(crate) fn context(frame: Frame) -> Self {
         Metrics {
             target: Target::Context(frame),
             group: None,

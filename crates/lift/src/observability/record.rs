@@ -5,7 +5,8 @@
 //! (the JSON log line, EMF documents) are rendered once too: the line when it is logged, the EMF
 //! documents the first time an exporter asks for them ([`MetricsBatch::emf_documents`]).
 
-use std::sync::OnceLock;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
@@ -86,7 +87,7 @@ pub struct HistogramValue {
 #[non_exhaustive]
 pub struct MetricDatum {
     /// The metric name.
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// Its unit.
     pub unit: Unit,
     /// Standard or high resolution.
@@ -100,13 +101,24 @@ pub struct MetricDatum {
 #[non_exhaustive]
 pub struct MetricsRecord {
     /// The CloudWatch namespace.
-    pub namespace: String,
-    /// Dimension names and values, `service` first.
-    pub dimensions: Vec<(String, String)>,
+    pub namespace: Arc<str>,
+    /// Dimension names and values, `service` first. (Names are mostly static and values
+    /// shared, so building a record copies no strings.)
+    pub dimensions: Vec<(Cow<'static, str>, Arc<str>)>,
     /// The metrics.
     pub metrics: Vec<MetricDatum>,
     /// Properties written beside the metrics (not dimensions), e.g. the trace id.
-    pub properties: Vec<(String, String)>,
+    pub properties: Vec<(Cow<'static, str>, Arc<str>)>,
+}
+
+impl MetricsRecord {
+    /// The value of dimension `name`, when the record has it.
+    pub fn dimension(&self, name: &str) -> Option<&str> {
+        self.dimensions
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| &**v)
+    }
 }
 
 /// What an invocation (or the process) recorded, as records per dimension-value set, with the

@@ -12,7 +12,7 @@
 
 use std::fmt;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -66,7 +66,7 @@ fn new_id() -> String {
 /// Starts spans for one invocation. From [`Context::tracer`](crate::Context::tracer).
 #[derive(Clone)]
 pub struct Tracer {
-    frame: Option<Arc<Frame>>,
+    frame: Option<Frame>,
 }
 
 impl fmt::Debug for Tracer {
@@ -78,7 +78,7 @@ impl fmt::Debug for Tracer {
 }
 
 impl Tracer {
-    pub(crate) fn context(frame: Arc<Frame>) -> Self {
+    pub(crate) fn context(frame: Frame) -> Self {
         let settings = frame.settings();
         let enabled = settings.tracing_enabled && settings.pipeline.wants(RecordKind::Span);
         Tracer {
@@ -104,7 +104,7 @@ struct SpanData {
 
 /// A unit of traced work. Annotations are indexed (searchable) key-values; metadata is not.
 pub struct Span {
-    frame: Option<Arc<Frame>>,
+    frame: Option<Frame>,
     data: Option<Box<SpanData>>,
 }
 
@@ -117,7 +117,7 @@ impl fmt::Debug for Span {
 }
 
 impl Span {
-    fn start(frame: Option<Arc<Frame>>, name: &str, parent: Option<String>) -> Span {
+    fn start(frame: Option<Frame>, name: &str, parent: Option<String>) -> Span {
         let data = frame.as_ref().map(|_| {
             Box::new(SpanData {
                 name: name.to_owned(),
