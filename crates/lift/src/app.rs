@@ -285,10 +285,7 @@ impl App {
         Ok(AppService {
             inner: Arc::new(Parts {
                 router,
-                pipeline: Arc::new(Pipeline {
-                    middleware: self.middleware,
-                    endpoint: dispatch,
-                }),
+                pipeline: Pipeline::new(self.middleware, dispatch),
                 fallback: self.fallback,
                 state: Arc::new(self.state),
                 strip_prefix: self.strip_prefix,

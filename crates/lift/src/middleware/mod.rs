@@ -88,11 +88,25 @@ pub(crate) type Endpoint = Arc<dyn Fn(Context) -> BoxFuture<Outcome> + Send + Sy
 
 /// A middleware stack ending in an endpoint.
 pub(crate) struct Pipeline {
-    pub(crate) middleware: Vec<Arc<dyn Middleware>>,
-    pub(crate) endpoint: Endpoint,
+    /// Each middleware, with whether it is for HTTP only (asked once, when the app is built).
+    middleware: Vec<(Arc<dyn Middleware>, bool)>,
+    endpoint: Endpoint,
 }
 
 impl Pipeline {
+    pub(crate) fn new(middleware: Vec<Arc<dyn Middleware>>, endpoint: Endpoint) -> Arc<Self> {
+        Arc::new(Pipeline {
+            middleware: middleware
+                .into_iter()
+                .map(|m| {
+                    let http_only = m.http_only();
+                    (m, http_only)
+                })
+                .collect(),
+            endpoint,
+        })
+    }
+
     pub(crate) fn run(self: &Arc<Self>, ctx: Context) -> BoxFuture<Outcome> {
         Next {
             pipeline: self.clone(),
@@ -113,8 +127,8 @@ impl Next {
     pub fn run(self, ctx: Context) -> BoxFuture<Outcome> {
         let mut index = self.index;
         // HTTP-only middleware is passed by for every other event.
-        while let Some(m) = self.pipeline.middleware.get(index) {
-            if m.http_only() && !ctx.event_kind().is_http() {
+        while let Some((m, http_only)) = self.pipeline.middleware.get(index) {
+            if *http_only && !ctx.event_kind().is_http() {
                 index += 1;
                 continue;
             }

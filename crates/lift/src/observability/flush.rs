@@ -63,23 +63,16 @@ pub(crate) fn metrics(
     cold_start_function: Option<&str>,
 ) {
     // Merge the sets that share a tenant and dimensions (the records of one tenant in a batch).
-    let mut buckets: Vec<(Option<Arc<str>>, MetricSet)> = Vec::with_capacity(sets.len());
-    for (tenant, set) in sets {
-        if set.is_empty() {
-            continue;
-        }
-        match buckets
-            .iter_mut()
-            .find(|(t, s)| *t == tenant && s.dimensions == set.dimensions)
-        {
-            Some((_, into)) => into.merge(settings, set),
-            None => buckets.push((tenant, set)),
-        }
-    }
+    let buckets = if sets.len() == 1 {
+        // One request: nothing to merge.
+        sets
+    } else {
+        merge(settings, sets)
+    };
     let mut records = Vec::new();
     let mut rejected = Vec::new();
     let mut clashed = 0;
-    for (tenant, set) in buckets {
+    for (tenant, set) in buckets.into_iter().filter(|(_, s)| !s.is_empty()) {
         clashed += bucket_records(settings, tenant.as_ref(), &set, &mut records);
         rejected.extend(set.rejected.iter().map(ToString::to_string));
     }
@@ -116,6 +109,24 @@ pub(crate) fn metrics(
             ],
         );
     }
+}
+
+/// The sets with the same tenant and dimensions merged, in first-recorded order.
+fn merge(
+    settings: &Settings,
+    sets: Vec<(Option<Arc<str>>, MetricSet)>,
+) -> Vec<(Option<Arc<str>>, MetricSet)> {
+    let mut buckets: Vec<(Option<Arc<str>>, MetricSet)> = Vec::with_capacity(sets.len());
+    for (tenant, set) in sets.into_iter().filter(|(_, s)| !s.is_empty()) {
+        match buckets
+            .iter_mut()
+            .find(|(t, s)| *t == tenant && s.dimensions == set.dimensions)
+        {
+            Some((_, into)) => into.merge(settings, set),
+            None => buckets.push((tenant, set)),
+        }
+    }
+    buckets
 }
 
 /// The records of one tenant's set: its own metrics, then one per dimension group. Returns

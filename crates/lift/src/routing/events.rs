@@ -64,10 +64,7 @@ pub(crate) struct EventRoutes {
 }
 
 pub(crate) fn pipeline(endpoint: Endpoint) -> Arc<Pipeline> {
-    Arc::new(Pipeline {
-        middleware: Vec::new(),
-        endpoint,
-    })
+    Pipeline::new(Vec::new(), endpoint)
 }
 
 impl EventRoutes {

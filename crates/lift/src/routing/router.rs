@@ -55,10 +55,7 @@ impl Router {
             };
             let entry = &mut entries[idx];
             for (method, endpoint) in route.methods {
-                let pipeline = Arc::new(Pipeline {
-                    middleware: route.middleware.clone(),
-                    endpoint,
-                });
+                let pipeline = Pipeline::new(route.middleware.clone(), endpoint);
                 match method {
                     None if entry.any.is_some() => {
                         return Err(BuildError::new(format!("{path}: two any-method handlers")))
