@@ -140,7 +140,13 @@ pub(crate) enum Parsed<'a> {
 impl<'a> Parsed<'a> {
     /// Detect and parse in one pass over `bytes`.
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
-        let mut env: Envelope<'a> = serde_json::from_slice(bytes)?;
+        // One UTF-8 check over the whole event (a fast, vectorised pass) instead of one per
+        // string inside the parser. Bytes that are not UTF-8 go to the byte parser, only for
+        // its precise error.
+        let mut env: Envelope<'a> = match std::str::from_utf8(bytes) {
+            Ok(text) => serde_json::from_str(text)?,
+            Err(_) => serde_json::from_slice(bytes)?,
+        };
         Ok(match env.kind() {
             EventKind::ApiGatewayV1 => Parsed::Http(apigw_v1::request(env)),
             k @ (EventKind::ApiGatewayV2 | EventKind::FunctionUrl) => {
