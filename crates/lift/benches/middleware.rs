@@ -11,42 +11,18 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
+mod support;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use lift::middleware::{Cors, Stack};
-use lift::observability::{Exporter, LogFormat, LogRecord, MetricsBatch, Observability, SpanBatch};
+use lift::observability::{LogFormat, Observability};
 use lift::testing::TestRequest;
 use lift::{App, AppService, Context, LambdaContext};
-
-#[derive(Clone, Default)]
-struct Counting(Arc<AtomicU64>);
-
-impl Exporter for Counting {
-    fn name(&self) -> &str {
-        "counting"
-    }
-
-    fn log(&self, record: &LogRecord<'_>) {
-        self.0
-            .fetch_add(record.line.len() as u64, Ordering::Relaxed);
-    }
-
-    fn metrics(&self, batch: &MetricsBatch) {
-        for doc in batch.emf_documents() {
-            self.0.fetch_add(doc.len() as u64, Ordering::Relaxed);
-        }
-    }
-
-    fn spans(&self, batch: &SpanBatch) {
-        self.0
-            .fetch_add(batch.spans().len() as u64, Ordering::Relaxed);
-    }
-}
+use support::Counting;
 
 /// Poll to completion; the stack's timeout registers a timer, so this needs a runtime.
 fn run<F: Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output {

@@ -9,43 +9,18 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
+mod support;
+
 use criterion::{criterion_group, criterion_main, Criterion};
-use lift::observability::{
-    Exporter, Field, LogFormat, LogRecord, Logger, Metrics, MetricsBatch, Observability, SpanBatch,
-    Unit,
-};
+use lift::observability::{Exporter, Field, LogFormat, Logger, Metrics, Observability, Unit};
 use lift::testing::TestRequest;
 use lift::{App, Context, LambdaContext};
-
-#[derive(Clone, Default)]
-struct Counting(Arc<AtomicU64>);
-
-impl Exporter for Counting {
-    fn name(&self) -> &str {
-        "counting"
-    }
-
-    fn log(&self, record: &LogRecord<'_>) {
-        self.0
-            .fetch_add(record.line.len() as u64, Ordering::Relaxed);
-    }
-
-    fn metrics(&self, batch: &MetricsBatch) {
-        for doc in batch.emf_documents() {
-            self.0.fetch_add(doc.len() as u64, Ordering::Relaxed);
-        }
-    }
-
-    fn spans(&self, batch: &SpanBatch) {
-        self.0
-            .fetch_add(batch.spans().len() as u64, Ordering::Relaxed);
-    }
-}
+use support::Counting;
 
 fn ready<F: Future>(f: F) -> F::Output {
     let mut f = pin!(f);

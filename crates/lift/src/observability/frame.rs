@@ -9,7 +9,6 @@
 //! reference to each record's state so that its flush finds every frame's metrics, whatever
 //! became of the handles.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::metrics::MetricSet;
@@ -107,13 +106,7 @@ impl Frame {
     /// Record into the frame's metrics, unless its invocation has already been flushed: then
     /// the record is counted as late and dropped.
     pub(crate) fn with_metrics<R>(&self, f: impl FnOnce(&mut MetricSet) -> R) -> Option<R> {
-        let telemetry = &self.scope.telemetry;
-        if telemetry.is_finished() {
-            telemetry
-                .settings
-                .counters
-                .late_records
-                .fetch_add(1, Ordering::Relaxed);
+        if self.scope.telemetry.late() {
             return None;
         }
         Some(f(&mut self.state().metrics))

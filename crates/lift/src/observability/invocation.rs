@@ -147,8 +147,17 @@ impl Telemetry {
             .push(record);
     }
 
-    pub(crate) fn is_finished(&self) -> bool {
-        self.finished.load(Ordering::Acquire)
+    /// Whether the invocation has been flushed: then whatever is recorded now is late, and is
+    /// counted as such (the caller drops it).
+    pub(crate) fn late(&self) -> bool {
+        let late = self.finished.load(Ordering::Acquire);
+        if late {
+            self.settings
+                .counters
+                .late_records
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        late
     }
 
     /// Record how the invocation ended, for the flush that follows (or for `Drop`, if the

@@ -11,7 +11,6 @@
 //! nothing. A span that ends after its invocation was flushed is counted as late.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -172,12 +171,7 @@ impl Drop for Span {
             return;
         };
         let telemetry = &frame.scope().telemetry;
-        if telemetry.is_finished() {
-            telemetry
-                .settings
-                .counters
-                .late_records
-                .fetch_add(1, Ordering::Relaxed);
+        if telemetry.late() {
             return;
         }
         let mut annotations = d.annotations;
