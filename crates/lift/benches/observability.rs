@@ -17,7 +17,7 @@ use std::time::Duration;
 mod support;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use lift::observability::{Exporter, Field, LogFormat, Logger, Metrics, Observability, Unit};
+use lift::observability::{Field, LogFormat, Logger, Metrics, Observability, Unit};
 use lift::testing::TestRequest;
 use lift::{App, Context, LambdaContext};
 use support::Counting;
