@@ -558,3 +558,42 @@ async fn after_response_tasks_that_panic_or_hang_are_contained() {
     assert_eq!(mem.logs()[0]["panic"], "task bug");
     assert_eq!(mem.metrics()[0]["Fine"], 1.0);
 }
+
+#[tokio::test]
+async fn after_response_work_runs_when_the_invocation_failed() {
+    let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mem = MemoryExporter::new();
+    let seen = ran.clone();
+    let app = App::new()
+        .observability(
+            Observability::new()
+                .service("shop")
+                .cold_start_metric(false)
+                .exporter(mem.clone()),
+        )
+        .on_sqs(move |ctx: Context, _m: SqsMessage<Value>| {
+            let seen = seen.clone();
+            async move {
+                ctx.metrics().counter("Tried").increment();
+                ctx.after_response(async move {
+                    seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                });
+                Err::<(), _>(Error::internal("down"))
+            }
+        })
+        .build()
+        .unwrap();
+    // Without partial batch responses a failed record fails the invocation.
+    let err = invoke_with(&app, batch(), common::lambda("r"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type, "Lift.BatchFailed");
+    // Every record's task ran, and the metrics of the failed invocation were written.
+    assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 4);
+    let tried: f64 = mem
+        .metrics()
+        .iter()
+        .map(|d| d["Tried"].as_f64().unwrap())
+        .sum();
+    assert_eq!(tried, 4.0);
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::frame::Frame;
 use super::histogram::Dist;
-use super::Settings;
+use super::{RecordKind, Settings};
 
 /// CloudWatch metric units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -414,13 +414,14 @@ impl Metrics {
         match &self.target {
             Target::Context(frame) => {
                 let settings = frame.settings();
-                if !settings.metrics_enabled {
+                // Metrics no exporter takes are not even aggregated.
+                if !settings.metrics_enabled || !settings.pipeline.wants(RecordKind::Metrics) {
                     return None;
                 }
                 frame.with_metrics(|set| f(settings, set))
             }
             Target::Process(settings) => {
-                if !settings.metrics_enabled {
+                if !settings.metrics_enabled || !settings.pipeline.wants(RecordKind::Metrics) {
                     return None;
                 }
                 let mut set = settings
