@@ -45,7 +45,7 @@ use http::header::{
 };
 use http::{HeaderName, HeaderValue};
 
-use super::{Middleware, Next, Outcome};
+use super::{Middleware, Next, Outcome, OutcomeExt};
 use crate::{BoxFuture, Context};
 
 /// Adds security response headers. See the [module docs](self).
@@ -121,27 +121,15 @@ impl SecurityHeaders {
         .filter_map(|(name, value)| Some((name, value.as_ref()?)))
     }
 
-    fn apply(&self, outcome: Outcome) -> Outcome {
-        match outcome {
-            Ok(mut r) => {
-                let h = r.headers_mut();
-                h.reserve(5);
-                for (name, value) in self.headers() {
-                    if !h.contains_key(&name) {
-                        h.insert(name, value.clone());
-                    }
-                }
-                Ok(r)
-            }
-            Err(mut e) => {
-                for (name, value) in self.headers() {
-                    if !e.headers().iter().any(|(n, _)| *n == name) {
-                        e = e.with_header(name, value.clone());
-                    }
-                }
-                Err(e)
+    fn apply(&self, mut outcome: Outcome) -> Outcome {
+        // A response and an error carry the same header map: decorated alike.
+        let h = outcome.headers_mut();
+        for (name, value) in self.headers() {
+            if !h.contains_key(&name) {
+                h.insert(name, value.clone());
             }
         }
+        outcome
     }
 }
 
