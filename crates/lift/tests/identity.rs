@@ -334,10 +334,13 @@ async fn tenant_values_cloudwatch_would_refuse_still_give_valid_documents() {
     assert_eq!(logged, values.iter().map(|v| json!(v)).collect::<Vec<_>>());
 }
 
+/// Each log line's message and tenant.
+type Lines = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 /// An exporter written only against the public API: it keeps what it is handed.
 #[derive(Clone, Default)]
 struct Keep {
-    lines: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    lines: Lines,
     records: Arc<Mutex<Vec<MetricsRecord>>>,
     spans: Arc<Mutex<Vec<String>>>,
     counters: Arc<ExportCounters>,
