@@ -1,10 +1,11 @@
 //! Harness shared by the end-to-end tests.
 //!
 //! The tests drive the already-built example binaries (`hello-world`, `observability`,
-//! `middleware-showcase`, `events`) from the outside: as the local dev server over HTTP, and
-//! behind the cargo-lambda Runtime API emulator.
-//! Nothing here builds anything; `scripts/test.sh` builds the examples first and exports
-//! `LIFT_E2E_BIN_DIR`.
+//! `middleware-showcase`, `events`) and this package's own test functions (`src/bin/`, e.g.
+//! `lifecycle`) from the outside: as the local dev server over HTTP, and behind the cargo-lambda
+//! Runtime API emulator.
+//! Nothing here builds anything; `scripts/test.sh` builds the examples and
+//! `cargo build -p lift-e2e --bins` first and exports `LIFT_E2E_BIN_DIR`.
 //!
 //! Everything a test starts is wrapped in a [`Proc`], which kills the child's whole process group
 //! on drop, so no process outlives its test even when an assertion fails half-way.
@@ -88,18 +89,35 @@ pub fn example_bin() -> PathBuf {
     example_bin_named(FUNCTION)
 }
 
-/// The built binary of the example package `name` (package and binary share the name); fails
-/// the test with instructions when it is missing.
+/// The built binary `name`: an example package's (package and binary share the name), or one
+/// of this package's test functions (`src/bin/<name>.rs`); fails the test with instructions
+/// when it is missing.
 pub fn example_bin_named(name: &str) -> PathBuf {
     let path = bin_dir().join(name);
+    let build = if workspace_root().join("examples").join(name).is_dir() {
+        format!("cargo build -p {name}")
+    } else {
+        "cargo build -p lift-e2e --bins".to_owned()
+    };
     assert!(
         path.is_file(),
         "the `{name}` binary is missing at {}.\n\
-         The e2e tests do not build it: run `cargo build -p {name}` first (scripts/test.sh \
-         does), or point LIFT_E2E_BIN_DIR at the directory that holds it.",
+         The e2e tests do not build it: run `{build}` first (scripts/test.sh does), or point \
+         LIFT_E2E_BIN_DIR at the directory that holds it.",
         path.display()
     );
     path
+}
+
+/// The directory a function runs in: `examples/<name>` for an example, the workspace root for
+/// one of this package's test functions (which has no directory of its own).
+pub fn function_dir(name: &str) -> PathBuf {
+    let dir = workspace_root().join("examples").join(name);
+    if dir.is_dir() {
+        dir
+    } else {
+        workspace_root()
+    }
 }
 
 /// Finds an executable on `PATH`, then in `$LIFT_VENV/bin`, then in the default venv.
@@ -247,6 +265,43 @@ impl Proc {
                 self.name,
                 self.output()
             );
+        }
+    }
+
+    /// Sends `signal` (a name `kill(1)` knows, e.g. `TERM`) to the process itself (not its
+    /// group).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill -{signal} {}: {e}", self.child.id()));
+        assert!(
+            status.success(),
+            "kill -{signal} {} failed ({status})",
+            self.child.id()
+        );
+    }
+
+    /// Waits until the process exits, at most `limit` (a liveness bound, not a timing
+    /// assertion), and returns its exit status once everything it printed has been read.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.exit_status() {
+                // The pipes are at EOF once the process is gone, so the readers end promptly.
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
+                }
+                return status;
+            }
+            if started.elapsed() > limit {
+                panic!(
+                    "{} was still running {limit:?} after it was asked to stop\n{}",
+                    self.name,
+                    self.output()
+                );
+            }
+            thread::sleep(POLL_EVERY);
         }
     }
 
@@ -613,9 +668,10 @@ impl Emulator {
     }
 
     /// Starts the emulator and the example `function` (its package, binary and Lambda function
-    /// name) with `env` added to the function's environment, and waits until a warm-up invoke
-    /// of `hello-v2.json` (`GET /hello?name=Ada`) succeeds. That warm-up is the function's first
-    /// (cold) invocation.
+    /// name; or one of this package's test functions, `src/bin/<function>.rs`, which runs from
+    /// the workspace root, see [`function_dir`]) with `env` added to the function's environment,
+    /// and waits until a warm-up invoke of `hello-v2.json` (`GET /hello?name=Ada`) succeeds.
+    /// That warm-up is the function's first (cold) invocation.
     pub fn start_function(function: &str, env: &[(&str, &str)]) -> Emulator {
         Emulator::start_function_with_args(function, env, &[])
     }
@@ -659,7 +715,7 @@ impl Emulator {
             // Long enough for a debug build under load; a hung function still fails the test.
             .args(["--timeout", "120"])
             .args(watch_args)
-            .current_dir(workspace_root().join("examples").join(function))
+            .current_dir(function_dir(function))
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "cargo_lambda_watch=debug");
         let mut watch = Proc::spawn("cargo lambda watch", cmd);
@@ -732,6 +788,18 @@ impl Emulator {
     /// Both processes' output, for failure messages.
     pub fn output(&self) -> String {
         format!("{}\n{}", self.watch.output(), self.function.output())
+    }
+
+    /// The function's process, e.g. to signal it ([`Proc::signal`]) and wait for it to exit
+    /// ([`Proc::wait_exit`]).
+    pub fn function(&mut self) -> &mut Proc {
+        &mut self.function
+    }
+
+    /// The emulator's (`cargo lambda watch`'s) stdout so far: its debug log, e.g. the
+    /// `registering extension` line the Extensions API logs for each registration.
+    pub fn emulator_stdout(&self) -> Vec<String> {
+        self.watch.stdout_lines()
     }
 
     /// The function's stdout so far (its logs).
@@ -861,7 +929,7 @@ impl Emulator {
             .arg("--data-file")
             .arg(path)
             .args(["--output-format", "json", "--color", "never"])
-            .current_dir(workspace_root().join("examples").join(&self.name));
+            .current_dir(function_dir(&self.name));
         run_bounded("cargo lambda invoke", cmd)
     }
 
