@@ -17,8 +17,9 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::context::LambdaContext;
+use crate::events::apigw_v2;
+use crate::events::encode::HttpParts;
 use crate::service::{AppService, Reply};
-use crate::testing::TestRequest;
 use crate::BoxError;
 
 /// Lambda's own payload limit for synchronous invocations.
@@ -68,25 +69,27 @@ async fn handle(
         Err(_) => return Ok(plain(413, "request body too large or unreadable")),
     };
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut event =
-        TestRequest::new(parts.method.clone(), path_and_query).source_ip(&peer.ip().to_string());
+    let mut event = HttpParts::new(parts.method.clone(), path_and_query, peer.ip().to_string());
     for (name, value) in &parts.headers {
         let value = String::from_utf8_lossy(value.as_bytes());
         if name == http::header::COOKIE {
             // HTTP API moves cookies out of the headers into the `cookies` array.
             for c in value.split(';') {
                 let (k, v) = c.trim().split_once('=').unwrap_or((c.trim(), ""));
-                event = event.cookie(k, v);
+                event.cookies.push((k.to_owned(), v.to_owned()));
             }
         } else {
-            event = event.header(name.as_str(), &value);
+            event
+                .headers
+                .push((name.as_str().to_owned(), value.into_owned()));
         }
     }
     if !body.is_empty() {
-        event = event.body(body.to_vec());
+        event.body = Some(body.to_vec());
     }
+    let event = apigw_v2::encode(&event, apigw_v2::HTTP_API_DOMAIN);
     let lambda = LambdaContext::local(next_request_id(), LOCAL_TIMEOUT);
-    let invocation = app.invoke(Bytes::from(event.v2()), lambda).await;
+    let invocation = app.invoke(Bytes::from(event), lambda).await;
     let out = match &invocation.reply {
         Ok(Reply::Http(reply)) => {
             let r = reply.response();

@@ -3,10 +3,15 @@
 //! ALB forwards query strings as the client sent them (still percent-encoded), so they are
 //! decoded here. When the target group has multi-value headers on, the request carries only
 //! `multiValueHeaders`/`multiValueQueryStringParameters` and the response must answer in kind.
+//!
+//! [`request`] decodes such an event into the request view; [`encode`] builds one from
+//! [`HttpParts`].
 
 use serde::ser::SerializeMap;
 use serde::Serializer;
+use serde_json::{json, Map};
 
+use super::encode::{self, HttpParts};
 use super::shape::{self, Joined, Multi};
 use super::{Envelope, EventKind};
 use crate::http::request::decode;
@@ -88,4 +93,39 @@ pub(crate) fn serialize_response<S: Serializer>(
     map.serialize_entry("body", &body)?;
     map.serialize_entry("isBase64Encoded", &base64)?;
     map.end()
+}
+
+/// An ALB event for `parts`, with multi-value headers and query parameters when `multi_value`
+/// (the target group setting). The query stays percent-encoded, cookies travel in a `cookie`
+/// header, and the source IP in `x-forwarded-for` unless a header already sets it.
+pub(crate) fn encode(parts: &HttpParts, multi_value: bool) -> Vec<u8> {
+    let mut headers = parts.headers.clone();
+    if let Some(c) = parts.cookie_header() {
+        headers.push(("cookie".into(), c));
+    }
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("x-forwarded-for"))
+    {
+        headers.push(("x-forwarded-for".into(), parts.source_ip.clone()));
+    }
+    let mut event = Map::new();
+    event.insert(
+        "requestContext".into(),
+        json!({"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/lambda/abc"}}),
+    );
+    event.insert("httpMethod".into(), json!(parts.method.as_str()));
+    event.insert("path".into(), json!(parts.path));
+    if multi_value {
+        event.insert(
+            "multiValueQueryStringParameters".into(),
+            encode::multi(&parts.query),
+        );
+        event.insert("multiValueHeaders".into(), encode::multi(&headers));
+    } else {
+        event.insert("queryStringParameters".into(), encode::single(&parts.query));
+        event.insert("headers".into(), encode::single(&headers));
+    }
+    parts.body_fields(&mut event);
+    encode::to_vec(event)
 }

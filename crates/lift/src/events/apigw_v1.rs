@@ -2,11 +2,16 @@
 //!
 //! The REST API sends `path` without the stage (`requestContext.path` has it), so routes are
 //! written as the resource paths the user defined.
+//!
+//! [`request`] decodes such an event into the request view; [`encode`] builds one from
+//! [`HttpParts`].
 
 use http::Method;
 use serde::ser::SerializeMap;
 use serde::Serializer;
+use serde_json::{json, Map, Value};
 
+use super::encode::{self, HttpParts};
 use super::shape::{self, Multi, Single};
 use super::{Envelope, EventKind};
 use crate::http::{Request, Response};
@@ -62,4 +67,52 @@ pub(crate) fn serialize_response<S: Serializer>(r: &Response, s: S) -> Result<S:
     map.serialize_entry("body", &body)?;
     map.serialize_entry("isBase64Encoded", &base64)?;
     map.end()
+}
+
+/// A REST API (payload 1.0) event for `parts`; an empty stage is reported as `prod`.
+pub(crate) fn encode(parts: &HttpParts) -> Vec<u8> {
+    let mut headers = parts.headers.clone();
+    if let Some(c) = parts.cookie_header() {
+        headers.push(("Cookie".into(), c));
+    }
+    let query = parts.decoded_query();
+    let stage = if parts.stage.is_empty() {
+        "prod"
+    } else {
+        &parts.stage
+    };
+    let mut event = Map::new();
+    event.insert("resource".into(), json!(parts.path));
+    event.insert("path".into(), json!(parts.path));
+    event.insert("httpMethod".into(), json!(parts.method.as_str()));
+    event.insert("headers".into(), encode::single(&headers));
+    event.insert("multiValueHeaders".into(), encode::multi(&headers));
+    event.insert(
+        "queryStringParameters".into(),
+        encode::single_or_null(&query),
+    );
+    event.insert(
+        "multiValueQueryStringParameters".into(),
+        encode::multi_or_null(&query),
+    );
+    event.insert("pathParameters".into(), Value::Null);
+    event.insert("stageVariables".into(), Value::Null);
+    event.insert(
+        "requestContext".into(),
+        json!({
+            "accountId": "123456789012",
+            "apiId": "1234567890",
+            "resourcePath": parts.path,
+            "httpMethod": parts.method.as_str(),
+            "path": format!("/{stage}{}", parts.path),
+            "stage": stage,
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "requestTimeEpoch": 1428582896000u64,
+            "protocol": "HTTP/1.1",
+            "domainName": "1234567890.execute-api.us-east-1.amazonaws.com",
+            "identity": { "sourceIp": parts.source_ip, "userAgent": parts.user_agent() }
+        }),
+    );
+    parts.body_fields(&mut event);
+    encode::to_vec(event)
 }

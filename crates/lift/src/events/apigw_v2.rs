@@ -1,8 +1,13 @@
 //! API Gateway HTTP API (payload format 2.0) and Lambda Function URLs, which share it.
+//!
+//! [`request`] decodes such an event into the request view; [`encode`] builds one from
+//! [`HttpParts`] on an HTTP API or a Function URL domain.
 
 use serde::ser::SerializeMap;
 use serde::Serializer;
+use serde_json::{json, Map, Value};
 
+use super::encode::{self, HttpParts};
 use super::shape::{self, Cookies, Joined};
 use super::{Envelope, EventKind};
 use crate::http::request::parse_query;
@@ -53,4 +58,86 @@ pub(crate) fn serialize_response<S: Serializer>(r: &Response, s: S) -> Result<S:
     map.serialize_entry("body", &body)?;
     map.serialize_entry("isBase64Encoded", &base64)?;
     map.end()
+}
+
+/// The domain of an encoded HTTP API event.
+pub(crate) const HTTP_API_DOMAIN: &str = "1234567890.execute-api.us-east-1.amazonaws.com";
+/// The domain of an encoded Function URL event.
+pub(crate) const FUNCTION_URL_DOMAIN: &str = "abcdefghijklmnop.lambda-url.us-east-1.on.aws";
+
+/// A payload 2.0 event for `parts` on `domain` ([`HTTP_API_DOMAIN`] or
+/// [`FUNCTION_URL_DOMAIN`]). Header names are lower-cased and repeated headers and query
+/// parameters joined with commas, as API Gateway does; a stage is prefixed to `rawPath`.
+pub(crate) fn encode(parts: &HttpParts, domain: &str) -> Vec<u8> {
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for (k, v) in &parts.headers {
+        let k = k.to_ascii_lowercase();
+        match headers.iter_mut().find(|(x, _)| *x == k) {
+            Some((_, existing)) => {
+                existing.push(',');
+                existing.push_str(v);
+            }
+            None => headers.push((k, v.clone())),
+        }
+    }
+    let (stage, raw_path) = if parts.stage.is_empty() {
+        ("$default".to_owned(), parts.path.clone())
+    } else {
+        (
+            parts.stage.clone(),
+            format!("/{}{}", parts.stage, parts.path),
+        )
+    };
+    let mut query_params = Map::new();
+    for (k, v) in parts.decoded_query() {
+        match query_params.get_mut(&k) {
+            Some(Value::String(s)) => {
+                s.push(',');
+                s.push_str(&v);
+            }
+            _ => {
+                query_params.insert(k, Value::String(v));
+            }
+        }
+    }
+    let mut event = Map::new();
+    event.insert("version".into(), json!("2.0"));
+    event.insert("routeKey".into(), json!("$default"));
+    event.insert("rawPath".into(), json!(raw_path));
+    event.insert("rawQueryString".into(), json!(parts.raw_query()));
+    if !parts.cookies.is_empty() {
+        let cookies: Vec<String> = parts
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        event.insert("cookies".into(), json!(cookies));
+    }
+    event.insert("headers".into(), encode::single(&headers));
+    if !query_params.is_empty() {
+        event.insert("queryStringParameters".into(), Value::Object(query_params));
+    }
+    event.insert(
+        "requestContext".into(),
+        json!({
+            "accountId": "123456789012",
+            "apiId": "1234567890",
+            "domainName": domain,
+            "domainPrefix": domain.split('.').next().unwrap_or(""),
+            "http": {
+                "method": parts.method.as_str(),
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": parts.source_ip,
+                "userAgent": parts.user_agent()
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": "$default",
+            "stage": stage,
+            "time": "10/Mar/2020:05:16:23 +0000",
+            "timeEpoch": 1583817383220u64
+        }),
+    );
+    parts.body_fields(&mut event);
+    encode::to_vec(event)
 }

@@ -10,6 +10,9 @@
 //! router and handlers read; record batches keep each record raw until its source's module
 //! parses it, still borrowing.
 //!
+//! The HTTP sources also encode: each builds its event from a plain description of an HTTP
+//! request (`encode.rs`), for the dev server and [`testing`](crate::testing).
+//!
 //! The public types here are the typed views handlers take as extractors:
 //! [`SqsMessage`], [`SnsMessage`], [`S3Record`], [`EventBridgeEvent`], [`Schedule`],
 //! [`DynamoDbRecord`], [`KinesisRecord`] and [`WebSocket`].
@@ -19,6 +22,7 @@ pub(crate) mod apigw_v1;
 pub(crate) mod apigw_v2;
 pub(crate) mod batch;
 pub(crate) mod dynamodb;
+pub(crate) mod encode;
 mod envelope;
 pub(crate) mod eventbridge;
 pub(crate) mod json;
