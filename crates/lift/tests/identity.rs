@@ -21,6 +21,15 @@ use lift::AppService;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// Service `shop`, namespace `Lift/Test`, JSON lines, no cold-start document; add exporters.
+fn shop() -> Observability {
+    Observability::new()
+        .service("shop")
+        .namespace("Lift/Test")
+        .log_format(LogFormat::Json)
+        .cold_start_metric(false)
+}
+
 #[derive(Deserialize)]
 struct Order {
     n: u64,
@@ -58,14 +67,7 @@ async fn who(ctx: Context) -> String {
 
 fn app(mem: &MemoryExporter, concurrency: usize) -> AppService {
     App::new()
-        .observability(
-            Observability::new()
-                .service("shop")
-                .namespace("Lift/Test")
-                .log_format(LogFormat::Json)
-                .cold_start_metric(false)
-                .exporter(mem.clone()),
-        )
+        .observability(shop().exporter(mem.clone()))
         .batch_options(BatchOptions::new().sqs_concurrency(concurrency))
         .on_sqs(order)
         .get("/who", who)
@@ -282,13 +284,7 @@ fn assert_cloudwatch_accepts(doc: &Value) {
 #[tokio::test]
 async fn tenant_values_cloudwatch_would_refuse_still_give_valid_documents() {
     let mem = MemoryExporter::new();
-    let obs = Observability::new()
-        .service("shop")
-        .namespace("Lift/Test")
-        .log_format(LogFormat::Json)
-        .cold_start_metric(false)
-        .tenant_namespaces(true)
-        .exporter(mem.clone());
+    let obs = shop().tenant_namespaces(true).exporter(mem.clone());
     let app = App::new()
         .observability(obs.clone())
         .post("/t", |ctx: Context| async move {
@@ -386,13 +382,7 @@ impl Exporter for Keep {
 async fn a_custom_exporter_gets_structured_records_beside_the_others() {
     let keep = Keep::default();
     let mem = MemoryExporter::new();
-    let obs = Observability::new()
-        .service("shop")
-        .namespace("Lift/Test")
-        .log_format(LogFormat::Json)
-        .cold_start_metric(false)
-        .exporter(mem.clone())
-        .exporter(keep.clone());
+    let obs = shop().exporter(mem.clone()).exporter(keep.clone());
     let app = App::new()
         .observability(obs.clone())
         .get("/buy", |ctx: Context| async move {
@@ -458,12 +448,7 @@ impl Exporter for Panics {
 #[tokio::test]
 async fn a_panicking_exporter_is_contained_and_counted() {
     let mem = MemoryExporter::new();
-    let obs = Observability::new()
-        .service("shop")
-        .log_format(LogFormat::Json)
-        .cold_start_metric(false)
-        .exporter(Panics)
-        .exporter(mem.clone());
+    let obs = shop().exporter(Panics).exporter(mem.clone());
     let app = App::new()
         .observability(obs.clone())
         .get("/", |ctx: Context| async move {
@@ -487,10 +472,7 @@ async fn a_panicking_exporter_is_contained_and_counted() {
 #[tokio::test]
 async fn metrics_recorded_after_the_flush_are_counted_as_late() {
     let mem = MemoryExporter::new();
-    let obs = Observability::new()
-        .service("shop")
-        .cold_start_metric(false)
-        .exporter(mem.clone());
+    let obs = shop().exporter(mem.clone());
     let app = App::new()
         .observability(obs.clone())
         .get("/", |ctx: Context| async move {
@@ -517,11 +499,7 @@ async fn metrics_recorded_after_the_flush_are_counted_as_late() {
 #[tokio::test(start_paused = true)]
 async fn after_response_tasks_that_panic_or_hang_are_contained() {
     let mem = MemoryExporter::new();
-    let obs = Observability::new()
-        .service("shop")
-        .log_format(LogFormat::Json)
-        .cold_start_metric(false)
-        .exporter(mem.clone());
+    let obs = shop().exporter(mem.clone());
     let app = App::new()
         .observability(obs.clone())
         .after_response_limit(Duration::from_millis(50))
@@ -568,12 +546,7 @@ async fn after_response_work_runs_when_the_invocation_failed() {
     let mem = MemoryExporter::new();
     let seen = ran.clone();
     let app = App::new()
-        .observability(
-            Observability::new()
-                .service("shop")
-                .cold_start_metric(false)
-                .exporter(mem.clone()),
-        )
+        .observability(shop().exporter(mem.clone()))
         .on_sqs(move |ctx: Context, _m: SqsMessage<Value>| {
             let seen = seen.clone();
             async move {
