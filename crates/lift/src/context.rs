@@ -110,9 +110,8 @@ pub(crate) struct RouteInfo {
     pub(crate) template: Option<Arc<str>>,
     pub(crate) params: Vec<(Arc<str>, String)>,
     pub(crate) dispatch: Option<Dispatch>,
-    /// For a record of a batch: its index and its id for logs.
+    /// For a record of a batch: its index (its id is on its telemetry frame).
     pub(crate) record: Option<usize>,
-    pub(crate) record_id: Option<String>,
 }
 
 pub(crate) struct Inner {
@@ -173,7 +172,7 @@ impl Context {
     /// For a record of a batch: its id (SQS/SNS message id, Kinesis/DynamoDB event id,
     /// `s3://bucket/key`), as log lines carry it in `record_id`.
     pub fn record_id(&self) -> Option<&str> {
-        self.inner.route.record_id.as_deref()
+        self.inner.frame.record_id()
     }
 
     /// For a WebSocket event: the connection (id, route key, event type, domain and stage).

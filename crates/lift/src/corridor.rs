@@ -252,7 +252,6 @@ impl AppService {
         let fates = batch::run(&ids, order, |i| -> BoxFuture<Result<(), Error>> {
             let route = RouteInfo {
                 record: Some(i),
-                record_id: Some(ids[i].log_id.clone()),
                 dispatch: Some(Dispatch::Route(pipeline.clone())),
                 ..RouteInfo::default()
             };

@@ -11,7 +11,6 @@ use super::exporter::{Exporter, ExporterStats};
 use super::logger::{Level, LogFormat, Logger};
 use super::metrics::{MetricSet, Metrics};
 use super::pipeline::{Exporters, DEFAULT_FLUSH_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
-use super::stdout::StdoutExporter;
 use super::tenant::TenantGuard;
 
 /// App-wide observability settings. Build one with [`Observability::from_env`] (the
@@ -38,8 +37,6 @@ pub(crate) struct Settings {
     pub(crate) tenant_namespace: bool,
     pub(crate) tracing_enabled: bool,
     pub(crate) cold_start_metric: bool,
-    /// The exporters given with [`Observability::exporter`]; stdout when none was.
-    exporters: Vec<Arc<dyn Exporter>>,
     pub(crate) pipeline: Exporters,
     pub(crate) flush_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
@@ -124,8 +121,7 @@ impl Observability {
                 tenant_namespace: false,
                 tracing_enabled: true,
                 cold_start_metric: true,
-                exporters: Vec::new(),
-                pipeline: pipeline_for(&[]),
+                pipeline: Exporters::stdout(),
                 flush_timeout: DEFAULT_FLUSH_TIMEOUT,
                 shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
                 cold_start: AtomicBool::new(true),
@@ -276,8 +272,7 @@ impl Observability {
     /// only to the added ones (add `StdoutExporter` too to keep stdout).
     pub fn exporter(mut self, exporter: impl Exporter) -> Self {
         let s = self.settings_mut();
-        s.exporters.push(Arc::new(exporter));
-        s.pipeline = pipeline_for(&s.exporters);
+        s.pipeline = s.pipeline.with(Arc::new(exporter));
         self
     }
 
@@ -350,8 +345,7 @@ impl Clone for Settings {
             tenant_namespace: self.tenant_namespace,
             tracing_enabled: self.tracing_enabled,
             cold_start_metric: self.cold_start_metric,
-            exporters: self.exporters.clone(),
-            pipeline: pipeline_for(&self.exporters),
+            pipeline: self.pipeline.fresh(),
             flush_timeout: self.flush_timeout,
             shutdown_timeout: self.shutdown_timeout,
             cold_start: AtomicBool::new(self.cold_start.load(Ordering::Relaxed)),
@@ -389,15 +383,6 @@ impl Settings {
         if !set.entries.is_empty() || !set.rejected.is_empty() || !set.groups.is_empty() {
             super::flush::metrics(self, vec![(None, set)], None);
         }
-    }
-}
-
-/// The pipeline for the exporters given: stdout when none was.
-fn pipeline_for(exporters: &[Arc<dyn Exporter>]) -> Exporters {
-    if exporters.is_empty() {
-        Exporters::new(vec![Arc::new(StdoutExporter::new())])
-    } else {
-        Exporters::new(exporters.to_vec())
     }
 }
 

@@ -103,11 +103,6 @@ fn document(ts: u64, parts: &[Part<'_>]) -> Vec<u8> {
             b.push(b'}');
         }
         b.extend_from_slice(b"]}");
-        for (k, v) in &p.record.properties {
-            if !root.iter().any(|(x, _)| x == k) {
-                root.push((k, v));
-            }
-        }
     }
     b.extend_from_slice(b"]}");
     for (k, v) in &root {
@@ -181,7 +176,6 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned().into(), (*v).into()))
                 .collect(),
             metrics,
-            properties: Vec::new(),
         }
     }
 

@@ -93,7 +93,6 @@ pub(crate) fn metrics(
                 resolution: Resolution::Standard,
                 value: MetricValue::Counter(1.0),
             }],
-            properties: Vec::new(),
         };
         settings
             .pipeline
@@ -183,7 +182,6 @@ fn bucket_records(
             namespace: namespace.clone(),
             dimensions: dims,
             metrics,
-            properties: Vec::new(),
         });
     }
     for group in &set.groups {
@@ -199,7 +197,6 @@ fn bucket_records(
                 namespace: namespace.clone(),
                 dimensions: gdims,
                 metrics,
-                properties: Vec::new(),
             });
         }
     }

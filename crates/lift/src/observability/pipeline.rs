@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::exporter::{Exporter, ExporterStats, RecordKind};
 use super::record::{LogRecord, MetricsBatch, SpanBatch};
+use super::stdout::StdoutExporter;
 use crate::catch_panic::{catch, contained, Contained};
 
 /// How long the after-response flush may take, by default.
@@ -23,42 +24,85 @@ pub(crate) struct PipelineCounters {
     pub(crate) flush_timeouts: AtomicU64,
 }
 
-#[derive(Clone)]
+/// What an exporter takes, asked once when it is added: `[logs, metrics, spans]`.
+type Kinds = [bool; 3];
+
+fn index(kind: RecordKind) -> usize {
+    match kind {
+        RecordKind::Log => 0,
+        RecordKind::Metrics => 1,
+        RecordKind::Span => 2,
+    }
+}
+
 pub(crate) struct Exporters {
-    exporters: Vec<Arc<dyn Exporter>>,
-    logs: bool,
-    metrics: bool,
-    spans: bool,
+    exporters: Vec<(Arc<dyn Exporter>, Kinds)>,
+    /// Whether the exporters are the ones the user added, not the stdout default.
+    added: bool,
+    /// What at least one exporter takes.
+    wanted: Kinds,
     pub(crate) counters: Arc<PipelineCounters>,
 }
 
 impl Exporters {
-    pub(crate) fn new(exporters: Vec<Arc<dyn Exporter>>) -> Self {
-        let any = |kind| exporters.iter().any(|e| e.accepts(kind));
+    fn new(exporters: Vec<Arc<dyn Exporter>>, added: bool) -> Self {
+        let exporters: Vec<(Arc<dyn Exporter>, Kinds)> = exporters
+            .into_iter()
+            .map(|e| {
+                let kinds =
+                    [RecordKind::Log, RecordKind::Metrics, RecordKind::Span].map(|k| e.accepts(k));
+                (e, kinds)
+            })
+            .collect();
+        let wanted = [0, 1, 2].map(|i| exporters.iter().any(|(_, k)| k[i]));
         Exporters {
-            logs: any(RecordKind::Log),
-            metrics: any(RecordKind::Metrics),
-            spans: any(RecordKind::Span),
             exporters,
+            added,
+            wanted,
             counters: Arc::default(),
         }
     }
 
-    pub(crate) fn wants(&self, kind: RecordKind) -> bool {
-        match kind {
-            RecordKind::Log => self.logs,
-            RecordKind::Metrics => self.metrics,
-            RecordKind::Span => self.spans,
+    /// The default: stdout alone.
+    pub(crate) fn stdout() -> Self {
+        Self::new(vec![Arc::new(StdoutExporter::new())], false)
+    }
+
+    /// These exporters plus `exporter` (which replaces the stdout default).
+    pub(crate) fn with(&self, exporter: Arc<dyn Exporter>) -> Self {
+        let mut all: Vec<Arc<dyn Exporter>> = if self.added {
+            self.exporters.iter().map(|(e, _)| e.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        all.push(exporter);
+        Self::new(all, true)
+    }
+
+    /// The same exporters with fresh counters (a fresh stdout default).
+    pub(crate) fn fresh(&self) -> Self {
+        if self.added {
+            Self::new(
+                self.exporters.iter().map(|(e, _)| e.clone()).collect(),
+                true,
+            )
+        } else {
+            Self::stdout()
         }
     }
 
+    pub(crate) fn wants(&self, kind: RecordKind) -> bool {
+        self.wanted[index(kind)]
+    }
+
     pub(crate) fn needs_shutdown(&self) -> bool {
-        self.exporters.iter().any(|e| e.needs_shutdown())
+        self.exporters.iter().any(|(e, _)| e.needs_shutdown())
     }
 
     fn each(&self, kind: RecordKind, f: impl Fn(&dyn Exporter)) {
-        for e in &self.exporters {
-            if e.accepts(kind) && catch(|| f(&**e)).is_err() {
+        let i = index(kind);
+        for (e, kinds) in &self.exporters {
+            if kinds[i] && catch(|| f(&**e)).is_err() {
                 self.counters
                     .exporter_panics
                     .fetch_add(1, Ordering::Relaxed);
@@ -93,12 +137,9 @@ impl Exporters {
         timeout: Duration,
         step: impl Fn(&'a dyn Exporter, Instant) -> super::ExportFuture<'a>,
     ) {
-        if self.exporters.is_empty() {
-            return;
-        }
         let deadline = Instant::now() + timeout;
         let tokio_deadline = tokio::time::Instant::from_std(deadline);
-        let futures = self.exporters.iter().map(|e| {
+        let futures = self.exporters.iter().map(|(e, _)| {
             let counters = &self.counters;
             let started = catch(|| step(&**e, deadline));
             async move {
@@ -130,7 +171,7 @@ impl Exporters {
     pub(crate) fn stats(&self) -> Vec<(String, ExporterStats)> {
         self.exporters
             .iter()
-            .map(|e| {
+            .map(|(e, _)| {
                 let stats = catch(|| e.stats()).unwrap_or_default();
                 (e.name().to_owned(), stats)
             })

@@ -107,8 +107,6 @@ pub struct MetricsRecord {
     pub dimensions: Vec<(Cow<'static, str>, Arc<str>)>,
     /// The metrics.
     pub metrics: Vec<MetricDatum>,
-    /// Properties written beside the metrics (not dimensions), e.g. the trace id.
-    pub properties: Vec<(Cow<'static, str>, Arc<str>)>,
 }
 
 impl MetricsRecord {
