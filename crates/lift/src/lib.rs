@@ -41,6 +41,7 @@ mod respond;
 pub mod routing;
 mod runtime;
 mod scope;
+pub mod security;
 mod service;
 mod shutdown;
 pub mod testing;

@@ -40,6 +40,7 @@ pub(crate) fn request(env: Envelope<'_>) -> Request<'_> {
         stage: rc.stage,
         domain_name: rc.domain_name,
         api_request_id: rc.request_id,
+        authorizer: rc.authorizer,
         ..Request::base(
             EventKind::ApiGatewayV1,
             method(env.http_method.as_deref()),

@@ -31,6 +31,7 @@ pub(crate) fn request(env: Envelope<'_>, kind: EventKind) -> Request<'_> {
         stage: rc.stage,
         domain_name: rc.domain_name,
         api_request_id: rc.request_id,
+        authorizer: rc.authorizer,
         ..Request::base(
             kind,
             super::apigw_v1::method(http.method.as_deref()),

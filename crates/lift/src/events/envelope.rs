@@ -80,6 +80,9 @@ pub(crate) struct RequestContext<'a> {
     pub route_key: Option<Str<'a>>,
     #[serde(borrow)]
     pub event_type: Option<Str<'a>>,
+    /// What API Gateway's authorizer vouched for, kept raw: read only by `AuthorizerClaims`.
+    #[serde(borrow)]
+    pub authorizer: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]

@@ -49,6 +49,7 @@ pub(crate) fn request(env: Envelope<'_>) -> (Request<'_>, Meta<'_>) {
         stage: rc.stage,
         domain_name: rc.domain_name,
         api_request_id: rc.request_id,
+        authorizer: rc.authorizer,
         ..Request::base(EventKind::WebSocket, method, Str::from("/"))
     };
     (req, meta)

@@ -6,6 +6,7 @@ use base64::Engine as _;
 use http::Method;
 use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 use crate::error::Error;
 use crate::events::json::Str;
@@ -32,6 +33,7 @@ pub struct Request<'a> {
     pub(crate) domain_name: Option<Str<'a>>,
     pub(crate) api_request_id: Option<Str<'a>>,
     pub(crate) multi_value: bool,
+    pub(crate) authorizer: Option<&'a RawValue>,
 }
 
 /// The request non-HTTP events answer with: no method-specific data, no headers, no body.
@@ -57,7 +59,15 @@ impl<'a> Request<'a> {
             domain_name: None,
             api_request_id: None,
             multi_value: false,
+            authorizer: None,
         }
+    }
+
+    /// `requestContext.authorizer` as JSON text: what API Gateway's authorizer (Cognito, JWT or
+    /// Lambda) put there after verifying the caller. Read it through
+    /// [`AuthorizerClaims`](crate::security::AuthorizerClaims).
+    pub fn authorizer(&self) -> Option<&str> {
+        self.authorizer.map(RawValue::get)
     }
 
     /// The source the request came from.

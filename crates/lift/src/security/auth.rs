@@ -1,0 +1,119 @@
+//! [`JwtAuth`]: the middleware that verifies the request's bearer token.
+
+use crate::context::Context;
+use crate::middleware::{Middleware, Next, Outcome};
+use crate::BoxFuture;
+
+use super::authorize::unauthorized;
+use super::jwt::{Jwt, JwtError};
+use super::tenant::LambdaTenant;
+
+/// Verifies the request's JWT and puts its [`Principal`](super::Principal) on the Context.
+///
+/// - The token comes from `Authorization: Bearer <token>` (the scheme in any case), or, when
+///   [`cookie`](Self::cookie) names one, from that cookie when the header has none.
+/// - A missing or invalid token gets 401 with `WWW-Authenticate: Bearer
+///   error="invalid_token"` and the project's error body; why it was refused goes to the log
+///   (`token refused`, with `reason`), never to the client.
+/// - The principal's user and tenant become the request's identity, so every later log line,
+///   metric and span carries them.
+/// - In Lambda's tenant isolation mode, a token whose tenant is not the invocation's gets 403
+///   (see [`LambdaTenant`]).
+///
+/// HTTP only: other events pass it by. Install it on the routes or groups that need it; public
+/// routes simply don't have it.
+#[derive(Clone)]
+pub struct JwtAuth {
+    jwt: Jwt,
+    cookie: Option<Box<str>>,
+    lambda_tenant: LambdaTenant,
+}
+
+impl JwtAuth {
+    /// Verify tokens with `jwt`.
+    pub fn new(jwt: Jwt) -> Self {
+        JwtAuth {
+            jwt,
+            cookie: None,
+            lambda_tenant: LambdaTenant::default(),
+        }
+    }
+
+    /// Also read the token from the cookie `name` when there is no `Authorization` header.
+    pub fn cookie(mut self, name: impl Into<String>) -> Self {
+        self.cookie = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// What to do when the invocation's Lambda tenant differs from the token's (default: 403).
+    pub fn lambda_tenant(mut self, policy: LambdaTenant) -> Self {
+        self.lambda_tenant = policy;
+        self
+    }
+
+    /// The verifier.
+    pub fn jwt(&self) -> &Jwt {
+        &self.jwt
+    }
+
+    fn token<'c>(&self, ctx: &'c Context) -> Option<&'c str> {
+        match ctx.header("authorization") {
+            Some(h) => bearer(h),
+            None => self.cookie.as_deref().and_then(|c| ctx.cookie(c)),
+        }
+        .filter(|t| !t.is_empty())
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` value.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start())
+}
+
+impl Middleware for JwtAuth {
+    fn call(&self, mut ctx: Context, next: Next) -> BoxFuture<Outcome> {
+        let this = self.clone();
+        Box::pin(async move {
+            let logger = ctx.logger();
+            let verified = match this.token(&ctx) {
+                None => Err(JwtError::Missing),
+                Some(token) => this.jwt.verify(token, &logger).await,
+            };
+            let principal = match verified {
+                Ok(p) => p,
+                Err(reason) => {
+                    logger.info(
+                        "token refused",
+                        &[("reason", reason.to_string().as_str().into())],
+                    );
+                    return Err(unauthorized());
+                }
+            };
+            this.lambda_tenant.check(&ctx, &principal)?;
+            ctx.set_principal(principal);
+            next.run(ctx).await
+        })
+    }
+
+    fn http_only(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+
+    #[test]
+    fn reads_the_bearer_scheme_in_any_case() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer  abc"), Some("abc"));
+        assert_eq!(bearer("BEARER abc"), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer"), None);
+        assert_eq!(bearer("Bearerabc"), None);
+    }
+}

@@ -1,0 +1,131 @@
+//! Authorization middleware for routes and groups: roles, scopes and the tenant of the path or
+//! a header. A request without a principal gets 401; a principal without the right gets 403.
+
+use http::header::{HeaderValue, WWW_AUTHENTICATE};
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::middleware::{Middleware, Next, Outcome};
+use crate::BoxFuture;
+
+use super::principal::Principal;
+
+/// The 401 every missing or invalid token gets: `WWW-Authenticate: Bearer
+/// error="invalid_token"` and the project's error body, the reason only in the log.
+pub(crate) fn unauthorized() -> Error {
+    Error::unauthorized("missing or invalid token").with_header(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer error=\"invalid_token\""),
+    )
+}
+
+/// The 403 every failed check gets: it names no role, scope or tenant.
+fn forbidden() -> Error {
+    Error::forbidden("forbidden")
+}
+
+/// One authorization check, as middleware. Made by [`require_role`], [`require_any_role`],
+/// [`require_scope`], [`require_tenant_param`] and [`require_tenant_header`].
+#[derive(Debug, Clone)]
+pub struct Require {
+    rule: Rule,
+}
+
+#[derive(Debug, Clone)]
+enum Rule {
+    AnyRole(Vec<String>),
+    Scope(String),
+    TenantParam(String),
+    TenantHeader(String),
+}
+
+/// The principal must have `role`.
+pub fn require_role(role: impl Into<String>) -> Require {
+    Require {
+        rule: Rule::AnyRole(vec![role.into()]),
+    }
+}
+
+/// The principal must have at least one of `roles`.
+pub fn require_any_role<S: Into<String>>(roles: impl IntoIterator<Item = S>) -> Require {
+    Require {
+        rule: Rule::AnyRole(roles.into_iter().map(Into::into).collect()),
+    }
+}
+
+/// The principal must have been granted `scope`.
+pub fn require_scope(scope: impl Into<String>) -> Require {
+    Require {
+        rule: Rule::Scope(scope.into()),
+    }
+}
+
+/// The path parameter `param` (e.g. `tenant` of `/tenants/{tenant}/orders`) must equal the
+/// principal's tenant.
+pub fn require_tenant_param(param: impl Into<String>) -> Require {
+    Require {
+        rule: Rule::TenantParam(param.into()),
+    }
+}
+
+/// The header `name` (e.g. `x-tenant-id`) must be present and equal the principal's tenant.
+pub fn require_tenant_header(name: impl Into<String>) -> Require {
+    Require {
+        rule: Rule::TenantHeader(name.into().to_ascii_lowercase()),
+    }
+}
+
+impl Require {
+    fn allows(&self, ctx: &Context, p: &Principal) -> bool {
+        match &self.rule {
+            Rule::AnyRole(roles) => roles.iter().any(|r| p.has_role(r)),
+            Rule::Scope(scope) => p.has_scope(scope),
+            Rule::TenantParam(param) => same_tenant(p, ctx.param(param)),
+            Rule::TenantHeader(name) => same_tenant(p, ctx.header(name)),
+        }
+    }
+}
+
+fn same_tenant(p: &Principal, asked: Option<&str>) -> bool {
+    matches!((p.tenant_id(), asked), (Some(mine), Some(asked)) if mine == asked)
+}
+
+impl Middleware for Require {
+    fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
+        let verdict = match ctx.principal() {
+            None => Err(unauthorized()),
+            Some(p) if self.allows(&ctx, p) => Ok(()),
+            Some(_) => Err(forbidden()),
+        };
+        match verdict {
+            Ok(()) => next.run(ctx),
+            Err(e) => {
+                if e.status() == http::StatusCode::FORBIDDEN {
+                    ctx.logger().info(
+                        "request refused",
+                        &[("rule", self.describe().as_str().into())],
+                    );
+                } else {
+                    ctx.logger()
+                        .info("request refused", &[("reason", "no principal".into())]);
+                }
+                Box::pin(async move { Err(e) })
+            }
+        }
+    }
+
+    fn http_only(&self) -> bool {
+        true
+    }
+}
+
+impl Require {
+    fn describe(&self) -> String {
+        match &self.rule {
+            Rule::AnyRole(r) => format!("role one of {}", r.join(",")),
+            Rule::Scope(s) => format!("scope {s}"),
+            Rule::TenantParam(p) => format!("tenant of path parameter {p}"),
+            Rule::TenantHeader(h) => format!("tenant of header {h}"),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! [`AuthorizerClaims`]: trust API Gateway's authorizer instead of verifying the token again.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::context::Context;
+use crate::events::json::Str;
+use crate::middleware::{Middleware, Next, Outcome};
+use crate::BoxFuture;
+
+use super::authorize::unauthorized;
+use super::claims::{self, ClaimsSeed};
+use super::principal::{ClaimNames, Claims, Principal, PrincipalSource};
+use super::tenant::LambdaTenant;
+
+/// Reads the principal from `requestContext.authorizer`, which API Gateway fills after its own
+/// authorizer verified the caller:
+///
+/// | API and authorizer | where the claims are |
+/// |---|---|
+/// | REST API, Cognito user pool authorizer | `authorizer.claims` |
+/// | REST API, Lambda authorizer | `authorizer` itself (its context, and `principalId` as the user) |
+/// | HTTP API, JWT authorizer | `authorizer.jwt.claims`, scopes in `authorizer.jwt.scopes` |
+/// | HTTP API, Lambda authorizer | `authorizer.lambda` |
+///
+/// Opt in only on routes API Gateway really protects: the claims are trusted as they are
+/// (`exp` and `aud` are not checked again). A request without them gets 401. API Gateway
+/// flattens arrays into text (`[admin user]`); roles and scopes are read from either form.
+///
+/// ```
+/// use lift::{security::AuthorizerClaims, App, Context};
+///
+/// let app = App::new()
+///     .middleware(AuthorizerClaims::new().tenant_claim("custom:tenant_id").roles_claim("cognito:groups"))
+///     .get("/me", |ctx: Context| async move { ctx.user().unwrap_or_default() });
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizerClaims {
+    names: ClaimNames,
+    lambda_tenant: LambdaTenant,
+}
+
+#[derive(Deserialize)]
+struct Authorizer<'a> {
+    #[serde(borrow)]
+    claims: Option<&'a RawValue>,
+    #[serde(borrow)]
+    jwt: Option<JwtAuthorizer<'a>>,
+    #[serde(borrow)]
+    lambda: Option<&'a RawValue>,
+    #[serde(rename = "principalId", borrow)]
+    principal_id: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct JwtAuthorizer<'a> {
+    #[serde(borrow)]
+    claims: Option<&'a RawValue>,
+    #[serde(borrow)]
+    scopes: Option<Vec<Str<'a>>>,
+}
+
+impl AuthorizerClaims {
+    /// Read the tenant from `tenant_id` and the roles from `roles`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The claim holding the tenant id (Cognito: `custom:tenant_id`).
+    pub fn tenant_claim(mut self, claim: impl Into<String>) -> Self {
+        self.names = self.names.tenant(claim);
+        self
+    }
+
+    /// The claim holding the roles (Cognito: `cognito:groups`).
+    pub fn roles_claim(mut self, claim: impl Into<String>) -> Self {
+        self.names = self.names.roles(claim);
+        self
+    }
+
+    /// What to do when the invocation's Lambda tenant differs from the claims' tenant (default:
+    /// refuse with 403).
+    pub fn lambda_tenant(mut self, policy: LambdaTenant) -> Self {
+        self.lambda_tenant = policy;
+        self
+    }
+
+    /// The principal of this request's authorizer, or why there is none.
+    pub fn principal(&self, raw: Option<&str>) -> Result<Principal, &'static str> {
+        let raw = raw.ok_or("no requestContext.authorizer")?;
+        const NOT_OBJECT: &str = "requestContext.authorizer is not an object";
+        let whole: &RawValue = serde_json::from_str(raw).map_err(|_| NOT_OBJECT)?;
+        let auth: Authorizer<'_> = serde_json::from_str(whole.get()).map_err(|_| NOT_OBJECT)?;
+        let (object, scopes) = match (&auth.jwt, auth.claims, auth.lambda) {
+            (Some(jwt), _, _) => (jwt.claims, jwt.scopes.as_deref()),
+            (None, Some(claims), _) => (Some(claims), None),
+            (None, None, Some(lambda)) => (Some(lambda), None),
+            (None, None, None) if auth.principal_id.is_some() => (Some(whole), None),
+            _ => (None, None),
+        };
+        let object = object.ok_or("the authorizer passed no claims")?;
+        let set = claims::parse(
+            object.get(),
+            ClaimsSeed {
+                names: &self.names,
+                required: &[],
+                registered: false,
+            },
+        )
+        .map_err(|_| "the authorizer's claims are not an object")?;
+        let mut principal = Principal {
+            user_id: set
+                .sub
+                .or_else(|| auth.principal_id.map(|p| p.to_string_owned())),
+            tenant_id: set.tenant,
+            roles: set.roles,
+            scopes: set.scopes,
+            email: set.email,
+            issuer: set.iss.map(|i| i.to_string_owned()),
+            claims: Claims(Arc::from(object.get())),
+            source: PrincipalSource::Authorizer,
+        };
+        if let Some(scopes) = scopes {
+            principal.scopes = scopes.iter().map(|s| s.to_string_owned()).collect();
+        }
+        Ok(principal)
+    }
+}
+
+impl Middleware for AuthorizerClaims {
+    fn call(&self, mut ctx: Context, next: Next) -> BoxFuture<Outcome> {
+        let principal = self.principal(ctx.request().authorizer());
+        let principal = match principal {
+            Ok(p) => p,
+            Err(reason) => {
+                ctx.logger()
+                    .info("request refused", &[("reason", reason.into())]);
+                return Box::pin(async { Err(unauthorized()) });
+            }
+        };
+        if let Err(e) = self.lambda_tenant.check(&ctx, &principal) {
+            return Box::pin(async { Err(e) });
+        }
+        ctx.set_principal(principal);
+        next.run(ctx)
+    }
+
+    fn http_only(&self) -> bool {
+        true
+    }
+}

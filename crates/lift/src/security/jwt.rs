@@ -1,0 +1,447 @@
+//! [`Jwt`]: verifies a token against the configured issuers and turns it into a [`Principal`].
+//!
+//! The order is fixed: size, shape and header (`alg` supported and allowed, no `crit`), the
+//! claims read once, the issuer chosen by `iss`, the key chosen by `kid` among that issuer's
+//! keys whose algorithm list holds the token's `alg`, the signature, and then `exp`, `nbf`,
+//! `iat`, `aud` and the required claims. Signatures are checked by `jsonwebtoken` on
+//! `aws-lc-rs`; nothing here is cryptography.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::Algorithm;
+
+use super::claims::{self, ClaimSet, ClaimsSeed, MAX_REQUIRED};
+use super::keys::{AlgSet, JwtKey, KeyError, KeySet, KeySource};
+use super::principal::{ClaimNames, Claims, Principal, PrincipalSource};
+use super::token::{decode_segment, verify_signature, Token};
+use crate::observability::Logger;
+
+/// Default leeway for `exp`, `nbf` and `iat`: 30 s of clock skew.
+pub const DEFAULT_LEEWAY: u64 = 30;
+/// Default largest token accepted: 8 KiB, well above Cognito and Auth0 tokens with many groups.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// Why a token was refused. The middleware logs it and tells the client only `invalid_token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// No token in the request.
+    Missing,
+    /// Longer than the configured maximum.
+    TooLarge,
+    /// Not a compact JWS with a JSON header and claims.
+    Malformed(&'static str),
+    /// `alg: none`.
+    AlgorithmNone,
+    /// An `alg` Lift does not verify.
+    UnsupportedAlgorithm,
+    /// An `alg` outside the issuer's or the key's allow-list.
+    AlgorithmNotAllowed,
+    /// A `crit` header: Lift implements no JWS extension.
+    CriticalHeader,
+    /// The claims are not a JSON object of well-typed registered claims.
+    InvalidClaims(String),
+    /// No `iss`, or one no configured issuer has.
+    UnknownIssuer,
+    /// The `kid` is in none of the issuer's keys, even after a refresh.
+    UnknownKey,
+    /// The issuer's keys could not be loaded.
+    KeysUnavailable,
+    /// The signature does not verify.
+    InvalidSignature,
+    /// `exp` has passed.
+    Expired,
+    /// `nbf` is in the future.
+    NotYetValid,
+    /// `iat` is in the future.
+    IssuedInFuture,
+    /// The issuer expects an audience and the token has none.
+    MissingAudience,
+    /// None of the token's audiences is expected.
+    WrongAudience,
+    /// A required claim is absent.
+    MissingClaim(String),
+}
+
+impl fmt::Display for JwtError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JwtError::Missing => f.write_str("no bearer token"),
+            JwtError::TooLarge => f.write_str("token too large"),
+            JwtError::Malformed(why) => write!(f, "malformed token: {why}"),
+            JwtError::AlgorithmNone => f.write_str("alg none refused"),
+            JwtError::UnsupportedAlgorithm => f.write_str("unsupported alg"),
+            JwtError::AlgorithmNotAllowed => f.write_str("alg not allowed for this issuer or key"),
+            JwtError::CriticalHeader => f.write_str("crit header names an unsupported extension"),
+            JwtError::InvalidClaims(why) => write!(f, "invalid claims: {why}"),
+            JwtError::UnknownIssuer => f.write_str("unknown issuer"),
+            JwtError::UnknownKey => f.write_str("unknown kid"),
+            JwtError::KeysUnavailable => f.write_str("issuer keys unavailable"),
+            JwtError::InvalidSignature => f.write_str("invalid signature"),
+            JwtError::Expired => f.write_str("token expired"),
+            JwtError::NotYetValid => f.write_str("token not yet valid"),
+            JwtError::IssuedInFuture => f.write_str("token issued in the future"),
+            JwtError::MissingAudience => f.write_str("aud missing"),
+            JwtError::WrongAudience => f.write_str("aud not accepted"),
+            JwtError::MissingClaim(c) => write!(f, "required claim {c} missing"),
+        }
+    }
+}
+
+impl std::error::Error for JwtError {}
+
+/// One token issuer: its `iss`, the audiences it may issue for, the algorithms it signs with,
+/// and where its keys come from.
+pub struct Issuer {
+    iss: String,
+    audiences: Vec<String>,
+    algorithms: Option<AlgSet>,
+    keys: KeySet,
+    sources: Vec<Arc<dyn KeySource>>,
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuer")
+            .field("iss", &self.iss)
+            .field("audiences", &self.audiences)
+            .field("algorithms", &self.algorithms)
+            .field("keys", &self.keys.len())
+            .field("sources", &self.sources.len())
+            .finish()
+    }
+}
+
+impl Issuer {
+    /// The issuer whose tokens carry `iss` (compared exactly).
+    pub fn new(iss: impl Into<String>) -> Self {
+        Issuer {
+            iss: iss.into(),
+            audiences: Vec::new(),
+            algorithms: None,
+            keys: KeySet::default(),
+            sources: Vec::new(),
+        }
+    }
+
+    /// Accept tokens for `audience` (call again to accept several). When any is set, a token
+    /// must carry one of them in `aud` (a string or an array). Cognito ID tokens carry the app
+    /// client id; its access tokens carry none (they have `client_id`): for those, set none and
+    /// require `client_id` with [`JwtBuilder::require`].
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// The algorithms this issuer signs with. Without it, each key's own list decides.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = Some(AlgSet::of(algorithms));
+        self
+    }
+
+    /// A fixed verification key.
+    pub fn key(mut self, key: JwtKey) -> Self {
+        self.keys.keys.push(key);
+        self
+    }
+
+    /// Keys that change at run time: a [`Jwks`](super::Jwks), or a secret.
+    pub fn key_source(mut self, source: impl KeySource) -> Self {
+        self.sources.push(Arc::new(source));
+        self
+    }
+
+    /// Keys from a JWKS URL, shorthand for `key_source(Jwks::new(url))`.
+    pub fn jwks_url(self, url: impl Into<String>) -> Self {
+        self.key_source(super::Jwks::new(url))
+    }
+
+    fn allows(&self, alg: Algorithm) -> bool {
+        self.algorithms.is_none_or(|a| a.contains(alg))
+    }
+}
+
+/// A configured verifier. Build one with [`Jwt::builder`]; share it (it is cheap to clone).
+#[derive(Clone)]
+pub struct Jwt {
+    inner: Arc<Config>,
+}
+
+struct Config {
+    issuers: Vec<Issuer>,
+    names: ClaimNames,
+    required: Vec<Box<str>>,
+    leeway: u64,
+    max_len: usize,
+}
+
+/// Builds a [`Jwt`].
+pub struct JwtBuilder {
+    config: Config,
+}
+
+impl Jwt {
+    /// Start a verifier: add at least one [`Issuer`].
+    pub fn builder() -> JwtBuilder {
+        JwtBuilder {
+            config: Config {
+                issuers: Vec::new(),
+                names: ClaimNames::default(),
+                required: vec!["exp".into()],
+                leeway: DEFAULT_LEEWAY,
+                max_len: DEFAULT_MAX_TOKEN_LEN,
+            },
+        }
+    }
+
+    /// Verify `token` now. Failures of a key source are logged to `logger`.
+    pub async fn verify(&self, token: &str, logger: &Logger) -> Result<Principal, JwtError> {
+        self.verify_at(token, now_secs(), logger).await
+    }
+
+    /// Verify `token` as if the time were `now` (seconds since the Unix epoch).
+    pub async fn verify_at(
+        &self,
+        token: &str,
+        now: u64,
+        logger: &Logger,
+    ) -> Result<Principal, JwtError> {
+        let c = &*self.inner;
+        if token.len() > c.max_len {
+            return Err(JwtError::TooLarge);
+        }
+        let parsed = Token::parse(token)?;
+        let alg = parsed.header.alg;
+        let payload = String::from_utf8(decode_segment(parsed.payload, "payload")?)
+            .map_err(|_| JwtError::Malformed("payload is not UTF-8"))?;
+        let set = claims::parse(
+            &payload,
+            ClaimsSeed {
+                names: &c.names,
+                required: &c.required,
+                registered: true,
+            },
+        )
+        .map_err(JwtError::InvalidClaims)?;
+        let issuer = match set.iss.as_deref() {
+            Some(iss) => c.issuers.iter().find(|i| i.iss == iss),
+            None => None,
+        }
+        .ok_or(JwtError::UnknownIssuer)?;
+        if !issuer.allows(alg) {
+            return Err(JwtError::AlgorithmNotAllowed);
+        }
+        check_signature(issuer, &parsed, now, logger).await?;
+        c.validate(issuer, &set, now)?;
+        let principal = Principal {
+            user_id: set.sub,
+            tenant_id: set.tenant,
+            roles: set.roles,
+            scopes: set.scopes,
+            email: set.email,
+            issuer: Some(issuer.iss.clone()),
+            claims: Claims(Arc::from(payload.as_str())),
+            source: PrincipalSource::Jwt,
+        };
+        Ok(principal)
+    }
+
+    /// The claim names this verifier reads the tenant and roles from.
+    pub fn claim_names(&self) -> &ClaimNames {
+        &self.inner.names
+    }
+}
+
+impl Config {
+    fn validate(&self, issuer: &Issuer, set: &ClaimSet<'_>, now: u64) -> Result<(), JwtError> {
+        let now = now as f64;
+        let leeway = self.leeway as f64;
+        if let Some(exp) = set.exp {
+            if now >= exp + leeway {
+                return Err(JwtError::Expired);
+            }
+        }
+        if let Some(nbf) = set.nbf {
+            if now + leeway < nbf {
+                return Err(JwtError::NotYetValid);
+            }
+        }
+        if let Some(iat) = set.iat {
+            if now + leeway < iat {
+                return Err(JwtError::IssuedInFuture);
+            }
+        }
+        if !issuer.audiences.is_empty() {
+            let aud = set.aud.as_ref().ok_or(JwtError::MissingAudience)?;
+            if !aud
+                .iter()
+                .any(|a| issuer.audiences.iter().any(|e| **a == **e))
+            {
+                return Err(JwtError::WrongAudience);
+            }
+        }
+        for (i, name) in self.required.iter().enumerate() {
+            if set.required_seen & (1 << i) == 0 {
+                return Err(JwtError::MissingClaim(name.to_string()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What trying the keys of one set gave.
+#[derive(PartialEq, Eq)]
+enum Tried {
+    Verified,
+    /// Keys fit the token's `kid` and `alg`, and none verified the signature.
+    Failed,
+    /// No key fits.
+    NoCandidate,
+}
+
+fn try_keys(set: &KeySet, token: &Token<'_>) -> Tried {
+    let mut tried = Tried::NoCandidate;
+    for key in set.candidates(token.header.kid.as_deref(), token.header.alg) {
+        if verify_signature(key, token) {
+            return Tried::Verified;
+        }
+        tried = Tried::Failed;
+    }
+    tried
+}
+
+/// Find the issuer's keys for the token's `kid` and `alg` and check the signature with them.
+/// A source is refreshed when its keys are due, or lack the token's `kid` (a rotation).
+async fn check_signature(
+    issuer: &Issuer,
+    token: &Token<'_>,
+    now: u64,
+    logger: &Logger,
+) -> Result<(), JwtError> {
+    let kid = token.header.kid.as_deref();
+    let mut failed = false;
+    let mut kid_known = kid.is_some_and(|k| issuer.keys.has_kid(k));
+    let mut unavailable = false;
+    match try_keys(&issuer.keys, token) {
+        Tried::Verified => return Ok(()),
+        Tried::Failed => failed = true,
+        Tried::NoCandidate => {}
+    }
+    for source in &issuer.sources {
+        let (mut set, due) = source.cached(now);
+        let lacks_kid = match (&set, kid) {
+            (None, _) => true,
+            (Some(s), Some(k)) => !s.has_kid(k),
+            (Some(_), None) => false,
+        };
+        if due || lacks_kid {
+            set = source.refresh(logger).await.or(set);
+        }
+        let Some(set) = set else {
+            unavailable = true;
+            continue;
+        };
+        kid_known |= kid.is_some_and(|k| set.has_kid(k));
+        match try_keys(&set, token) {
+            Tried::Verified => return Ok(()),
+            Tried::Failed => failed = true,
+            Tried::NoCandidate => {}
+        }
+    }
+    Err(if failed {
+        JwtError::InvalidSignature
+    } else if unavailable {
+        JwtError::KeysUnavailable
+    } else if kid.is_some() && !kid_known {
+        JwtError::UnknownKey
+    } else {
+        JwtError::AlgorithmNotAllowed
+    })
+}
+
+impl JwtBuilder {
+    /// Accept tokens of `issuer` (call again for several: the token's `iss` picks one).
+    pub fn issuer(mut self, issuer: Issuer) -> Self {
+        self.config.issuers.push(issuer);
+        self
+    }
+
+    /// The claim holding the tenant id (default `tenant_id`; Cognito: `custom:tenant_id`).
+    pub fn tenant_claim(mut self, claim: impl Into<String>) -> Self {
+        self.config.names = self.config.names.tenant(claim);
+        self
+    }
+
+    /// The claim holding the roles (default `roles`; Cognito: `cognito:groups`).
+    pub fn roles_claim(mut self, claim: impl Into<String>) -> Self {
+        self.config.names = self.config.names.roles(claim);
+        self
+    }
+
+    /// Claims every token must carry (default: `exp`). Replaces the list: include `exp` to
+    /// keep requiring it.
+    pub fn require<S: Into<String>>(mut self, claims: impl IntoIterator<Item = S>) -> Self {
+        self.config.required = claims
+            .into_iter()
+            .map(|c| c.into().into_boxed_str())
+            .collect();
+        self
+    }
+
+    /// Seconds of clock skew allowed on `exp`, `nbf` and `iat` (default 30).
+    pub fn leeway(mut self, seconds: u64) -> Self {
+        self.config.leeway = seconds;
+        self
+    }
+
+    /// The longest token accepted, in bytes (default 8 KiB). Longer ones are refused before
+    /// anything is decoded.
+    pub fn max_token_len(mut self, bytes: usize) -> Self {
+        self.config.max_len = bytes;
+        self
+    }
+
+    /// Check the configuration and build the verifier.
+    pub fn build(self) -> Result<Jwt, KeyError> {
+        let c = &self.config;
+        if c.issuers.is_empty() {
+            return Err(KeyError("a verifier needs at least one issuer".into()));
+        }
+        if c.required.len() > MAX_REQUIRED {
+            return Err(KeyError(format!("at most {MAX_REQUIRED} required claims")));
+        }
+        for (i, issuer) in c.issuers.iter().enumerate() {
+            if c.issuers[..i].iter().any(|o| o.iss == issuer.iss) {
+                return Err(KeyError(format!("issuer {} configured twice", issuer.iss)));
+            }
+            if issuer.keys.is_empty() && issuer.sources.is_empty() {
+                return Err(KeyError(format!("issuer {} has no keys", issuer.iss)));
+            }
+            if let Some(algs) = issuer.algorithms {
+                let usable = issuer
+                    .keys
+                    .keys
+                    .iter()
+                    .any(|k| algs.iter().any(|a| k.allows(a)));
+                if algs.is_empty() || (!usable && issuer.sources.is_empty()) {
+                    return Err(KeyError(format!(
+                        "issuer {}: no key verifies its algorithms",
+                        issuer.iss
+                    )));
+                }
+            }
+        }
+        Ok(Jwt {
+            inner: Arc::new(self.config),
+        })
+    }
+}
+
+pub(crate) fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,76 @@
+//! Identity and tenant isolation: JWT verification with JWKS, API Gateway authorizer claims, the
+//! [`Principal`] on the [`Context`](crate::Context), role, scope and tenant checks, tenant-scoped
+//! storage keys, and secrets.
+//!
+//! ```
+//! use lift::security::{require_any_role, require_tenant_param, Issuer, Jwt, JwtAuth, JwtKey, Algorithm};
+//! use lift::{App, Context};
+//!
+//! # fn main() -> Result<(), lift::BoxError> {
+//! let jwt = Jwt::builder()
+//!     .issuer(
+//!         Issuer::new("https://auth.example.com")
+//!             .audience("orders-api")
+//!             .key(JwtKey::hmac(b"a-secret-of-at-least-32-bytes-long!!", [Algorithm::HS256])?),
+//!     )
+//!     .tenant_claim("tenant_id")
+//!     .roles_claim("roles")
+//!     .build()?;
+//!
+//! let app = App::new()
+//!     .get("/health", |_ctx: Context| async { "ok" }) // public: no auth middleware
+//!     .group("/tenants/{tenant}", |g| {
+//!         g.middleware(JwtAuth::new(jwt))
+//!             .middleware(require_any_role(["user", "admin"]))
+//!             .middleware(require_tenant_param("tenant"))
+//!             .get("/orders", |ctx: Context| async move {
+//!                 let principal = ctx.principal().expect("JwtAuth ran");
+//!                 format!("orders of {}", principal.tenant_id().unwrap_or_default())
+//!             })
+//!     });
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! The guide is `docs/security.md`.
+
+mod authorize;
+mod authorizer;
+mod claims;
+mod principal;
+mod tenant;
+
+#[cfg(feature = "jwt")]
+mod auth;
+#[cfg(feature = "jwt")]
+mod fetch;
+#[cfg(feature = "jwt")]
+mod jwks;
+#[cfg(feature = "jwt")]
+mod jwt;
+#[cfg(feature = "jwt")]
+mod keys;
+#[cfg(feature = "jwt")]
+mod token;
+
+pub use authorize::{
+    require_any_role, require_role, require_scope, require_tenant_header, require_tenant_param,
+    Require,
+};
+pub use authorizer::AuthorizerClaims;
+pub use principal::{ClaimNames, Claims, Principal, PrincipalSource};
+pub use tenant::{LambdaTenant, TenantScope, TenantScopeError};
+
+#[cfg(feature = "jwt")]
+pub use auth::JwtAuth;
+#[cfg(feature = "jwt")]
+pub use fetch::{HttpsFetch, JwksFetch};
+#[cfg(feature = "jwt")]
+pub use jsonwebtoken::Algorithm;
+#[cfg(feature = "jwt")]
+pub use jwks::{Jwks, JwksStats};
+#[cfg(feature = "jwt")]
+pub use jwt::{Issuer, Jwt, JwtBuilder, JwtError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
+#[cfg(feature = "jwt")]
+pub use keys::{JwtKey, KeyError, KeySet, KeySource};
+#[cfg(feature = "jwt")]
+pub use token::{Token, TokenHeader};

@@ -1,0 +1,261 @@
+//! [`Principal`]: who made the request, as a verified token or API Gateway's authorizer says.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::Deserializer;
+use serde_json::value::RawValue;
+
+use crate::context::Context;
+use crate::events::json::Str;
+
+/// The authenticated caller of one request.
+///
+/// Set by [`JwtAuth`](super::JwtAuth) or [`AuthorizerClaims`](super::AuthorizerClaims) and read
+/// with [`Context::principal`]. Its user and tenant are also the Context's identity
+/// ([`Context::user`], [`Context::tenant`]), so every log line, metric and span of the request
+/// carries them.
+#[derive(Clone)]
+pub struct Principal {
+    pub(crate) user_id: Option<String>,
+    pub(crate) tenant_id: Option<String>,
+    pub(crate) roles: Vec<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) issuer: Option<String>,
+    pub(crate) claims: Claims,
+    pub(crate) source: PrincipalSource,
+}
+
+/// Who vouched for a [`Principal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalSource {
+    /// A JWT that Lift verified ([`JwtAuth`](super::JwtAuth)).
+    Jwt,
+    /// API Gateway's authorizer, which verified the caller before the invocation
+    /// ([`AuthorizerClaims`](super::AuthorizerClaims)).
+    Authorizer,
+}
+
+impl fmt::Debug for Principal {
+    /// The identity only: the raw claims may hold personal data and stay out of debug output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal")
+            .field("user_id", &self.user_id)
+            .field("tenant_id", &self.tenant_id)
+            .field("roles", &self.roles)
+            .field("scopes", &self.scopes)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Principal {
+    /// The user id: the `sub` claim (or a Lambda authorizer's `principalId`).
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
+    }
+
+    /// The tenant id, from the configured tenant claim ([`ClaimNames::tenant`]).
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.tenant_id.as_deref()
+    }
+
+    /// The roles, from the configured roles claim ([`ClaimNames::roles`]).
+    pub fn roles(&self) -> &[String] {
+        &self.roles
+    }
+
+    /// Whether the principal has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// The OAuth scopes: the `scope` claim split on spaces, or the `scp` array.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// Whether the principal was granted `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// The `email` claim.
+    pub fn email(&self) -> Option<&str> {
+        self.email.as_deref()
+    }
+
+    /// The `iss` claim.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// Every claim, as the token (or the authorizer) carried them.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
+    /// Who vouched for this principal.
+    pub fn source(&self) -> PrincipalSource {
+        self.source
+    }
+}
+
+/// A principal's raw claims: one JSON object, read on demand.
+#[derive(Clone)]
+pub struct Claims(pub(crate) Arc<str>);
+
+impl fmt::Debug for Claims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Claims(..)")
+    }
+}
+
+impl Claims {
+    /// The claims object as JSON text.
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+
+    /// The claim `name` as a `T`; `None` when absent, `null` or not a `T`.
+    ///
+    /// ```
+    /// # use lift::security::Principal;
+    /// # fn f(p: &Principal) {
+    /// let plan: Option<String> = p.claims().get("custom:plan");
+    /// # }
+    /// ```
+    pub fn get<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        let mut de = serde_json::Deserializer::from_str(&self.0);
+        let raw = FindClaim(name).deserialize(&mut de).ok()??;
+        serde_json::from_str(raw.get()).ok()
+    }
+}
+
+/// Finds one key of a JSON object, borrowing its value.
+struct FindClaim<'n>(&'n str);
+
+impl<'de> DeserializeSeed<'de> for FindClaim<'_> {
+    type Value = Option<&'de RawValue>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FindClaim<'_> {
+    type Value = Option<&'de RawValue>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a claims object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            if found.is_none() && &*key == self.0 {
+                found = Some(map.next_value::<&'de RawValue>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Which claims carry the tenant and the roles (the user id is always `sub`).
+///
+/// Defaults: tenant `tenant_id`, roles `roles`. Cognito user pools use `custom:tenant_id` (a
+/// custom attribute) and `cognito:groups`.
+#[derive(Debug, Clone)]
+pub struct ClaimNames {
+    pub(crate) tenant: Box<str>,
+    pub(crate) roles: Box<str>,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        ClaimNames {
+            tenant: "tenant_id".into(),
+            roles: "roles".into(),
+        }
+    }
+}
+
+impl ClaimNames {
+    /// The claim holding the tenant id (a string or a number).
+    pub fn tenant(mut self, claim: impl Into<String>) -> Self {
+        self.tenant = claim.into().into_boxed_str();
+        self
+    }
+
+    /// The claim holding the roles: an array of strings, or one string of names separated by
+    /// commas or spaces (as API Gateway flattens arrays, e.g. `[admin user]`).
+    pub fn roles(mut self, claim: impl Into<String>) -> Self {
+        self.roles = claim.into().into_boxed_str();
+        self
+    }
+}
+
+/// Split a flattened list: `a,b`, `a b`, or API Gateway's rendering of an array, `[a b]`.
+pub(crate) fn split_list(s: &str, out: &mut Vec<String>) {
+    let s = s.trim();
+    let s = s
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(s);
+    out.extend(
+        s.split(|c: char| c == ',' || c.is_ascii_whitespace())
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned),
+    );
+}
+
+impl Context {
+    /// The authenticated caller, once [`JwtAuth`](super::JwtAuth) or
+    /// [`AuthorizerClaims`](super::AuthorizerClaims) has run.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.get::<Principal>()
+    }
+
+    /// Put `principal` on this Context: it becomes the request's identity (its user and tenant
+    /// go on every log line, metric and span), and [`principal`](Self::principal) returns it.
+    pub fn set_principal(&mut self, principal: Principal) {
+        if let Some(user) = &principal.user_id {
+            self.set_user(user.clone());
+        }
+        if let Some(tenant) = &principal.tenant_id {
+            self.set_tenant(tenant.clone());
+        }
+        self.insert(principal);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_list_reads_every_flattened_form() {
+        for input in [
+            "admin,user",
+            "admin user",
+            "[admin user]",
+            " [admin, user] ",
+        ] {
+            let mut out = Vec::new();
+            split_list(input, &mut out);
+            assert_eq!(out, ["admin", "user"], "{input}");
+        }
+    }
+
+    #[test]
+    fn claims_get_reads_one_claim() {
+        let c = Claims(r#"{"a":1,"custom:plan":"gold","n":null,"e":"x\"y"}"#.into());
+        assert_eq!(c.get::<String>("custom:plan").as_deref(), Some("gold"));
+        assert_eq!(c.get::<u32>("a"), Some(1));
+        assert_eq!(c.get::<String>("e").as_deref(), Some("x\"y"));
+        assert_eq!(c.get::<String>("n"), None);
+        assert_eq!(c.get::<String>("missing"), None);
+        assert_eq!(c.get::<String>("a"), None);
+    }
+}
