@@ -16,26 +16,11 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{assert_emf_document, now_ms, run_bounded, workspace_root};
+use common::{assert_emf_document, now_ms, run_bounded, venv_python, workspace_root};
 use lift::observability::{MemoryExporter, Observability, Unit};
 use lift::prelude::*;
 use lift::testing::{invoke, TestRequest};
 use serde_json::{json, Value};
-
-fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("LIFT_VENV")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/lift/venv")
-        });
-    let python = venv.join("bin/python");
-    assert!(
-        python.is_file(),
-        "no venv Python at {python:?}: run scripts/setup.sh"
-    );
-    python
-}
 
 /// What the reference script prints for `values`.
 fn reference(values: &[f64]) -> Value {

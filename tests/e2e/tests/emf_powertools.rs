@@ -29,7 +29,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{assert_emf_document, now_ms, run_bounded, workspace_root, Emf, EmfMetric};
+use common::{
+    assert_emf_document, now_ms, run_bounded, venv_python, workspace_root, Emf, EmfMetric,
+};
 use lift::observability::{MemoryExporter, Observability, Unit};
 use lift::prelude::*;
 use lift::testing::{invoke, TestRequest};
@@ -53,28 +55,6 @@ fn rule(metric: &str) -> Rule {
         "Latency" | "QueueWait" | "Bytes" | "ColdStart" => Rule::Multiset,
         other => panic!("metric {other:?} has no comparison rule: add it to rule()"),
     }
-}
-
-/// The test venv's Python: `$LIFT_VENV/bin/python`, else `~/.cache/lift/venv/bin/python`.
-fn venv_python() -> PathBuf {
-    let mut candidates = Vec::new();
-    if let Some(venv) = std::env::var_os("LIFT_VENV").filter(|v| !v.is_empty()) {
-        candidates.push(PathBuf::from(venv).join("bin/python"));
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        candidates.push(PathBuf::from(home).join(".cache/lift/venv/bin/python"));
-    }
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "the test venv's Python was not found (tried {candidates:?}).\n\
-                 Run scripts/setup.sh (scripts/test.sh does): it installs aws-lambda-powertools \
-                 into the venv."
-            )
-        })
 }
 
 /// Runs the Powertools script; returns its documents.

@@ -58,14 +58,18 @@ impl<'t> Token<'t> {
         if signature.contains('.') {
             return Err(JwtError::Malformed("not three segments"));
         }
-        if header.is_empty() || payload.is_empty() {
+        if header.is_empty() {
+            return Err(JwtError::Malformed("empty segment"));
+        }
+        let signing_input = &token[..header.len() + 1 + payload.len()];
+        // The header first: what it declares (alg none, crit) is the most precise reason.
+        let header = read_header(header)?;
+        if payload.is_empty() {
             return Err(JwtError::Malformed("empty segment"));
         }
         if signature.is_empty() {
             return Err(JwtError::InvalidSignature);
         }
-        let signing_input = &token[..header.len() + 1 + payload.len()];
-        let header = read_header(header)?;
         Ok(Token {
             signing_input,
             payload,

@@ -134,6 +134,27 @@ pub fn find_tool(name: &str) -> Option<PathBuf> {
     dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
+/// The test venv's Python (`python` found like [`find_tool`]), which has the reference
+/// libraries scripts/setup.sh installs.
+pub fn venv_python() -> PathBuf {
+    let mut dirs = Vec::new();
+    if let Some(venv) = env::var_os("LIFT_VENV").filter(|v| !v.is_empty()) {
+        dirs.push(PathBuf::from(venv).join("bin/python"));
+    }
+    if let Some(home) = env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".cache/lift/venv/bin/python"));
+    }
+    dirs.iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "the test venv's Python was not found (tried {dirs:?}).\nRun scripts/setup.sh \
+             (scripts/test.sh does): it installs the reference libraries into the venv."
+            )
+        })
+}
+
 /// The `cargo-lambda` executable (installed into the test venv by scripts/setup.sh).
 pub fn cargo_lambda() -> PathBuf {
     find_tool("cargo-lambda").unwrap_or_else(|| {
