@@ -47,7 +47,7 @@ summary+=("ok    $(printf '%4ds' $((SECONDS - t0)))  setup ($LIFT_VENV)")
 
 step "fmt" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets --all-features -- -D warnings
-step "build examples" cargo build -p hello-world -p observability -p middleware-showcase -p events -p lift-e2e --bins
+step "build examples" cargo build -p hello-world -p observability -p middleware-showcase -p events -p multi-tenant-api -p lift-e2e --bins
 
 # The e2e tests run the binaries built above and build nothing themselves.
 target_dir="$(cargo metadata --format-version 1 --no-deps \

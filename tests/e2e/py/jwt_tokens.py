@@ -9,6 +9,10 @@ Prints one JSON object:
   cases    [{"name", "token", "expect"}]: expect is "ok" or the reason Lift must give (the
            Display of its JwtError)
 
+With arguments `example SECRET ISSUER AUDIENCE`, prints instead HS256 tokens for the
+multi-tenant-api example: {"acme-user", "acme-admin", "globex-user", "globex-admin",
+"acme-no-role", "acme-expired", "acme-other-audience"}.
+
 Issuers: https://issuer.test (audience lift-tests; every key, no kids),
 https://rsa-only.test (the RSA key, RS256 only), https://kid.test (the RSA key as kid k1),
 https://jwks.test and https://jwks2.test (keys from a JWKS server).
@@ -47,6 +51,29 @@ def jwk(key, kid, alg):
     d.update({"kid": kid, "alg": alg, "use": "sig"})
     return d
 
+
+if len(sys.argv) == 5 and sys.argv[1] == "example":
+    _, _, secret, iss, aud = sys.argv
+
+    def example(tenant, roles, **over):
+        c = {"iss": iss, "aud": aud, "sub": f"{tenant}-{'-'.join(roles) or 'nobody'}",
+             "exp": NOW + 600, "iat": NOW, "tenant_id": tenant, "roles": roles}
+        c.update(over)
+        return jwt.encode(c, secret, algorithm="HS256")
+
+    json.dump(
+        {
+            "acme-user": example("acme", ["user"]),
+            "acme-admin": example("acme", ["admin"]),
+            "globex-user": example("globex", ["user"]),
+            "globex-admin": example("globex", ["admin"]),
+            "acme-no-role": example("acme", []),
+            "acme-expired": example("acme", ["user"], exp=NOW - 3600),
+            "acme-other-audience": example("acme", ["user"], aud="another-api"),
+        },
+        sys.stdout,
+    )
+    sys.exit(0)
 
 rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 rsa_key_2 = rsa.generate_private_key(public_exponent=65537, key_size=2048)
