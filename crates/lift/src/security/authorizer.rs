@@ -118,8 +118,8 @@ impl AuthorizerClaims {
             roles: set.roles,
             scopes: set.scopes,
             email: set.email,
-            issuer: set.iss.map(|i| i.to_string_owned()),
-            claims: Claims(Arc::from(object.get())),
+            issuer: set.iss.map(|i| Arc::from(&*i)),
+            claims: Claims(Arc::new(object.get().to_owned())),
             source: PrincipalSource::Authorizer,
         };
         if let Some(scopes) = scopes {

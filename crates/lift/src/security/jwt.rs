@@ -95,7 +95,7 @@ impl std::error::Error for JwtError {}
 /// One token issuer: its `iss`, the audiences it may issue for, the algorithms it signs with,
 /// and where its keys come from.
 pub struct Issuer {
-    iss: String,
+    iss: Arc<str>,
     audiences: Vec<String>,
     algorithms: Option<AlgSet>,
     keys: KeySet,
@@ -118,7 +118,7 @@ impl Issuer {
     /// The issuer whose tokens carry `iss` (compared exactly).
     pub fn new(iss: impl Into<String>) -> Self {
         Issuer {
-            iss: iss.into(),
+            iss: Arc::from(iss.into()),
             audiences: Vec::new(),
             algorithms: None,
             keys: KeySet::default(),
@@ -226,7 +226,7 @@ impl Jwt {
         )
         .map_err(JwtError::InvalidClaims)?;
         let issuer = match set.iss.as_deref() {
-            Some(iss) => c.issuers.iter().find(|i| i.iss == iss),
+            Some(iss) => c.issuers.iter().find(|i| *i.iss == *iss),
             None => None,
         }
         .ok_or(JwtError::UnknownIssuer)?;
@@ -242,7 +242,7 @@ impl Jwt {
             scopes: set.scopes,
             email: set.email,
             issuer: Some(issuer.iss.clone()),
-            claims: Claims(Arc::from(payload.as_str())),
+            claims: Claims(Arc::new(payload)),
             source: PrincipalSource::Jwt,
         };
         Ok(principal)
@@ -313,7 +313,8 @@ fn try_keys(set: &KeySet, token: &Token<'_>) -> Tried {
 }
 
 /// Find the issuer's keys for the token's `kid` and `alg` and check the signature with them.
-/// A source is refreshed when its keys are due, or lack the token's `kid` (a rotation).
+/// A source is refreshed when its keys are due, or when none of them fits the token's `kid`
+/// and `alg` (a rotation).
 async fn check_signature(
     issuer: &Issuer,
     token: &Token<'_>,
@@ -331,12 +332,11 @@ async fn check_signature(
     }
     for source in &issuer.sources {
         let (mut set, due) = source.cached(now);
-        let lacks_kid = match (&set, kid) {
-            (None, _) => true,
-            (Some(s), Some(k)) => !s.has_kid(k),
-            (Some(_), None) => false,
-        };
-        if due || lacks_kid {
+        // No key of the set fits the token: a rotation the cache has not seen yet.
+        let no_fit = set
+            .as_ref()
+            .is_none_or(|s| s.candidates(kid, token.header.alg).next().is_none());
+        if due || no_fit {
             set = source.refresh(logger).await.or(set);
         }
         let Some(set) = set else {

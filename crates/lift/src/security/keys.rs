@@ -77,6 +77,9 @@ pub struct JwtKey {
     pub(crate) kid: Option<String>,
     pub(crate) key: DecodingKey,
     pub(crate) algorithms: AlgSet,
+    /// For an HMAC secret, its key prepared once per allowed algorithm (the inner and outer
+    /// padded states), so a token costs only its own HMAC.
+    pub(crate) hmac: Vec<(Algorithm, aws_lc_rs::hmac::Key)>,
 }
 
 impl fmt::Debug for JwtKey {
@@ -111,6 +114,7 @@ impl JwtKey {
             kid: None,
             key,
             algorithms,
+            hmac: Vec::new(),
         })
     }
 
@@ -125,7 +129,21 @@ impl JwtKey {
             )));
         }
         let key = DecodingKey::from_secret(secret).map_err(|e| KeyError(e.to_string()))?;
-        Self::new(key, algorithms)
+        let mut key = Self::new(key, algorithms)?;
+        key.hmac = key
+            .algorithms
+            .iter()
+            .filter_map(|alg| {
+                let hmac = match alg {
+                    Algorithm::HS256 => aws_lc_rs::hmac::HMAC_SHA256,
+                    Algorithm::HS384 => aws_lc_rs::hmac::HMAC_SHA384,
+                    Algorithm::HS512 => aws_lc_rs::hmac::HMAC_SHA512,
+                    _ => return None,
+                };
+                Some((alg, aws_lc_rs::hmac::Key::new(hmac, secret)))
+            })
+            .collect();
+        Ok(key)
     }
 
     /// An RSA public key in PEM (`RS*`, `PS*`).

@@ -37,6 +37,7 @@ mod authorize;
 mod authorizer;
 mod claims;
 mod principal;
+pub mod secrets;
 mod tenant;
 
 #[cfg(feature = "jwt")]
@@ -49,6 +50,8 @@ mod jwks;
 mod jwt;
 #[cfg(feature = "jwt")]
 mod keys;
+#[cfg(feature = "jwt")]
+mod secret_keys;
 #[cfg(feature = "jwt")]
 mod token;
 
@@ -63,14 +66,16 @@ pub use tenant::{LambdaTenant, TenantScope, TenantScopeError};
 #[cfg(feature = "jwt")]
 pub use auth::JwtAuth;
 #[cfg(feature = "jwt")]
-pub use fetch::{HttpsFetch, JwksFetch};
+pub use fetch::{FetchFuture, HttpsFetch, JwksFetch, MAX_JWKS_BYTES};
 #[cfg(feature = "jwt")]
 pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "jwt")]
-pub use jwks::{Jwks, JwksStats};
+pub use jwks::{Jwks, JwksStats, DEFAULT_JWKS_TTL, DEFAULT_MIN_REFRESH_INTERVAL};
 #[cfg(feature = "jwt")]
 pub use jwt::{Issuer, Jwt, JwtBuilder, JwtError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
 #[cfg(feature = "jwt")]
 pub use keys::{JwtKey, KeyError, KeySet, KeySource};
+#[cfg(feature = "jwt")]
+pub use secret_keys::{HmacSecret, HMAC_SECRET_STAGES};
 #[cfg(feature = "jwt")]
 pub use token::{Token, TokenHeader};

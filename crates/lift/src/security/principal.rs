@@ -23,7 +23,7 @@ pub struct Principal {
     pub(crate) roles: Vec<String>,
     pub(crate) scopes: Vec<String>,
     pub(crate) email: Option<String>,
-    pub(crate) issuer: Option<String>,
+    pub(crate) issuer: Option<Arc<str>>,
     pub(crate) claims: Claims,
     pub(crate) source: PrincipalSource,
 }
@@ -105,7 +105,7 @@ impl Principal {
 
 /// A principal's raw claims: one JSON object, read on demand.
 #[derive(Clone)]
-pub struct Claims(pub(crate) Arc<str>);
+pub struct Claims(pub(crate) Arc<String>);
 
 impl fmt::Debug for Claims {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -250,7 +250,9 @@ mod tests {
 
     #[test]
     fn claims_get_reads_one_claim() {
-        let c = Claims(r#"{"a":1,"custom:plan":"gold","n":null,"e":"x\"y"}"#.into());
+        let c = Claims(Arc::new(
+            r#"{"a":1,"custom:plan":"gold","n":null,"e":"x\"y"}"#.to_owned(),
+        ));
         assert_eq!(c.get::<String>("custom:plan").as_deref(), Some("gold"));
         assert_eq!(c.get::<u32>("a"), Some(1));
         assert_eq!(c.get::<String>("e").as_deref(), Some("x\"y"));
