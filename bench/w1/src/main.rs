@@ -9,8 +9,8 @@
 //!
 //! The app: app-wide `RequestId`, `AccessLog` (the `request` log line), a `from_fn` middleware
 //! recording `Requests` (Count) and `Latency` (Milliseconds) through `ctx.metrics()`, and `Cors`;
-//! on the route `GET /users/{id}`, a `from_fn` JWT middleware (HS256 with `jsonwebtoken`: exp,
-//! iss, aud, `sub` required) that calls `ctx.set_tenant` / `ctx.set_user`, so the log line
+//! on the route `GET /users/{id}`, Lift's `JwtAuth` (HS256: exp, iss, aud, `sub` required, the
+//! tenant from `tenant_id`), whose principal becomes the invocation's identity, so the log line
 //! carries `tenant_id` / `user_id` and the EMF document the `tenant` dimension. With `--stack`
 //! the app-wide part is the default `Stack` with CORS instead (minus `RequestMetrics`, whose
 //! per-route `Requests`/`Latency` would be a second EMF document next to W1's), plus the same
@@ -33,12 +33,12 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use lift::middleware::{AccessLog, Cors, RequestId, Stack};
 use lift::observability::{Exporter, LogRecord, MetricsBatch, Observability, RecordKind, Unit};
 use lift::prelude::*;
+use lift::security::{Algorithm, Issuer, Jwt, JwtAuth, JwtKey};
 use lift::{AppService, FunctionConfig, LambdaContext};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 const SERVICE: &str = "lift-bench";
@@ -55,48 +55,19 @@ const TOKENS_JSON: &str = include_str!("../fixtures/tokens.json");
 
 // ---------------------------------------------------------------- the function
 
-#[derive(Deserialize)]
-struct Claims {
-    sub: String,
-    tenant_id: String,
-}
-
-struct Auth {
-    key: DecodingKey,
-    validation: Validation,
-}
-
-impl Auth {
-    fn new() -> Result<Self, lift::BoxError> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[JWT_ISSUER]);
-        validation.set_audience(&[JWT_AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        Ok(Auth {
-            key: DecodingKey::from_secret(JWT_SECRET)?,
-            validation,
-        })
-    }
-}
-
-/// Bearer-token authentication: 401 unless the token verifies; the tenant and the user go on
-/// the invocation's telemetry.
-fn require_jwt(auth: Arc<Auth>) -> impl Middleware {
-    from_fn(move |ctx: Context, next: Next| {
-        let auth = auth.clone();
-        async move {
-            let token = ctx
-                .header("authorization")
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or_else(|| Error::unauthorized("a bearer token is required"))?;
-            let claims = jsonwebtoken::decode::<Claims>(token, &auth.key, &auth.validation)
-                .map_err(|_| Error::unauthorized("the token is not valid"))?
-                .claims;
-            ctx.set_tenant(claims.tenant_id);
-            ctx.set_user(claims.sub);
-            next.run(ctx).await
-        }
-    })
+/// Lift's JWT verification: HS256 with the W1 secret, `iss` and `aud` checked, `exp` and `sub`
+/// required, the tenant from `tenant_id`. `JwtAuth` answers 401 otherwise and makes the token's
+/// user and tenant the invocation's identity.
+fn jwt() -> Result<Jwt, lift::BoxError> {
+    Ok(Jwt::builder()
+        .issuer(
+            Issuer::new(JWT_ISSUER)
+                .audience(JWT_AUDIENCE)
+                .key(JwtKey::hmac(JWT_SECRET, [Algorithm::HS256])?),
+        )
+        .tenant_claim("tenant_id")
+        .require(["exp", "sub"])
+        .build()?)
 }
 
 /// `Requests` and `Latency` for every request, in the invocation's EMF document (dimensions
@@ -154,8 +125,7 @@ fn app(sink: CountingSink, stack: bool) -> Result<AppService, lift::BoxError> {
             .middleware(request_metrics())
             .middleware(cors()?)
     };
-    let auth = Arc::new(Auth::new()?);
-    let users = Route::new().get(get_user).middleware(require_jwt(auth));
+    let users = Route::new().get(get_user).middleware(JwtAuth::new(jwt()?));
     Ok(app.route("/users/{id}", users).build()?)
 }
 

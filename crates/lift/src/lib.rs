@@ -79,6 +79,8 @@ mod guides {
     struct Events;
     #[doc = include_str!("../../../docs/telemetry.md")]
     struct Telemetry;
+    #[doc = include_str!("../../../docs/security.md")]
+    struct Security;
 }
 
 /// A boxed, sendable future, as middleware and handlers return.

@@ -13,7 +13,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use common::{assert_emf_document, now_ms, run_bounded, venv_python, workspace_root};

@@ -34,10 +34,13 @@ fn tokens() -> Value {
     serde_json::from_str(out.stdout.trim()).unwrap()
 }
 
+/// One HTTP request: method, target, headers, body.
+type SendFn = Box<dyn FnMut(&str, &str, &[(&str, &str)], &[u8]) -> HttpResponse>;
+
 /// Sends requests with a named token (or none), through the dev server or a function URL.
 struct Client {
     tokens: Value,
-    send: Box<dyn FnMut(&str, &str, &[(&str, &str)], &[u8]) -> HttpResponse>,
+    send: SendFn,
 }
 
 impl Client {

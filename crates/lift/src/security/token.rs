@@ -246,7 +246,10 @@ mod tests {
                 JwtError::Malformed("not three segments"),
             ),
             (format!("{h}.e30."), JwtError::InvalidSignature),
-            (format!(".e30.c2ln"), JwtError::Malformed("empty segment")),
+            (
+                ".e30.c2ln".to_string(),
+                JwtError::Malformed("empty segment"),
+            ),
             (
                 format!("{h}=.e30.c2ln"),
                 JwtError::Malformed("header is not base64url"),
