@@ -62,7 +62,7 @@ else
     step "tests" cargo test --workspace --all-features --no-fail-fast "${extra[@]}"
 fi
 step "doc tests" cargo test --workspace --all-features --doc
-step "rustdoc" env RUSTDOCFLAGS="-D warnings" cargo doc -p lift --no-deps --all-features
+step "rustdoc" env RUSTDOCFLAGS="-D warnings" cargo doc -p lift -p lift-aws --no-deps --all-features
 
 print_summary
 echo "test.sh: all green"

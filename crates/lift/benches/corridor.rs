@@ -8,12 +8,12 @@
 // A bench is a test harness: a broken fixture should stop it loudly.
 #![allow(clippy::unwrap_used)]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
+mod support;
+use support::ready;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use lift::http::Json;
 use lift::{App, Context, LambdaContext};
@@ -35,15 +35,6 @@ async fn get_user(ctx: Context) -> Json<User<'static>> {
         "?"
     };
     Json(User { id })
-}
-
-/// Every future in this bench completes without waiting; poll it once.
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut TaskContext::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => unreachable!("the corridor never waits in this bench"),
-    }
 }
 
 fn corridor(c: &mut Criterion) {

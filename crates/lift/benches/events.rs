@@ -7,12 +7,12 @@
 // A bench is a test harness: a broken setup should stop it loudly.
 #![allow(clippy::unwrap_used)]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
+mod support;
+use support::ready;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use lift::events::SqsMessage;
 use lift::observability::{Exporter, MetricsBatch, Observability, RecordKind};
@@ -51,14 +51,6 @@ async fn order(_ctx: Context, msg: SqsMessage<Order>) -> Result<(), Error> {
         return Err(Error::bad_request("negative amount"));
     }
     Ok(())
-}
-
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut TaskContext::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => unreachable!("nothing here waits"),
-    }
 }
 
 fn batch() -> Bytes {

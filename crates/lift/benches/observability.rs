@@ -7,11 +7,8 @@
 // A bench is a test harness: a broken setup should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::future::Future;
-use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 mod support;
@@ -20,15 +17,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use lift::observability::{Field, LogFormat, Logger, Metrics, Observability, Unit};
 use lift::testing::TestRequest;
 use lift::{App, Context, LambdaContext};
-use support::Counting;
-
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut TaskContext::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => unreachable!("nothing here waits"),
-    }
-}
+use support::{ready, Counting};
 
 /// A logger and metrics bound to one invocation, as a handler holds them.
 fn invocation_handles(obs: Observability) -> (Logger, Metrics) {

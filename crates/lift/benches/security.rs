@@ -9,10 +9,10 @@
 // A bench is a test harness: a broken setup should stop it loudly.
 #![allow(clippy::unwrap_used)]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+mod support;
+use support::ready;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
@@ -24,15 +24,6 @@ use serde_json::json;
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "lift-bench";
 const SECRET: &[u8] = b"bench-secret-0123456789abcdef0123456789abcdef";
-
-/// Poll once: verification with static keys never waits.
-fn now_or_never<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut TaskContext::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("verification waited"),
-    }
-}
 
 fn now() -> u64 {
     SystemTime::now()
@@ -137,10 +128,10 @@ fn verify(c: &mut Criterion) {
             .build()
             .unwrap();
         let t = now();
-        let p = now_or_never(jwt.verify_at(&case.token, t, &logger)).unwrap();
+        let p = ready(jwt.verify_at(&case.token, t, &logger)).unwrap();
         assert_eq!(p.tenant_id(), Some("acme"));
         group.bench_function(format!("{}/lift", case.name), |b| {
-            b.iter(|| now_or_never(jwt.verify_at(&case.token, t, &logger)).unwrap())
+            b.iter(|| ready(jwt.verify_at(&case.token, t, &logger)).unwrap())
         });
 
         let mut validation = Validation::new(case.alg);

@@ -284,3 +284,59 @@ async fn checks_without_a_principal_answer_401() {
         Some("Bearer error=\"invalid_token\"")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_keep_their_own_principal_in_responses_and_logs() {
+    let mem = MemoryExporter::new();
+    let app = std::sync::Arc::new(
+        App::new()
+            .observability(
+                Observability::new()
+                    .cold_start_metric(false)
+                    .exporter(mem.clone()),
+            )
+            .middleware(AuthorizerClaims::new())
+            .get("/me", |ctx: Context| async move {
+                // Let the other requests interleave before this one reads its identity.
+                tokio::task::yield_now().await;
+                ctx.logger().info("handled", &[]);
+                format!("{}/{}", ctx.tenant().unwrap(), ctx.user().unwrap())
+            })
+            .build()
+            .unwrap(),
+    );
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let mut v: Value =
+                    serde_json::from_slice(&fixture("authorizer-lambda-v2.json")).unwrap();
+                v["requestContext"]["authorizer"]["lambda"] =
+                    json!({"sub": format!("user-{i}"), "tenant_id": format!("tenant-{i}")});
+                let ctx = lambda(&format!("req-{i}"));
+                let res = invoke_with(&app, serde_json::to_vec(&v).unwrap(), ctx)
+                    .await
+                    .unwrap();
+                (i, res.text())
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (i, body) = t.await.unwrap();
+        assert_eq!(body, format!("tenant-{i}/user-{i}"));
+    }
+    let handled: Vec<Value> = mem
+        .logs()
+        .into_iter()
+        .filter(|l| l["message"] == "handled")
+        .collect();
+    assert_eq!(handled.len(), 64);
+    for line in handled {
+        let n = line["request_id"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("req-");
+        assert_eq!(line["tenant_id"], format!("tenant-{n}"));
+        assert_eq!(line["user_id"], format!("user-{n}"));
+    }
+}

@@ -11,7 +11,8 @@ Prints one JSON object:
 
 With arguments `example SECRET ISSUER AUDIENCE`, prints instead HS256 tokens for the
 multi-tenant-api example: {"acme-user", "acme-admin", "globex-user", "globex-admin",
-"acme-no-role", "acme-expired", "acme-other-audience"}.
+"acme-no-role", "acme-expired", "acme-other-audience"}. With `example-jwks - ISSUER AUDIENCE`,
+the same tokens in RS256 with kid `example-1`, and the key set that publishes the key ("jwks").
 
 Issuers: https://issuer.test (audience lift-tests; every key, no kids),
 https://rsa-only.test (the RSA key, RS256 only), https://kid.test (the RSA key as kid k1),
@@ -52,16 +53,23 @@ def jwk(key, kid, alg):
     return d
 
 
-if len(sys.argv) == 5 and sys.argv[1] == "example":
-    _, _, secret, iss, aud = sys.argv
+if len(sys.argv) == 5 and sys.argv[1] in ("example", "example-jwks"):
+    _, mode, secret, iss, aud = sys.argv
+    out = {}
+    if mode == "example":
+        key, alg, headers = secret, "HS256", None
+    else:
+        # RS256 with a key published in a JWKS document (the secret argument is unused).
+        key, alg, headers = rsa.generate_private_key(public_exponent=65537, key_size=2048), "RS256", {"kid": "example-1"}
+        out["jwks"] = {"keys": [jwk(key, "example-1", "RS256")]}
 
     def example(tenant, roles, **over):
         c = {"iss": iss, "aud": aud, "sub": f"{tenant}-{'-'.join(roles) or 'nobody'}",
              "exp": NOW + 600, "iat": NOW, "tenant_id": tenant, "roles": roles}
         c.update(over)
-        return jwt.encode(c, secret, algorithm="HS256")
+        return jwt.encode(c, key, algorithm=alg, headers=headers)
 
-    json.dump(
+    out.update(
         {
             "acme-user": example("acme", ["user"]),
             "acme-admin": example("acme", ["admin"]),
@@ -70,9 +78,9 @@ if len(sys.argv) == 5 and sys.argv[1] == "example":
             "acme-no-role": example("acme", []),
             "acme-expired": example("acme", ["user"], exp=NOW - 3600),
             "acme-other-audience": example("acme", ["user"], aud="another-api"),
-        },
-        sys.stdout,
+        }
     )
+    json.dump(out, sys.stdout)
     sys.exit(0)
 
 rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

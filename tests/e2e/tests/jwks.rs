@@ -6,28 +6,17 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{run_bounded, venv_python, workspace_root};
+use common::{jwt_tokens, KeyServer, Serve};
 use lift::observability::{MemoryExporter, Observability};
 use lift::security::{Issuer, Jwks, Jwt, JwtError};
 use serde_json::Value;
 
 fn tokens() -> &'static Value {
     static TOKENS: OnceLock<Value> = OnceLock::new();
-    TOKENS.get_or_init(|| {
-        let mut cmd = Command::new(venv_python());
-        cmd.arg(workspace_root().join("tests/e2e/py/jwt_tokens.py"))
-            .env("PYTHONDONTWRITEBYTECODE", "1");
-        let out = run_bounded("jwt_tokens.py", cmd);
-        assert!(out.status.success(), "jwt_tokens.py failed: {}", out.stderr);
-        serde_json::from_str(out.stdout.trim()).unwrap()
-    })
+    TOKENS.get_or_init(|| jwt_tokens(&[]))
 }
 
 fn token(name: &str) -> &'static str {
@@ -36,87 +25,6 @@ fn token(name: &str) -> &'static str {
 
 fn key_set(name: &str) -> String {
     tokens()["jwks"][name].to_string()
-}
-
-/// What the key set server answers.
-#[derive(Clone)]
-enum Serve {
-    Doc(String),
-    Status500,
-}
-
-/// A key set server on 127.0.0.1: every path answers the current [`Serve`]; requests are
-/// counted. It stops when dropped.
-struct KeyServer {
-    port: u16,
-    serve: Arc<Mutex<Serve>>,
-    hits: Arc<AtomicUsize>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl KeyServer {
-    fn start(serve: Serve) -> KeyServer {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
-        let serve = Arc::new(Mutex::new(serve));
-        let hits = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (s, h, st) = (serve.clone(), hits.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !st.load(Ordering::Relaxed) {
-                let Ok((mut conn, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(2));
-                    continue;
-                };
-                conn.set_nonblocking(false).unwrap();
-                conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-                let mut buf = [0u8; 4096];
-                let mut got = Vec::new();
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                }
-                h.fetch_add(1, Ordering::SeqCst);
-                let reply = match s.lock().unwrap().clone() {
-                    Serve::Doc(doc) => format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{doc}",
-                        doc.len()
-                    ),
-                    Serve::Status500 => {
-                        "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned()
-                    }
-                };
-                let _ = conn.write_all(reply.as_bytes());
-            }
-        });
-        KeyServer {
-            port,
-            serve,
-            hits,
-            stop,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn set(&self, serve: Serve) {
-        *self.serve.lock().unwrap() = serve;
-    }
-
-    fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for KeyServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
 }
 
 fn verifier(jwks: &Jwks) -> Jwt {

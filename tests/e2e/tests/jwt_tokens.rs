@@ -9,30 +9,17 @@ mod common;
 
 use std::sync::OnceLock;
 
-use common::{run_bounded, venv_python, workspace_root};
+use common::jwt_tokens;
 use lift::observability::{MemoryExporter, Observability};
 use lift::prelude::*;
 use lift::security::{Algorithm, Issuer, Jwt, JwtAuth, JwtKey, LambdaTenant};
 use lift::testing::{invoke, invoke_with, lambda_context, TestRequest};
 use serde_json::Value;
-use std::process::Command;
 
 /// The script's output, made once per test binary.
 fn tokens() -> &'static Value {
     static TOKENS: OnceLock<Value> = OnceLock::new();
-    TOKENS.get_or_init(|| {
-        let mut cmd = Command::new(venv_python());
-        cmd.arg(workspace_root().join("tests/e2e/py/jwt_tokens.py"))
-            .env("PYTHONDONTWRITEBYTECODE", "1");
-        let out = run_bounded("jwt_tokens.py", cmd);
-        assert!(
-            out.status.success(),
-            "jwt_tokens.py failed ({}); is PyJWT[crypto] in the venv? Run scripts/setup.sh.\n{}",
-            out.status,
-            out.stderr
-        );
-        serde_json::from_str(out.stdout.trim()).unwrap()
-    })
+    TOKENS.get_or_init(|| jwt_tokens(&[]))
 }
 
 fn key(name: &str) -> &'static [u8] {

@@ -10,8 +10,8 @@ mod common;
 use std::process::Command;
 
 use common::{
-    example_bin_named, free_port, http, run_bounded, venv_python, workspace_root, Emulator,
-    HttpResponse, Proc,
+    example_bin_named, free_port, http, jwt_tokens, run_bounded, Emulator, HttpResponse, KeyServer,
+    Proc, Serve,
 };
 use serde_json::{json, Value};
 
@@ -25,13 +25,7 @@ const ENV: [(&str, &str); 3] = [
 ];
 
 fn tokens() -> Value {
-    let mut cmd = Command::new(venv_python());
-    cmd.arg(workspace_root().join("tests/e2e/py/jwt_tokens.py"))
-        .args(["example", SECRET, ISSUER, AUDIENCE])
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    let out = run_bounded("jwt_tokens.py example", cmd);
-    assert!(out.status.success(), "jwt_tokens.py failed: {}", out.stderr);
-    serde_json::from_str(out.stdout.trim()).unwrap()
+    jwt_tokens(&["example", SECRET, ISSUER, AUDIENCE])
 }
 
 /// One HTTP request: method, target, headers, body.
@@ -222,6 +216,31 @@ fn the_http_api_on_the_dev_server() {
         send: Box::new(move |m, p, h, b| http(port, m, p, h, b)),
     };
     exercise_http(&mut client);
+    proc.assert_running();
+}
+
+#[test]
+fn the_http_api_on_the_dev_server_with_keys_from_a_jwks_url() {
+    let tokens = jwt_tokens(&["example-jwks", "-", ISSUER, AUDIENCE]);
+    let keys = KeyServer::start(Serve::Doc(tokens["jwks"].to_string()));
+    let port = free_port();
+    let mut cmd = Command::new(example_bin_named("multi-tenant-api"));
+    cmd.env("JWKS_URL", keys.url("/.well-known/jwks.json"))
+        .env("JWT_ISSUER", ISSUER)
+        .env("JWT_AUDIENCE", AUDIENCE)
+        .env_remove("JWT_SECRET")
+        .env("LIFT_PORT", port.to_string())
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("AWS_LAMBDA_FUNCTION_NAME");
+    let mut proc = Proc::spawn("multi-tenant-api (dev server, JWKS)", cmd);
+    proc.wait_for_port(port);
+    let mut client = Client {
+        tokens,
+        send: Box::new(move |m, p, h, b| http(port, m, p, h, b)),
+    };
+    exercise_http(&mut client);
+    // The key set was fetched once, on the first token, and served from the cache after.
+    assert_eq!(keys.hits(), 1);
     proc.assert_running();
 }
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
 use crate::observability::Logger;
 use std::future::Future;
@@ -177,22 +177,16 @@ impl JwtKey {
         if matches!(&jwk.common.public_key_use, Some(u) if *u != PublicKeyUse::Signature) {
             return Err(KeyError("the key is not for signatures".into()));
         }
-        let family: &[Algorithm] = match &jwk.algorithm {
-            AlgorithmParameters::RSA(_) => &[
-                Algorithm::RS256,
-                Algorithm::RS384,
-                Algorithm::RS512,
-                Algorithm::PS256,
-                Algorithm::PS384,
-                Algorithm::PS512,
-            ],
+        // The algorithms of the key's type (and curve).
+        let fits: fn(Algorithm) -> bool = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => |a| a.family() == AlgorithmFamily::Rsa,
             AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
-                EllipticCurve::P256 => &[Algorithm::ES256],
-                EllipticCurve::P384 => &[Algorithm::ES384],
+                EllipticCurve::P256 => |a| a == Algorithm::ES256,
+                EllipticCurve::P384 => |a| a == Algorithm::ES384,
                 _ => return Err(KeyError("unsupported elliptic curve".into())),
             },
             AlgorithmParameters::OctetKeyPair(okp) => match okp.curve {
-                EllipticCurve::Ed25519 => &[Algorithm::EdDSA],
+                EllipticCurve::Ed25519 => |a| a == Algorithm::EdDSA,
                 _ => return Err(KeyError("unsupported OKP curve".into())),
             },
             AlgorithmParameters::OctetKey(_) => {
@@ -208,12 +202,12 @@ impl JwtKey {
                     .to_string()
                     .parse::<Algorithm>()
                     .map_err(|_| KeyError("the key's alg is not a signature algorithm".into()))?;
-                if !family.contains(&alg) {
+                if !fits(alg) {
                     return Err(KeyError("the key's alg does not fit its type".into()));
                 }
                 vec![alg]
             }
-            None => family.to_vec(),
+            None => ALL.into_iter().filter(|a| fits(*a)).collect(),
         };
         let key = DecodingKey::from_jwk(jwk).map_err(|e| KeyError(e.to_string()))?;
         let mut key = Self::new(key, algorithms)?;

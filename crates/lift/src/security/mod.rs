@@ -61,7 +61,7 @@ pub use authorize::{
 };
 pub use authorizer::AuthorizerClaims;
 pub use principal::{ClaimNames, Claims, Principal, PrincipalSource};
-pub use tenant::{LambdaTenant, TenantScope, TenantScopeError};
+pub use tenant::{LambdaTenant, TenantScope, TenantScopeError, KEY_SEPARATOR, MAX_TENANT_LEN};
 
 #[cfg(feature = "jwt")]
 pub use auth::JwtAuth;
@@ -74,7 +74,7 @@ pub use jwks::{Jwks, JwksStats, DEFAULT_JWKS_TTL, DEFAULT_MIN_REFRESH_INTERVAL};
 #[cfg(feature = "jwt")]
 pub use jwt::{Issuer, Jwt, JwtBuilder, JwtError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
 #[cfg(feature = "jwt")]
-pub use keys::{JwtKey, KeyError, KeySet, KeySource};
+pub use keys::{JwtKey, KeyError, KeySet, KeySource, RefreshFuture, MIN_HMAC_SECRET};
 #[cfg(feature = "jwt")]
 pub use secret_keys::{HmacSecret, HMAC_SECRET_STAGES};
 #[cfg(feature = "jwt")]

@@ -30,6 +30,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+mod key_server;
+#[allow(unused_imports)] // not every test binary starts a key server
+pub use key_server::{KeyServer, Serve};
+
 /// The default example under test: its package, binary and Lambda function name are all this.
 pub const FUNCTION: &str = "hello-world";
 
@@ -153,6 +157,23 @@ pub fn venv_python() -> PathBuf {
              (scripts/test.sh does): it installs the reference libraries into the venv."
             )
         })
+}
+
+/// What `py/jwt_tokens.py` prints with `args`: keys and tokens signed by PyJWT (see the
+/// script's docstring).
+pub fn jwt_tokens(args: &[&str]) -> Value {
+    let mut cmd = Command::new(venv_python());
+    cmd.arg(workspace_root().join("tests/e2e/py/jwt_tokens.py"))
+        .args(args)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let out = run_bounded("jwt_tokens.py", cmd);
+    assert!(
+        out.status.success(),
+        "jwt_tokens.py failed ({}); is PyJWT[crypto] in the venv? Run scripts/setup.sh.\n{}",
+        out.status,
+        out.stderr
+    );
+    serde_json::from_str(out.stdout.trim()).expect("jwt_tokens.py prints JSON")
 }
 
 /// The `cargo-lambda` executable (installed into the test venv by scripts/setup.sh).
