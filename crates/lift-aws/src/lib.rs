@@ -52,6 +52,8 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(any(feature = "cloudwatch-logs", feature = "cloudwatch-metrics"))]
+pub mod delivery;
 #[cfg(any(feature = "secrets-manager", feature = "ssm"))]
 pub mod secrets;
 
