@@ -52,13 +52,29 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(any(
+    feature = "secrets-manager",
+    feature = "ssm",
+    feature = "cloudwatch-logs",
+    feature = "cloudwatch-metrics"
+))]
+mod aws_error;
 #[cfg(any(feature = "cloudwatch-logs", feature = "cloudwatch-metrics"))]
 pub mod delivery;
+#[cfg(feature = "cloudwatch-metrics")]
+pub mod metrics;
 #[cfg(any(feature = "secrets-manager", feature = "ssm"))]
 pub mod secrets;
 
-#[cfg(any(feature = "secrets-manager", feature = "ssm"))]
+#[cfg(any(
+    feature = "secrets-manager",
+    feature = "ssm",
+    feature = "cloudwatch-logs",
+    feature = "cloudwatch-metrics"
+))]
 pub use aws_config;
+#[cfg(feature = "cloudwatch-metrics")]
+pub use aws_sdk_cloudwatch;
 #[cfg(feature = "secrets-manager")]
 pub use aws_sdk_secretsmanager;
 #[cfg(feature = "ssm")]

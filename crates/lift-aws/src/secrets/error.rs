@@ -3,43 +3,12 @@
 
 use lift::security::secrets::{SecretError, SecretErrorKind};
 
+use crate::aws_error::{DENIED, THROTTLING};
+
 #[cfg(feature = "secrets-manager")]
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 #[cfg(all(feature = "ssm", not(feature = "secrets-manager")))]
 use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-
-/// The codes the SDK's own retry classifier (`aws-runtime`) treats as throttling or transient.
-const THROTTLING: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-    "RequestTimeout",
-    "RequestTimeoutException",
-];
-
-/// Codes any AWS service answers when the caller's identity or permissions fall short.
-const DENIED: &[&str] = &[
-    "AccessDeniedException",
-    "AccessDenied",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "ExpiredTokenException",
-    "ExpiredToken",
-    "MissingAuthenticationToken",
-];
 
 /// The call that failed, for the message: `GetSecretValue for `prod/db``.
 pub(crate) struct Call<'a> {

@@ -71,7 +71,7 @@ pub use record::{
     SpanRecord,
 };
 pub use stdout::StdoutExporter;
-pub use tenant::{INVALID_TENANT, OTHER_TENANT};
+pub use tenant::{valid_dimension_value, valid_namespace, INVALID_TENANT, OTHER_TENANT};
 pub use tracer::{Span, Tracer};
 
 pub(crate) use config::Settings;

@@ -109,7 +109,39 @@ pub struct MetricsRecord {
     pub metrics: Vec<MetricDatum>,
 }
 
+impl MetricDatum {
+    /// A metric: its name, unit, resolution and value.
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        unit: Unit,
+        resolution: Resolution,
+        value: MetricValue,
+    ) -> Self {
+        MetricDatum {
+            name: name.into(),
+            unit,
+            resolution,
+            value,
+        }
+    }
+}
+
 impl MetricsRecord {
+    /// A record: the namespace, the dimensions (names and values) and the metrics. Exporters
+    /// that build records of their own (to hand them to another exporter, as a fallback) use
+    /// it; Lift's metrics make the records of an invocation themselves.
+    pub fn new(
+        namespace: Arc<str>,
+        dimensions: Vec<(Cow<'static, str>, Arc<str>)>,
+        metrics: Vec<MetricDatum>,
+    ) -> Self {
+        MetricsRecord {
+            namespace,
+            dimensions,
+            metrics,
+        }
+    }
+
     /// The value of dimension `name`, when the record has it.
     pub fn dimension(&self, name: &str) -> Option<&str> {
         self.dimensions

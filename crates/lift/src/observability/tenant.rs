@@ -26,15 +26,18 @@ pub const OTHER_TENANT: &str = "other";
 /// The dimension value for tenant values CloudWatch would refuse.
 pub const INVALID_TENANT: &str = "invalid";
 
-/// Whether `v` is a valid CloudWatch dimension value.
-pub(crate) fn valid_dimension_value(v: &str) -> bool {
+/// Whether `v` is a valid CloudWatch dimension value: 1–1024 ASCII characters, no control
+/// characters, not all whitespace. The EMF writer and the PutMetricData exporter share it.
+pub fn valid_dimension_value(v: &str) -> bool {
     (1..=1024).contains(&v.len())
         && v.bytes().all(|b| b.is_ascii() && !b.is_ascii_control())
         && v.bytes().any(|b| !b.is_ascii_whitespace())
 }
 
-/// Whether `ns` is a valid CloudWatch namespace.
-pub(crate) fn valid_namespace(ns: &str) -> bool {
+/// Whether `ns` is a valid CloudWatch namespace: at most 255 characters of
+/// `0-9A-Za-z . - _ / # :` and space, not all spaces, not starting with `AWS/`. The EMF writer
+/// and the PutMetricData exporter share it.
+pub fn valid_namespace(ns: &str) -> bool {
     (1..=255).contains(&ns.len())
         && ns
             .bytes()

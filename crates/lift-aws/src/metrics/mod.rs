@@ -1,0 +1,343 @@
+//! [`CloudWatchMetricsExporter`]: Lift's metrics through the PutMetricData API instead of EMF
+//! on stdout.
+//!
+//! It takes the same structured records as the EMF writer ([`MetricsBatch`]; it never parses
+//! EMF text), so switching is configuration: the tenant dimension and its cardinality guard are
+//! applied before either sees a record. What one flush sends is built by [`aggregate`]:
+//! counters as statistic sets, histograms as `Values`/`Counts` (at most 150 per datum), at most
+//! 1,000 datums and about 1 MB per call, NaN, infinities and `AWS/` namespaces refused and
+//! counted.
+//!
+//! - **When.** Metrics are sent in the after-response flush of the invocation that recorded
+//!   them, and at shutdown; nothing waits for a timer (Lambda freezes the sandbox).
+//! - **Failures.** Throttling, 5xx, timeouts and network errors are retried with backoff and
+//!   jitter within the flush's deadline ([`delivery`](crate::delivery)). A call that still fails,
+//!   or is not made because the circuit is open, falls back to EMF on stdout, where CloudWatch
+//!   extracts the same metrics from the function's log: nothing vanishes. A call CloudWatch
+//!   refuses as invalid is dropped and counted (`invalid`).
+//! - **Stats.** [`Exporter::stats`] counts Lift's metric values: accepted, written, dropped
+//!   by reason (`non_finite`, `invalid_namespace`, `too_many_dimensions`, `invalid`), fallen
+//!   back; [`CloudWatchMetricsExporter::detail`] adds retries, circuit state and the last flush's
+//!   latency.
+//!
+//! The exporter's own calls use a client of its own, which request tracing leaves alone.
+
+pub mod aggregate;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudwatch::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StatisticSet};
+use aws_sdk_cloudwatch::Client;
+use lift::observability::{
+    ExportCounters, ExportFuture, Exporter, ExporterStats, MetricsBatch, RecordKind, StdoutExporter,
+};
+
+use crate::aws_error::THROTTLING;
+use crate::delivery::{with_retries, Circuit, Retry, RetryPolicy, Warner};
+use aggregate::{Aggregator, Call, Datum, DatumValue};
+
+/// Sends metrics with PutMetricData. Cloning is cheap; clones share the buffer and stats.
+#[derive(Clone)]
+pub struct CloudWatchMetricsExporter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    pending: Mutex<Aggregator>,
+    retry: RetryPolicy,
+    circuit: Circuit,
+    warner: Warner,
+    fallback: StdoutExporter,
+    counters: ExportCounters,
+    retries: AtomicU64,
+    calls: AtomicU64,
+    last_flush_us: AtomicU64,
+}
+
+/// More of what the exporter did than [`ExporterStats`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsDetail {
+    /// The common counts.
+    pub stats: ExporterStats,
+    /// PutMetricData calls that succeeded.
+    pub calls: u64,
+    /// Attempts after a first one failed.
+    pub retries: u64,
+    /// Whether the circuit is open (metrics go to EMF on stdout).
+    pub circuit_open: bool,
+    /// How long the last flush took.
+    pub last_flush: Duration,
+}
+
+impl CloudWatchMetricsExporter {
+    /// An exporter with a client made from `config` (its region, credentials and endpoint:
+    /// `AWS_ENDPOINT_URL` points it at a stand-in).
+    pub fn new(config: &SdkConfig) -> Self {
+        Self::from_client(Client::new(config))
+    }
+
+    /// An exporter over `client`.
+    pub fn from_client(client: Client) -> Self {
+        CloudWatchMetricsExporter {
+            inner: Arc::new(Inner {
+                client,
+                pending: Mutex::new(Aggregator::new()),
+                retry: RetryPolicy::default(),
+                circuit: Circuit::default(),
+                warner: Warner::default(),
+                fallback: StdoutExporter::new(),
+                counters: ExportCounters::new(),
+                retries: AtomicU64::new(0),
+                calls: AtomicU64::new(0),
+                last_flush_us: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The exporter when `LIFT_CLOUDWATCH_METRICS=1` (or `true`), else `None`.
+    pub fn from_env(config: &SdkConfig) -> Option<Self> {
+        let on = std::env::var("LIFT_CLOUDWATCH_METRICS")
+            .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        on.then(|| Self::new(config))
+    }
+
+    fn inner_mut(&mut self) -> Option<&mut Inner> {
+        Arc::get_mut(&mut self.inner)
+    }
+
+    /// How failed calls are retried (default: 3 attempts, 50 ms doubling to 1 s). Set before
+    /// the exporter is cloned.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        if let Some(i) = self.inner_mut() {
+            i.retry = policy;
+        }
+        self
+    }
+
+    /// Open the circuit after `threshold` failed calls in a row, and try again after
+    /// `cooldown` (default 3 and 30 s). Set before the exporter is cloned.
+    pub fn circuit(mut self, threshold: u32, cooldown: Duration) -> Self {
+        if let Some(i) = self.inner_mut() {
+            i.circuit = Circuit::new(threshold, cooldown);
+        }
+        self
+    }
+
+    /// Write the "CloudWatch unreachable" warning at most once per `interval` (default 60 s).
+    /// Set before the exporter is cloned.
+    pub fn warn_interval(mut self, interval: Duration) -> Self {
+        if let Some(i) = self.inner_mut() {
+            i.warner = Warner::new(interval);
+        }
+        self
+    }
+
+    /// Stats, retries, the circuit and the last flush's latency.
+    pub fn detail(&self) -> MetricsDetail {
+        let i = &self.inner;
+        MetricsDetail {
+            stats: i.counters.snapshot(),
+            calls: i.calls.load(Ordering::Relaxed),
+            retries: i.retries.load(Ordering::Relaxed),
+            circuit_open: i.circuit.is_open(),
+            last_flush: Duration::from_micros(i.last_flush_us.load(Ordering::Relaxed)),
+        }
+    }
+
+    async fn flush_pending(&self, deadline: Instant) {
+        let i = &*self.inner;
+        let started = Instant::now();
+        let (calls, refused, accepted) = {
+            let mut pending = i.pending.lock().unwrap_or_else(|p| p.into_inner());
+            (
+                pending.take_calls(),
+                std::mem::take(&mut pending.refused),
+                std::mem::take(&mut pending.accepted),
+            )
+        };
+        if accepted == 0 && calls.is_empty() {
+            return;
+        }
+        i.counters.accepted(accepted);
+        for (reason, n) in [
+            ("non_finite", refused.non_finite),
+            ("invalid_namespace", refused.invalid_namespace),
+            ("too_many_dimensions", refused.too_many_dimensions),
+        ] {
+            if n > 0 {
+                i.counters.dropped(reason, n);
+            }
+        }
+        for call in calls {
+            self.send(call, deadline).await;
+        }
+        let took = started.elapsed().as_micros().min(u64::MAX as u128) as u64;
+        i.last_flush_us.store(took, Ordering::Relaxed);
+    }
+
+    async fn send(&self, call: Call, deadline: Instant) {
+        let i = &*self.inner;
+        if !i.circuit.allows(Instant::now()) {
+            self.fall_back(&call);
+            return;
+        }
+        let datums: Vec<MetricDatum> = call.datums.iter().map(to_sdk).collect();
+        let sent = with_retries(&i.retry, deadline, &i.retries, || {
+            let request = i
+                .client
+                .put_metric_data()
+                .namespace(call.namespace.as_ref())
+                .set_metric_data(Some(datums.clone()));
+            async move { request.send().await.map(|_| ()).map_err(classify) }
+        })
+        .await;
+        match sent {
+            Ok(()) => {
+                i.circuit.success();
+                i.calls.fetch_add(1, Ordering::Relaxed);
+                i.counters.written(call.sources());
+            }
+            Err(Failed::Invalid(message)) => {
+                // The service answered: the circuit stays as it is, the call is not retried.
+                i.circuit.success();
+                i.counters.dropped("invalid", call.sources());
+                i.counters.error(message);
+            }
+            Err(Failed::Unavailable(message)) => {
+                i.circuit.failure(Instant::now());
+                self.warn(&message);
+                i.counters.error(message);
+                self.fall_back(&call);
+            }
+        }
+    }
+
+    fn fall_back(&self, call: &Call) {
+        let i = &*self.inner;
+        i.fallback.metrics(&call.to_batch());
+        i.counters.fallen_back(call.sources());
+    }
+
+    fn warn(&self, message: &str) {
+        self.inner.warner.warn(Instant::now(), |suppressed| {
+            let logger = lift::observability::Observability::new().logger();
+            logger.warn(
+                "cloudwatch metrics unreachable: metrics go to EMF on stdout",
+                &[
+                    ("exporter", "cloudwatch-metrics".into()),
+                    ("error", message.into()),
+                    ("warnings_suppressed", suppressed.into()),
+                ],
+            );
+        });
+    }
+}
+
+/// Why a call failed, once retries are spent.
+enum Failed {
+    /// CloudWatch refused the request itself.
+    Invalid(String),
+    /// CloudWatch could not be reached, or throttled, or failed.
+    Unavailable(String),
+}
+
+fn classify<E>(err: SdkError<E>) -> (Retry, Failed)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match &err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service.err().code().unwrap_or("no error code");
+            let message = format!(
+                "PutMetricData: {} ({code}, HTTP {status})",
+                service.err().message().unwrap_or("no message")
+            );
+            if THROTTLING.contains(&code) || status == 429 || status >= 500 {
+                (Retry::Yes, Failed::Unavailable(message))
+            } else {
+                (Retry::No, Failed::Invalid(message))
+            }
+        }
+        SdkError::ConstructionFailure(_) => (
+            Retry::No,
+            Failed::Invalid(format!("PutMetricData: {}", DisplayErrorContext(&err))),
+        ),
+        _ => (
+            Retry::Yes,
+            Failed::Unavailable(format!("PutMetricData: {}", DisplayErrorContext(&err))),
+        ),
+    }
+}
+
+fn to_sdk(d: &Datum) -> MetricDatum {
+    let mut b = MetricDatum::builder()
+        .metric_name(d.name.as_str())
+        .set_dimensions(Some(
+            d.dimensions
+                .iter()
+                .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+                .collect(),
+        ))
+        .timestamp(DateTime::from_millis(d.timestamp_ms as i64))
+        .unit(StandardUnit::from(d.unit));
+    if d.high_resolution {
+        b = b.storage_resolution(1);
+    }
+    match &d.value {
+        DatumValue::Value(v) => b = b.value(*v),
+        DatumValue::Statistics {
+            count,
+            sum,
+            min,
+            max,
+        } => {
+            b = b.statistic_values(
+                StatisticSet::builder()
+                    .sample_count(*count)
+                    .sum(*sum)
+                    .minimum(*min)
+                    .maximum(*max)
+                    .build(),
+            )
+        }
+        DatumValue::Values(values, counts) => {
+            b = b
+                .set_values(Some(values.clone()))
+                .set_counts(Some(counts.clone()))
+        }
+    }
+    b.build()
+}
+
+impl Exporter for CloudWatchMetricsExporter {
+    fn name(&self) -> &str {
+        "cloudwatch-metrics"
+    }
+
+    fn accepts(&self, kind: RecordKind) -> bool {
+        kind == RecordKind::Metrics
+    }
+
+    fn metrics(&self, batch: &MetricsBatch) {
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(batch);
+    }
+
+    fn flush(&self, deadline: Instant) -> ExportFuture<'_> {
+        Box::pin(self.flush_pending(deadline))
+    }
+
+    fn stats(&self) -> ExporterStats {
+        self.inner.counters.snapshot()
+    }
+}
