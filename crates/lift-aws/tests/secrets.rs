@@ -7,151 +7,19 @@
 //! `$LIFT_VENV/bin`, then `PATH`, then `~/.cache/lift/venv/bin`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::env;
-use std::fs::File;
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+mod common;
+
+use common::{sdk_config, sdk_config_with, Moto};
 use lift::observability::{MemoryExporter, Observability};
 use lift::security::secrets::{SecretErrorKind, SecretValue};
 use lift_aws::aws_config::retry::RetryConfig;
-use lift_aws::aws_config::{self, BehaviorVersion, Region, SdkConfig};
+use lift_aws::aws_config::SdkConfig;
 use lift_aws::aws_sdk_secretsmanager as sm;
 use lift_aws::aws_sdk_ssm as ssm;
 use lift_aws::secrets::{secrets_manager, SecretsManager, Ssm};
-use sm::config::Credentials;
 use sm::primitives::Blob;
-
-// ---------------------------------------------------------------------------------------------
-// The moto server
-// ---------------------------------------------------------------------------------------------
-
-/// How long moto may take to start listening: a bound so a broken venv fails the test instead
-/// of hanging, never a timing assertion.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A running `moto_server`, killed and reaped on drop.
-struct Moto {
-    child: Option<Child>,
-    port: u16,
-    log: PathBuf,
-}
-
-fn moto_server() -> PathBuf {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Some(venv) = env::var_os("LIFT_VENV").filter(|v| !v.is_empty()) {
-        dirs.push(PathBuf::from(venv).join("bin"));
-    }
-    if let Some(path) = env::var_os("PATH") {
-        dirs.extend(env::split_paths(&path));
-    }
-    if let Some(home) = env::var_os("HOME") {
-        dirs.push(PathBuf::from(home).join(".cache/lift/venv/bin"));
-    }
-    dirs.into_iter()
-        .map(|dir| dir.join("moto_server"))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`moto_server` was not found in $LIFT_VENV/bin, on PATH or in \
-                 ~/.cache/lift/venv/bin.\nRun scripts/setup.sh (scripts/test.sh does): it \
-                 installs moto[server] into the test venv."
-            )
-        })
-}
-
-/// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a loopback port");
-    listener.local_addr().expect("read the bound port").port()
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let bin = moto_server();
-        let port = free_port();
-        // moto logs every request; a file takes it without a reader that could fall behind.
-        let log = env::temp_dir().join(format!("lift-aws-moto-{}-{port}.log", std::process::id()));
-        let out = File::create(&log).expect("create the moto log file");
-        let err = out.try_clone().expect("clone the moto log file");
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let mut moto = Moto {
-            child: Some(child),
-            port,
-            log,
-        };
-        moto.wait_until_listening();
-        moto
-    }
-
-    fn wait_until_listening(&mut self) {
-        let started = std::time::Instant::now();
-        loop {
-            if TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok() {
-                return;
-            }
-            let exited = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten());
-            if exited.is_some() || started.elapsed() > START_TIMEOUT {
-                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-                panic!(
-                    "moto_server did not listen on 127.0.0.1:{} ({}):\n{log}",
-                    self.port,
-                    match exited {
-                        Some(status) => format!("exited with {status}"),
-                        None => format!("not within {START_TIMEOUT:?}"),
-                    }
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Kills the server now: the endpoint stops answering.
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // Already gone is as good as killed.
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
-/// The SDK configured for `moto`: its endpoint, us-east-1, static test credentials.
-async fn sdk_config(moto: &Moto) -> SdkConfig {
-    sdk_config_with(moto, RetryConfig::standard()).await
-}
-
-async fn sdk_config_with(moto: &Moto, retry: RetryConfig) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .retry_config(retry)
-        .load()
-        .await
-}
 
 async fn create_secret(config: &SdkConfig, name: &str, text: &str) -> String {
     let out = sm::Client::new(config)

@@ -1,0 +1,203 @@
+//! The CloudWatch Metrics exporter against moto, through the test proxy that translates the
+//! SDK's Smithy RPC v2 CBOR into moto's JSON protocol (`proxy/aws_proxy.py`): metrics recorded
+//! by a real `App` reach moto as statistic sets and values with counts; with faults injected
+//! (500s, throttling, a closed connection) no request fails, every value is either written or
+//! fallen back to EMF on stdout, and delivery resumes when the endpoint comes back.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{sdk_config_with, Moto, Server};
+use lift::observability::{MemoryExporter, Observability, Unit};
+use lift::prelude::*;
+use lift::testing::{invoke, TestRequest};
+use lift_aws::aws_config::retry::RetryConfig;
+use lift_aws::aws_sdk_cloudwatch as cw;
+use lift_aws::delivery::RetryPolicy;
+use lift_aws::metrics::CloudWatchMetricsExporter;
+
+/// A function recording, per request, `Orders` (a counter of 2), `Latency` (a histogram of
+/// 3 values) and `Queue` (a gauge), with the tenant from the `tenant` query parameter.
+fn app(exporter: CloudWatchMetricsExporter, mem: &MemoryExporter) -> lift::AppService {
+    App::new()
+        .observability(
+            Observability::new()
+                .service("shop")
+                .namespace("Lift/Shop")
+                .cold_start_metric(false)
+                .exporter(exporter)
+                .exporter(mem.clone()),
+        )
+        .get("/order", |ctx: Context| async move {
+            if let Some(t) = ctx.query("tenant") {
+                ctx.set_tenant(t);
+            }
+            let m = ctx.metrics();
+            m.counter("Orders").add(2.0);
+            let h = m.histogram("Latency", Unit::Milliseconds);
+            for v in [10.0, 20.0, 20.0] {
+                h.record(v);
+            }
+            m.gauge("Queue", Unit::Count).set(7.0);
+            "ok"
+        })
+        .build()
+        .unwrap()
+}
+
+/// The exporter over a client with no SDK retries of its own (the exporter retries).
+async fn exporter(server: &Server) -> CloudWatchMetricsExporter {
+    let config = sdk_config_with(server, RetryConfig::disabled()).await;
+    CloudWatchMetricsExporter::new(&config)
+        .retry(RetryPolicy {
+            max_attempts: 2,
+            base: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(10),
+        })
+        .circuit(2, Duration::from_secs(3600))
+}
+
+/// `(SampleCount, Sum, Minimum, Maximum)` moto holds for one metric of tenant `tenant`.
+async fn statistics(client: &cw::Client, name: &str, tenant: &str) -> (f64, f64, f64, f64) {
+    let now = std::time::SystemTime::now();
+    let out = client
+        .get_metric_statistics()
+        .namespace("Lift/Shop")
+        .metric_name(name)
+        .dimensions(
+            cw::types::Dimension::builder()
+                .name("service")
+                .value("shop")
+                .build(),
+        )
+        .dimensions(
+            cw::types::Dimension::builder()
+                .name("tenant")
+                .value(tenant)
+                .build(),
+        )
+        .start_time((now - Duration::from_secs(3600)).into())
+        .end_time((now + Duration::from_secs(3600)).into())
+        .period(60)
+        .statistics(cw::types::Statistic::SampleCount)
+        .statistics(cw::types::Statistic::Sum)
+        .statistics(cw::types::Statistic::Minimum)
+        .statistics(cw::types::Statistic::Maximum)
+        .send()
+        .await
+        .unwrap();
+    let points = out.datapoints();
+    assert_eq!(points.len(), 1, "{name}/{tenant}: {points:?}");
+    let p = &points[0];
+    (
+        p.sample_count().unwrap(),
+        p.sum().unwrap(),
+        p.minimum().unwrap(),
+        p.maximum().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn metrics_reach_cloudwatch_as_sent() {
+    let moto = Moto::start();
+    let proxy = Server::proxy(&moto);
+    let metrics = exporter(&proxy).await;
+    let mem = MemoryExporter::new();
+    let service = app(metrics.clone(), &mem);
+    for tenant in ["acme", "acme", "globex"] {
+        let res = invoke(
+            &service,
+            TestRequest::get("/order").query("tenant", tenant).v2(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let client = cw::Client::new(&common::sdk_config(&proxy).await);
+    // Each invocation's flush sent its own statistic set: two for acme.
+    assert_eq!(
+        statistics(&client, "Orders", "acme").await,
+        (2.0, 4.0, 2.0, 2.0)
+    );
+    assert_eq!(
+        statistics(&client, "Orders", "globex").await,
+        (1.0, 2.0, 2.0, 2.0)
+    );
+    // The histogram's values and counts: 10 once, 20 twice, per invocation.
+    assert_eq!(
+        statistics(&client, "Latency", "acme").await,
+        (6.0, 100.0, 10.0, 20.0)
+    );
+    assert_eq!(
+        statistics(&client, "Queue", "globex").await,
+        (1.0, 7.0, 7.0, 7.0)
+    );
+
+    let d = metrics.detail();
+    assert_eq!(d.stats.accepted, 9);
+    assert_eq!(d.stats.written, 9);
+    assert_eq!((d.stats.fallen_back, d.stats.dropped_total()), (0, 0));
+    assert_eq!(d.calls, 3);
+    assert!(!d.circuit_open);
+}
+
+#[tokio::test]
+async fn faults_never_fail_a_request_and_nothing_is_lost() {
+    let moto = Moto::start();
+    let proxy = Server::proxy(&moto);
+    let metrics = exporter(&proxy).await;
+    let mem = MemoryExporter::new();
+    let service = app(metrics.clone(), &mem);
+    let call = |tenant: &'static str| {
+        let service = &service;
+        async move {
+            let res = invoke(
+                service,
+                TestRequest::get("/order").query("tenant", tenant).v2(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(res.status(), 200);
+        }
+    };
+
+    for (i, mode) in [
+        r#"{"mode": "status", "status": 500}"#,
+        r#"{"mode": "throttle"}"#,
+        r#"{"mode": "close"}"#,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        proxy.set_mode(mode);
+        call("acme").await;
+        let d = metrics.detail();
+        assert_eq!(d.stats.accepted, 3 * (i as u64 + 1), "{mode}");
+        assert_eq!(
+            d.stats.written + d.stats.fallen_back + d.stats.dropped_total(),
+            d.stats.accepted,
+            "{mode}: {d:?}"
+        );
+    }
+    let d = metrics.detail();
+    assert_eq!((d.stats.written, d.stats.fallen_back), (0, 9));
+    // The circuit opened after two failed flushes: the third made no call.
+    assert!(d.circuit_open);
+    assert!(d.retries >= 2, "{d:?}");
+    assert!(d.stats.last_error.is_some());
+
+    // The endpoint comes back; a circuit with no cooldown lets the next flush through.
+    let metrics = exporter(&proxy).await.circuit(2, Duration::ZERO);
+    let service = app(metrics.clone(), &mem);
+    proxy.set_mode(r#"{"mode": "pass"}"#);
+    let res = invoke(
+        &service,
+        TestRequest::get("/order").query("tenant", "globex").v2(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(metrics.detail().stats.written, 3);
+}
