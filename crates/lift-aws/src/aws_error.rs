@@ -22,6 +22,7 @@ pub(crate) const THROTTLING: &[&str] = &[
 ];
 
 /// Codes any AWS service answers when the caller's identity or permissions fall short.
+#[cfg(any(feature = "secrets-manager", feature = "ssm"))]
 pub(crate) const DENIED: &[&str] = &[
     "AccessDeniedException",
     "AccessDenied",

@@ -11,11 +11,20 @@
 //!
 //! Locally (`cargo run -p observability`) logs are human-readable; in Lambda (or with
 //! `LIFT_LOG_FORMAT=json`) they are JSON lines, and each invocation writes one EMF document.
+//!
+//! The exporters come from the environment; without these variables everything goes to stdout:
+//! - `LIFT_CLOUDWATCH_METRICS=1`: metrics through PutMetricData instead of EMF (falling back to
+//!   EMF on stdout while CloudWatch is unreachable); log lines stay on stdout.
+//!
+//! The SDK's own settings apply: `AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` to point the
+//! exporters at a stand-in.
 
 use std::time::Instant;
 
-use lift::observability::{install_tracing_bridge, Observability, Unit};
+use lift::observability::{install_tracing_bridge, Observability, StdoutExporter, Unit};
 use lift::prelude::*;
+use lift_aws::aws_config;
+use lift_aws::metrics::CloudWatchMetricsExporter;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -99,6 +108,18 @@ fn observability() -> Observability {
     Observability::from_env().debug_buffer(lift::observability::DEFAULT_DEBUG_BUFFER_BYTES)
 }
 
+/// Add the exporters the environment asks for (see the module docs); none means stdout.
+async fn exporters(obs: Observability) -> Observability {
+    if std::env::var("LIFT_CLOUDWATCH_METRICS").is_err() {
+        return obs;
+    }
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    match CloudWatchMetricsExporter::from_env(&config) {
+        Some(metrics) => obs.exporter(StdoutExporter::logs_only()).exporter(metrics),
+        None => obs,
+    }
+}
+
 fn app(obs: Observability) -> App {
     App::new()
         .observability(obs)
@@ -110,7 +131,7 @@ fn app(obs: Observability) -> App {
 
 #[tokio::main]
 async fn main() -> Result<(), lift::BoxError> {
-    let obs = observability();
+    let obs = exporters(observability()).await;
     install_tracing_bridge(&obs)?;
     app(obs).run().await
 }

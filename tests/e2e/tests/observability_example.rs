@@ -496,3 +496,121 @@ fn dev_server_logs_are_human_readable() {
         "{output}"
     );
 }
+
+/// The example on the dev server with `LIFT_CLOUDWATCH_METRICS=1` and the SDK pointed at
+/// `endpoint`: JSON log lines, test credentials.
+fn with_cloudwatch_metrics(endpoint: &str) -> (Proc, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(example_bin_named(NAME));
+    cmd.env("LIFT_PORT", port.to_string())
+        .env("LIFT_LOG_FORMAT", "json")
+        .env("POWERTOOLS_SERVICE_NAME", SERVICE)
+        .env("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE)
+        .env("LIFT_CLOUDWATCH_METRICS", "1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1");
+    for var in [
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_PROFILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    let mut proc = Proc::spawn("observability (CloudWatch metrics)", cmd);
+    proc.wait_for_port(port);
+    (proc, port)
+}
+
+#[test]
+fn cloudwatch_metrics_fall_back_to_emf_on_stdout_when_unreachable() {
+    // Nothing listens there: every PutMetricData call fails to connect.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let started = now_ms();
+    let (mut proc, port) = with_cloudwatch_metrics(&dead);
+    let resp = http(port, "GET", "/hello?name=Ada", &[], b"");
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let lines = proc.wait_for_stdout_lines("the Greetings document on stdout", |lines| {
+        lines.iter().any(|l| l.contains(r#""Greetings""#))
+    });
+    let doc: Value = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l.get("Greetings").is_some())
+        .unwrap();
+    // The same metrics the EMF writer would have written, in a valid document: the one
+    // flush's metrics (the cold start too) share it, one directive per dimension set.
+    assert_emf_document(&doc, started, now_ms());
+    let expected = greetings_document();
+    assert_eq!(doc["Greetings"], expected["Greetings"]);
+    assert_eq!(doc["NameLength"], expected["NameLength"]);
+    let directives = doc["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+    assert!(
+        directives.contains(&expected["_aws"]["CloudWatchMetrics"][0]),
+        "{directives:?}"
+    );
+    assert!(lines.iter().any(|l| l.contains(r#""message":"request""#)));
+    proc.assert_running();
+}
+
+#[test]
+fn cloudwatch_metrics_reach_cloudwatch_and_leave_stdout() {
+    let moto_port = free_port();
+    let mut moto_cmd =
+        Command::new(common::find_tool("moto_server").expect("moto_server in the venv"));
+    moto_cmd.args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]);
+    let mut moto = Proc::spawn("moto", moto_cmd);
+    moto.wait_for_port(moto_port);
+    let proxy_port = free_port();
+    let mut proxy_cmd = Command::new(common::venv_python());
+    proxy_cmd
+        .arg(common::workspace_root().join("crates/lift-aws/tests/proxy/aws_proxy.py"))
+        .args([proxy_port.to_string(), moto_port.to_string()]);
+    let mut proxy = Proc::spawn("aws_proxy", proxy_cmd);
+    proxy.wait_for_port(proxy_port);
+
+    let (mut proc, port) = with_cloudwatch_metrics(&format!("http://127.0.0.1:{proxy_port}"));
+    let resp = http(port, "GET", "/hello?name=Ada", &[], b"");
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let target = [
+        ("Content-Type", "application/x-amz-json-1.0"),
+        ("X-Amz-Target", "GraniteServiceVersion20100801.ListMetrics"),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=0",
+        ),
+    ];
+    let mut names = Vec::new();
+    for _ in 0..200 {
+        let listed = http(
+            moto_port,
+            "POST",
+            "/",
+            &target,
+            br#"{"Namespace":"Lift/Examples"}"#,
+        )
+        .json();
+        names = listed["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["MetricName"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        if names.len() >= 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert_eq!(names, ["ColdStart", "Greetings", "NameLength"]);
+    // Log lines stay on stdout; no EMF document does.
+    proc.assert_running();
+    let out = proc.stdout_lines();
+    assert!(
+        out.iter().any(|l| l.contains(r#""message":"request""#)),
+        "{out:?}"
+    );
+    assert!(out.iter().all(|l| !l.starts_with(r#"{"_aws""#)), "{out:?}");
+}

@@ -374,7 +374,8 @@ impl Call {
         self.metrics.iter().map(|(_, p)| p.sources).sum()
     }
 
-    /// The call's metrics as Lift's records, for the EMF fallback on stdout. A counter's
+    /// The call's metrics as Lift's records, for the EMF fallback on stdout: one record per
+    /// dimension-value set, as the EMF writer gets them from an invocation. A counter's
     /// statistic set becomes its sum, which is what an EMF counter is.
     pub fn to_batch(&self) -> MetricsBatch {
         let timestamp = self
@@ -383,30 +384,34 @@ impl Call {
             .map(|(_, p)| p.timestamp_ms)
             .max()
             .unwrap_or(0);
-        let records = self
-            .metrics
-            .iter()
-            .map(|(key, p)| {
-                let value = match &p.value {
-                    Aggregate::Counter { sum, .. } => MetricValue::Counter(*sum),
-                    Aggregate::Gauge(v) => MetricValue::Gauge(*v),
-                    Aggregate::Histogram(h) => MetricValue::Histogram(h.clone()),
-                };
-                MetricsRecord::new(
+        let mut records: Vec<MetricsRecord> = Vec::new();
+        for (key, p) in &self.metrics {
+            let value = match &p.value {
+                Aggregate::Counter { sum, .. } => MetricValue::Counter(*sum),
+                Aggregate::Gauge(v) => MetricValue::Gauge(*v),
+                Aggregate::Histogram(h) => MetricValue::Histogram(h.clone()),
+            };
+            let metric = MetricDatum::new(key.name.clone(), p.unit, p.resolution, value);
+            let same_set = |r: &&mut MetricsRecord| {
+                r.namespace == key.namespace
+                    && r.dimensions.len() == key.dimensions.len()
+                    && key
+                        .dimensions
+                        .iter()
+                        .all(|(k, v)| r.dimension(k) == Some(v.as_str()))
+            };
+            match records.iter_mut().find(same_set) {
+                Some(r) => r.metrics.push(metric),
+                None => records.push(MetricsRecord::new(
                     key.namespace.clone(),
                     key.dimensions
                         .iter()
                         .map(|(k, v)| (Cow::Owned(k.clone()), Arc::from(v.as_str())))
                         .collect(),
-                    vec![MetricDatum::new(
-                        key.name.clone(),
-                        p.unit,
-                        p.resolution,
-                        value,
-                    )],
-                )
-            })
-            .collect();
+                    vec![metric],
+                )),
+            }
+        }
         MetricsBatch::new(timestamp, records)
     }
 }

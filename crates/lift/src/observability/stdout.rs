@@ -13,15 +13,55 @@ use super::record::{LogRecord, MetricsBatch};
 /// Writes log lines (as they are logged) and EMF documents (after the response) to stdout, one
 /// `write` of the line and its newline each, so concurrent invocations never interleave inside
 /// a line. Takes no spans. The default when no exporter is added.
-#[derive(Debug, Default)]
+///
+/// Next to an exporter that sends one kind elsewhere, keep the other kind on stdout with
+/// [`logs_only`](Self::logs_only) or [`metrics_only`](Self::metrics_only):
+///
+/// ```
+/// use lift::observability::{Observability, StdoutExporter};
+/// # use lift::observability::NullExporter as CloudWatchMetrics;
+/// let obs = Observability::new()
+///     .exporter(StdoutExporter::logs_only())   // log lines on stdout
+///     .exporter(CloudWatchMetrics);            // metrics through an API
+/// # let _ = obs;
+/// ```
+#[derive(Debug)]
 pub struct StdoutExporter {
     counters: ExportCounters,
+    logs: bool,
+    metrics: bool,
+}
+
+impl Default for StdoutExporter {
+    fn default() -> Self {
+        StdoutExporter {
+            counters: ExportCounters::new(),
+            logs: true,
+            metrics: true,
+        }
+    }
 }
 
 impl StdoutExporter {
-    /// The exporter.
+    /// Log lines and EMF documents.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Log lines only.
+    pub fn logs_only() -> Self {
+        StdoutExporter {
+            metrics: false,
+            ..Self::default()
+        }
+    }
+
+    /// EMF documents only.
+    pub fn metrics_only() -> Self {
+        StdoutExporter {
+            logs: false,
+            ..Self::default()
+        }
     }
 
     fn line(&self, line: &[u8]) {
@@ -45,7 +85,11 @@ impl Exporter for StdoutExporter {
     }
 
     fn accepts(&self, kind: RecordKind) -> bool {
-        kind != RecordKind::Span
+        match kind {
+            RecordKind::Log => self.logs,
+            RecordKind::Metrics => self.metrics,
+            RecordKind::Span => false,
+        }
     }
 
     fn log(&self, record: &LogRecord<'_>) {
