@@ -4,7 +4,9 @@
 //! Each service is a feature, off by default:
 //!
 //! - `secrets-manager`: [`secrets::SecretsManager`], secrets from AWS Secrets Manager;
-//! - `ssm`: [`secrets::Ssm`], parameters from SSM Parameter Store.
+//! - `ssm`: [`secrets::Ssm`], parameters from SSM Parameter Store;
+//! - `cloudwatch-metrics`: [`metrics::CloudWatchMetricsExporter`], metrics through the
+//!   PutMetricData API (`docs/cloudwatch-metrics.md`).
 //!
 //! Both plug into [`lift::security::secrets::Secrets`], the cache that serves a secret for its
 //! TTL, makes one fetch for concurrent calls, and serves the stale value when a refresh fails.
@@ -79,6 +81,11 @@ pub use aws_sdk_cloudwatch;
 pub use aws_sdk_secretsmanager;
 #[cfg(feature = "ssm")]
 pub use aws_sdk_ssm;
+
+/// The CloudWatch Metrics guide, compiled as a doc test so its example stays true.
+#[cfg(all(doctest, feature = "cloudwatch-metrics"))]
+#[doc = include_str!("../../../docs/cloudwatch-metrics.md")]
+struct CloudWatchMetricsGuide;
 
 /// The secrets guide, compiled as a doc test so its example stays true.
 #[cfg(all(doctest, feature = "secrets-manager", feature = "ssm"))]
