@@ -19,10 +19,16 @@ pub(crate) const THROTTLING: &[&str] = &[
     "EC2ThrottledException",
     "RequestTimeout",
     "RequestTimeoutException",
+    "ServiceUnavailableException",
+    "OperationAbortedException",
 ];
 
 /// Codes any AWS service answers when the caller's identity or permissions fall short.
-#[cfg(any(feature = "secrets-manager", feature = "ssm"))]
+#[cfg(any(
+    feature = "secrets-manager",
+    feature = "ssm",
+    feature = "cloudwatch-logs"
+))]
 pub(crate) const DENIED: &[&str] = &[
     "AccessDeniedException",
     "AccessDenied",

@@ -6,7 +6,9 @@
 //! - `secrets-manager`: [`secrets::SecretsManager`], secrets from AWS Secrets Manager;
 //! - `ssm`: [`secrets::Ssm`], parameters from SSM Parameter Store;
 //! - `cloudwatch-metrics`: [`metrics::CloudWatchMetricsExporter`], metrics through the
-//!   PutMetricData API (`docs/cloudwatch-metrics.md`).
+//!   PutMetricData API (`docs/cloudwatch-metrics.md`);
+//! - `cloudwatch-logs`: `logs::CloudWatchLogsExporter`, log lines to CloudWatch Logs through
+//!   PutLogEvents (`docs/cloudwatch-logs.md`).
 //!
 //! Both plug into [`lift::security::secrets::Secrets`], the cache that serves a secret for its
 //! TTL, makes one fetch for concurrent calls, and serves the stale value when a refresh fails.
@@ -63,6 +65,8 @@
 mod aws_error;
 #[cfg(any(feature = "cloudwatch-logs", feature = "cloudwatch-metrics"))]
 pub mod delivery;
+#[cfg(feature = "cloudwatch-logs")]
+pub mod logs;
 #[cfg(feature = "cloudwatch-metrics")]
 pub mod metrics;
 #[cfg(any(feature = "secrets-manager", feature = "ssm"))]
@@ -77,6 +81,8 @@ pub mod secrets;
 pub use aws_config;
 #[cfg(feature = "cloudwatch-metrics")]
 pub use aws_sdk_cloudwatch;
+#[cfg(feature = "cloudwatch-logs")]
+pub use aws_sdk_cloudwatchlogs;
 #[cfg(feature = "secrets-manager")]
 pub use aws_sdk_secretsmanager;
 #[cfg(feature = "ssm")]
@@ -86,6 +92,11 @@ pub use aws_sdk_ssm;
 #[cfg(all(doctest, feature = "cloudwatch-metrics"))]
 #[doc = include_str!("../../../docs/cloudwatch-metrics.md")]
 struct CloudWatchMetricsGuide;
+
+/// The CloudWatch Logs guide, compiled as a doc test so its example stays true.
+#[cfg(all(doctest, feature = "cloudwatch-logs"))]
+#[doc = include_str!("../../../docs/cloudwatch-logs.md")]
+struct CloudWatchLogsGuide;
 
 /// The secrets guide, compiled as a doc test so its example stays true.
 #[cfg(all(doctest, feature = "secrets-manager", feature = "ssm"))]

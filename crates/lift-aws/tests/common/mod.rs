@@ -20,7 +20,13 @@ use lift_aws::aws_config::{self, BehaviorVersion, Region, SdkConfig};
 // Every SDK crate re-exports the same `Credentials`.
 #[cfg(feature = "cloudwatch-metrics")]
 use lift_aws::aws_sdk_cloudwatch::config::Credentials;
-#[cfg(all(not(feature = "cloudwatch-metrics"), feature = "secrets-manager"))]
+#[cfg(all(not(feature = "cloudwatch-metrics"), feature = "cloudwatch-logs"))]
+use lift_aws::aws_sdk_cloudwatchlogs::config::Credentials;
+#[cfg(all(
+    not(feature = "cloudwatch-metrics"),
+    not(feature = "cloudwatch-logs"),
+    feature = "secrets-manager"
+))]
 use lift_aws::aws_sdk_secretsmanager::config::Credentials;
 
 /// How long a server may take to start listening: a bound so a broken venv fails the test

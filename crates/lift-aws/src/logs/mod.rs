@@ -1,0 +1,681 @@
+//! [`CloudWatchLogsExporter`]: log lines to CloudWatch Logs through PutLogEvents, to a group and
+//! stream of your choosing, optionally one stream (or group) per tenant.
+//!
+//! In Lambda, stdout already reaches CloudWatch Logs, in the function's own group. Use this
+//! exporter when lines must go elsewhere: a group per tenant, a group with its own retention,
+//! or a shared group for several functions. It takes log lines only.
+//!
+//! # How a line travels
+//!
+//! - **Accept** ([`Exporter::log`], on the request path): the line, its timestamp and its
+//!   destination are copied into a queue every request shares without a lock (a cloned
+//!   `std::sync::mpsc` sender); an atomic byte count bounds what is held
+//!   ([`max_buffer_bytes`](CloudWatchLogsBuilder::max_buffer_bytes), 4 MiB by default). When
+//!   the buffer is full the **new** line is dropped (`buffer_full`): lines already held are
+//!   older, and an operator reading a gap wants to see where it began.
+//! - **Flush** (after each response, never on the request path): the queue is drained, lines
+//!   are grouped by destination, split and batched by the rules of [`batch`], and sent.
+//! - **Shutdown** (SIGTERM): everything left is sent.
+//!
+//! # Per invocation or across invocations
+//!
+//! By default every invocation that logged is flushed after its response, so its lines appear
+//! within about a second, as they do on stdout; the price is one PutLogEvents call (per
+//! destination) per invocation. With
+//! [`batch_across_invocations`](CloudWatchLogsBuilder::batch_across_invocations), a flush sends
+//! only once a [`Thresholds`] limit is reached (lines, bytes, the oldest line's age, or half the
+//! buffer), checked when the flush runs: no timer is relied on, since Lambda freezes the sandbox
+//! between invocations. That makes far fewer calls, but lines wait — possibly until the next
+//! invocation or SIGTERM — and lines still held when a sandbox dies without SIGTERM are lost.
+//! In that mode [`needs_shutdown`](Exporter::needs_shutdown) is true, so Lift registers the
+//! extension that makes Lambda send SIGTERM.
+//!
+//! # When CloudWatch fails
+//!
+//! Throttling, 5xx answers, timeouts and network errors are retried with backoff
+//! ([`delivery::with_retries`](crate::delivery::with_retries)) within the flush deadline. A
+//! missing group or stream is created (with its retention) and the batch sent again. Lines the
+//! service rejects (`rejectedLogEventsInfo`) are dropped as `too_new`, `too_old` or `expired`;
+//! a request it refuses (`InvalidParameterException`, …) is dropped as `invalid`. When a batch
+//! fails for good, or the [`Circuit`](crate::delivery::Circuit) is open after repeated failed
+//! flushes, the lines are written to stdout instead (`fallen_back`) and a WARN line says so, at
+//! most once a minute. Once the cooldown has passed one flush probes CloudWatch again; its
+//! success closes the circuit. Every accepted line ends up exactly once as written, dropped (by
+//! reason) or fallen back.
+//!
+//! A call abandoned at the flush deadline may still have reached CloudWatch; its lines are
+//! then written to stdout too (delivery is at least once, never silently lost).
+//!
+//! # Written here
+//!
+//! No well-kept crate batches PutLogEvents for Lambda's lifecycle (flush after the response,
+//! bounded by a deadline, no background timer), so the batching, the accounting and the
+//! fallback are written here, on the SDK's client.
+
+pub mod batch;
+mod names;
+mod send;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudwatchlogs::Client;
+use lift::observability::{
+    ExportCounters, ExportFuture, Exporter, ExporterStats, Field, LogRecord, Logger, Observability,
+    RecordKind,
+};
+
+use crate::delivery::{Circuit, RetryPolicy, Warner, DEFAULT_CIRCUIT_COOLDOWN};
+use crate::delivery::{DEFAULT_CIRCUIT_THRESHOLD, DEFAULT_WARN_INTERVAL};
+use batch::{Limits, Outcome};
+pub use names::{DEFAULT_STREAM_PATTERN, MAX_TENANT_LEN};
+use send::{Failure, Sender};
+
+/// The most bytes of lines held before new ones are dropped, by default: 4 MiB.
+pub const DEFAULT_MAX_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
+/// The environment variable naming the log group for [`CloudWatchLogsExporter::from_env`].
+pub const ENV_LOG_GROUP: &str = "LIFT_CLOUDWATCH_LOG_GROUP";
+/// The environment variable that, set to `1`, gives each tenant its own stream in
+/// [`CloudWatchLogsExporter::from_env`].
+pub const ENV_TENANT_STREAMS: &str = "LIFT_CLOUDWATCH_TENANT_STREAMS";
+
+/// Time kept back from the flush deadline, so the exporter settles every line itself before the
+/// pipeline cuts it off.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(20);
+
+/// When a flush sends, in [`batch_across_invocations`](CloudWatchLogsBuilder::batch_across_invocations)
+/// mode: as soon as any limit is reached when a flush runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Lines held (default 1,000).
+    pub max_events: usize,
+    /// Bytes held, 26 per line included as the service counts them (default 256 KiB).
+    pub max_bytes: usize,
+    /// Age of the oldest line held (default 10 s).
+    pub max_age: Duration,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            max_events: 1_000,
+            max_bytes: 256 * 1024,
+            max_age: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Where lines with a tenant go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TenantRouting {
+    /// With everything else.
+    Shared,
+    /// To `<stream>/<tenant>` in the group.
+    Streams,
+    /// To the stream in `<group>/<tenant>`.
+    Groups,
+}
+
+/// Builds a [`CloudWatchLogsExporter`]; see [`CloudWatchLogsExporter::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CloudWatchLogsBuilder {
+    group: String,
+    stream_pattern: String,
+    tenants: TenantRouting,
+    retention_days: Option<i32>,
+    thresholds: Option<Thresholds>,
+    max_buffer_bytes: usize,
+    retry: RetryPolicy,
+    circuit: (u32, Duration),
+    warn_interval: Duration,
+}
+
+impl CloudWatchLogsBuilder {
+    /// The stream name pattern (default [`DEFAULT_STREAM_PATTERN`],
+    /// `{date}/{function}/{instance}`): `{date}` is the UTC date of the flush as `YYYY/MM/DD`,
+    /// `{function}` `AWS_LAMBDA_FUNCTION_NAME` (or `local`), `{instance}` a random 16-hex-digit
+    /// id made once per process. `:` and `*` become `_`.
+    pub fn stream_pattern(mut self, pattern: impl Into<String>) -> Self {
+        self.stream_pattern = pattern.into();
+        self
+    }
+
+    /// Lines of a tenant go to the stream `<stream>/<tenant>`; lines without one to the
+    /// stream. The tenant has `:`, `*` and control characters replaced by `_` and is cut to
+    /// [`MAX_TENANT_LEN`] bytes.
+    pub fn tenant_streams(mut self) -> Self {
+        self.tenants = TenantRouting::Streams;
+        self
+    }
+
+    /// Lines of a tenant go to the group `<group>/<tenant>`; lines without one to the group.
+    /// The tenant has characters outside `[.\-_/#A-Za-z0-9]` replaced by `_` and is cut to
+    /// [`MAX_TENANT_LEN`] bytes.
+    pub fn tenant_groups(mut self) -> Self {
+        self.tenants = TenantRouting::Groups;
+        self
+    }
+
+    /// The retention set (PutRetentionPolicy) on each group the exporter creates. Groups that
+    /// exist already are left as they are.
+    pub fn retention_days(mut self, days: i32) -> Self {
+        self.retention_days = Some(days);
+        self
+    }
+
+    /// Send only once one of `thresholds` is reached, rather than after every invocation; see
+    /// the module doc for the trade-off.
+    pub fn batch_across_invocations(mut self, thresholds: Thresholds) -> Self {
+        self.thresholds = Some(thresholds);
+        self
+    }
+
+    /// The most bytes of lines held (default [`DEFAULT_MAX_BUFFER_BYTES`]); past it new lines
+    /// are dropped as `buffer_full`.
+    pub fn max_buffer_bytes(mut self, bytes: usize) -> Self {
+        self.max_buffer_bytes = bytes;
+        self
+    }
+
+    /// How failed calls are retried (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The circuit: open after `threshold` failed flushes in a row, probe again after
+    /// `cooldown` (default 3 and 30 s).
+    pub fn circuit(mut self, threshold: u32, cooldown: Duration) -> Self {
+        self.circuit = (threshold, cooldown);
+        self
+    }
+
+    /// At most one WARN line per `interval` about lines falling back (default 60 s).
+    pub fn warn_interval(mut self, interval: Duration) -> Self {
+        self.warn_interval = interval;
+        self
+    }
+
+    /// The exporter, with its own client made from `config`.
+    pub fn build(self, config: &SdkConfig) -> CloudWatchLogsExporter {
+        // The exporter's own client, never shared with the app's: if the app's SDK calls are
+        // traced, the exporter's calls (made after the response) must not produce telemetry of
+        // their own, which would feed back into the exporter. The SDK's own retries are off:
+        // the exporter retries within the flush deadline, which the SDK does not know.
+        let config = aws_sdk_cloudwatchlogs::config::Builder::from(config)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        self.build_with_client(Client::from_conf(config))
+    }
+
+    /// The exporter, on `client` (keep it for the exporter alone; see [`build`](Self::build)).
+    pub fn build_with_client(self, client: Client) -> CloudWatchLogsExporter {
+        let (tx, rx) = mpsc::channel();
+        let (threshold, cooldown) = self.circuit;
+        CloudWatchLogsExporter {
+            inner: Arc::new(Inner {
+                client,
+                group: self.group,
+                stream_pattern: self.stream_pattern,
+                tenants: self.tenants,
+                retention_days: self.retention_days,
+                thresholds: self.thresholds,
+                max_buffer_bytes: self.max_buffer_bytes,
+                retry: self.retry,
+                circuit: Circuit::new(threshold, cooldown),
+                warner: Warner::new(self.warn_interval),
+                function: names::function_name(),
+                tx,
+                state: tokio::sync::Mutex::new(State {
+                    rx,
+                    pending: Vec::new(),
+                }),
+                buffered: AtomicUsize::new(0),
+                counters: ExportCounters::new(),
+                retries: AtomicU64::new(0),
+                batches: AtomicU64::new(0),
+                last_flush_micros: AtomicU64::new(u64::MAX),
+                logger: Observability::new().logger(),
+            }),
+        }
+    }
+}
+
+/// Sends log lines to CloudWatch Logs with PutLogEvents after each response (or across
+/// invocations), falling back to stdout when CloudWatch fails. See the [module](self) doc.
+///
+/// Cloning is cheap and shares the buffer and the stats: keep a clone to read
+/// [`stats_detail`](Self::stats_detail) after handing one to
+/// [`Observability::exporter`].
+#[derive(Clone)]
+pub struct CloudWatchLogsExporter {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for CloudWatchLogsExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudWatchLogsExporter")
+            .field("group", &self.inner.group)
+            .field("stream_pattern", &self.inner.stream_pattern)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a [`CloudWatchLogsExporter`] did so far, beyond [`ExporterStats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CloudWatchLogsStats {
+    /// Accepted, written, dropped by reason, fallen back, the last error.
+    pub exporter: ExporterStats,
+    /// Calls retried after throttling, a 5xx, a timeout or a network error.
+    pub retries: u64,
+    /// PutLogEvents batches the service answered.
+    pub batches: u64,
+    /// How long the last flush that had lines to settle took.
+    pub last_flush_latency: Option<Duration>,
+    /// Bytes of lines held now.
+    pub buffered_bytes: usize,
+    /// Whether the circuit is open (lines are going to stdout).
+    pub circuit_open: bool,
+}
+
+struct Inner {
+    client: Client,
+    group: String,
+    stream_pattern: String,
+    tenants: TenantRouting,
+    retention_days: Option<i32>,
+    thresholds: Option<Thresholds>,
+    max_buffer_bytes: usize,
+    retry: RetryPolicy,
+    circuit: Circuit,
+    warner: Warner,
+    function: String,
+    /// Producers share this sender; `Sender` is `Sync`, and sending takes no lock.
+    tx: mpsc::Sender<Entry>,
+    /// Only flushes take this (after the response), one at a time.
+    state: tokio::sync::Mutex<State>,
+    buffered: AtomicUsize,
+    counters: ExportCounters,
+    retries: AtomicU64,
+    batches: AtomicU64,
+    /// `u64::MAX` until a flush has settled lines.
+    last_flush_micros: AtomicU64,
+    /// Writes the exporter's own warnings to stdout.
+    logger: Logger,
+}
+
+/// One accepted line.
+struct Entry {
+    /// The tenant, already made safe for the name it goes into; `None` for the base
+    /// destination.
+    tenant: Option<String>,
+    timestamp_ms: i64,
+    message: String,
+}
+
+struct State {
+    rx: mpsc::Receiver<Entry>,
+    /// Lines drained from the queue, waiting for a threshold (across-invocations mode).
+    pending: Vec<Entry>,
+}
+
+impl CloudWatchLogsExporter {
+    /// A builder for an exporter writing to `log_group` (created when missing).
+    pub fn builder(log_group: impl Into<String>) -> CloudWatchLogsBuilder {
+        CloudWatchLogsBuilder {
+            group: log_group.into(),
+            stream_pattern: DEFAULT_STREAM_PATTERN.to_owned(),
+            tenants: TenantRouting::Shared,
+            retention_days: None,
+            thresholds: None,
+            max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
+            retry: RetryPolicy::default(),
+            circuit: (DEFAULT_CIRCUIT_THRESHOLD, DEFAULT_CIRCUIT_COOLDOWN),
+            warn_interval: DEFAULT_WARN_INTERVAL,
+        }
+    }
+
+    /// An exporter configured from the environment: the group from `LIFT_CLOUDWATCH_LOG_GROUP`
+    /// (`None` when it is unset or empty), a stream per tenant when
+    /// `LIFT_CLOUDWATCH_TENANT_STREAMS=1`. The SDK reads its own variables from `config`
+    /// (`AWS_ENDPOINT_URL` points it at a stand-in).
+    pub fn from_env(config: &SdkConfig) -> Option<CloudWatchLogsExporter> {
+        let group = std::env::var(ENV_LOG_GROUP)
+            .ok()
+            .filter(|g| !g.is_empty())?;
+        let mut builder = Self::builder(group);
+        if std::env::var(ENV_TENANT_STREAMS).is_ok_and(|v| v == "1" || v == "true") {
+            builder = builder.tenant_streams();
+        }
+        Some(builder.build(config))
+    }
+
+    /// The stats, with retries, batches, the last flush's latency and the circuit's state.
+    pub fn stats_detail(&self) -> CloudWatchLogsStats {
+        let i = &self.inner;
+        let micros = i.last_flush_micros.load(Ordering::Relaxed);
+        CloudWatchLogsStats {
+            exporter: i.counters.snapshot(),
+            retries: i.retries.load(Ordering::Relaxed),
+            batches: i.batches.load(Ordering::Relaxed),
+            last_flush_latency: (micros != u64::MAX).then(|| Duration::from_micros(micros)),
+            buffered_bytes: i.buffered.load(Ordering::Relaxed),
+            circuit_open: i.circuit.is_open(),
+        }
+    }
+}
+
+impl Exporter for CloudWatchLogsExporter {
+    fn name(&self) -> &str {
+        "cloudwatch-logs"
+    }
+
+    fn accepts(&self, kind: RecordKind) -> bool {
+        kind == RecordKind::Log
+    }
+
+    fn log(&self, record: &LogRecord<'_>) {
+        self.inner.accept(record);
+    }
+
+    fn flush(&self, deadline: Instant) -> ExportFuture<'_> {
+        Box::pin(self.inner.flush(deadline, false))
+    }
+
+    fn shutdown(&self, deadline: Instant) -> ExportFuture<'_> {
+        Box::pin(self.inner.flush(deadline, true))
+    }
+
+    fn needs_shutdown(&self) -> bool {
+        self.inner.thresholds.is_some()
+    }
+
+    fn stats(&self) -> ExporterStats {
+        self.inner.counters.snapshot()
+    }
+}
+
+impl Inner {
+    fn accept(&self, record: &LogRecord<'_>) {
+        self.counters.accepted(1);
+        if record.line.is_empty() {
+            // The service takes no empty message.
+            self.counters.dropped("empty", 1);
+            return;
+        }
+        let message = String::from_utf8_lossy(record.line).into_owned();
+        let len = message.len();
+        if self.buffered.fetch_add(len, Ordering::AcqRel) + len > self.max_buffer_bytes {
+            self.buffered.fetch_sub(len, Ordering::AcqRel);
+            self.counters.dropped("buffer_full", 1);
+            return;
+        }
+        let tenant = match self.tenants {
+            TenantRouting::Shared => None,
+            TenantRouting::Streams => record.tenant_id.map(names::tenant_for_stream),
+            TenantRouting::Groups => record.tenant_id.map(names::tenant_for_group),
+        };
+        let timestamp_ms = record
+            .timestamp
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let entry = Entry {
+            tenant,
+            timestamp_ms,
+            message,
+        };
+        if self.tx.send(entry).is_err() {
+            // The receiver lives in `self`, so this cannot happen; counted all the same.
+            self.buffered.fetch_sub(len, Ordering::AcqRel);
+            self.counters.dropped("closed", 1);
+        }
+    }
+
+    /// Whether the held lines reach a threshold (or half the buffer).
+    fn due(&self, pending: &[Entry], t: &Thresholds) -> bool {
+        let bytes: usize = pending
+            .iter()
+            .map(|e| e.message.len() + batch::EVENT_OVERHEAD)
+            .sum();
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let oldest = pending
+            .iter()
+            .map(|e| e.timestamp_ms)
+            .min()
+            .unwrap_or(now_ms);
+        let age = Duration::from_millis(u64::try_from(now_ms - oldest).unwrap_or(0));
+        pending.len() >= t.max_events
+            || bytes >= t.max_bytes
+            || age >= t.max_age
+            || self.buffered.load(Ordering::Relaxed) >= self.max_buffer_bytes / 2
+    }
+
+    /// The group and stream a line goes to.
+    fn destination(&self, tenant: Option<&str>, stream: &str) -> (String, String) {
+        match (self.tenants, tenant) {
+            (TenantRouting::Streams, Some(t)) => (self.group.clone(), names::join(stream, t)),
+            (TenantRouting::Groups, Some(t)) => (names::join(&self.group, t), stream.to_owned()),
+            _ => (self.group.clone(), stream.to_owned()),
+        }
+    }
+
+    async fn flush(&self, deadline: Instant, everything: bool) {
+        let started = Instant::now();
+        let lock =
+            tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), self.state.lock());
+        // Another flush held the state until the deadline: the lines stay queued for the next.
+        let Ok(mut state) = lock.await else { return };
+        let state = &mut *state;
+        while let Ok(entry) = state.rx.try_recv() {
+            state.pending.push(entry);
+        }
+        if state.pending.is_empty() {
+            return;
+        }
+        if let (false, Some(t)) = (everything, &self.thresholds) {
+            if !self.due(&state.pending, t) {
+                return;
+            }
+        }
+        let mut ledger = Ledger::new(self, std::mem::take(&mut state.pending));
+        self.send(&mut ledger, deadline).await;
+        ledger.finish();
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
+        self.last_flush_micros.store(micros, Ordering::Relaxed);
+    }
+
+    /// Send the ledger's lines; whatever is not settled here falls back when the ledger ends.
+    async fn send(&self, ledger: &mut Ledger<'_>, deadline: Instant) {
+        let now = Instant::now();
+        if !self.circuit.allows(now) {
+            self.warn_fallback(now, ledger.entries.len(), "the circuit is open");
+            return;
+        }
+        let stream = names::render_stream(&self.stream_pattern, SystemTime::now(), &self.function);
+        let mut by_destination: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (i, e) in ledger.entries.iter().enumerate() {
+            by_destination
+                .entry(self.destination(e.tenant.as_deref(), &stream))
+                .or_default()
+                .push(i);
+        }
+        let sender = Sender {
+            client: &self.client,
+            policy: &self.retry,
+            retries: &self.retries,
+            retention_days: self.retention_days,
+            counters: &self.counters,
+            deadline: deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline),
+        };
+        let mut failure: Option<String> = None;
+        let mut answered = false;
+        for ((group, stream), indices) in by_destination {
+            let events = batch::events(indices.iter().map(|&i| {
+                let e = &ledger.entries[i];
+                (i, e.timestamp_ms, e.message.as_str())
+            }));
+            for event in &events {
+                ledger.parts[event.entry] += 1;
+            }
+            for b in batch::batches(events, &Limits::default()) {
+                // After a batch failed for good, the rest go straight to stdout: retrying them
+                // would spend the deadline on a service that is not answering.
+                if failure.is_some() {
+                    continue;
+                }
+                match sender.put(&group, &stream, &b).await {
+                    Ok(rejected) => {
+                        answered = true;
+                        self.batches.fetch_add(1, Ordering::Relaxed);
+                        let reasons = rejected.apply(b.events.len());
+                        for (event, reason) in b.events.iter().zip(reasons) {
+                            let outcome = reason.map_or(Outcome::Written, Outcome::Dropped);
+                            ledger.settle(event.entry, outcome);
+                        }
+                    }
+                    Err(Failure::Invalid(message)) => {
+                        answered = true;
+                        self.counters.error(message);
+                        for event in &b.events {
+                            ledger.settle(event.entry, Outcome::Dropped("invalid"));
+                        }
+                    }
+                    Err(Failure::NotFound(m) | Failure::Unavailable(m)) => failure = Some(m),
+                    Err(Failure::Exists) => {
+                        failure = Some("PutLogEvents: unexpected answer".to_owned())
+                    }
+                }
+            }
+        }
+        let now = Instant::now();
+        match failure {
+            Some(message) => {
+                self.counters.error(message.clone());
+                self.circuit.failure(now);
+                let unsettled = ledger.unsettled();
+                self.warn_fallback(now, unsettled, &message);
+            }
+            None if answered => {
+                self.circuit.success();
+            }
+            None => {}
+        }
+    }
+
+    fn warn_fallback(&self, now: Instant, lines: usize, why: &str) {
+        self.warner.warn(now, |suppressed| {
+            self.logger.warn(
+                "cloudwatch-logs: delivery failed, lines written to stdout instead",
+                &[
+                    ("exporter", Field::Str("cloudwatch-logs")),
+                    ("lines", Field::U64(lines as u64)),
+                    ("reason", Field::Str(why)),
+                    ("suppressed_warnings", Field::U64(suppressed)),
+                    ("circuit_open", Field::Bool(self.circuit.is_open())),
+                ],
+            );
+        });
+    }
+}
+
+/// The lines of one flush and how each ended. Whatever is not settled when it ends — a batch
+/// that failed, a destination never reached, or the flush future dropped at the pipeline's
+/// deadline — is written to stdout, so every line is counted exactly once.
+struct Ledger<'a> {
+    inner: &'a Inner,
+    entries: Vec<Entry>,
+    /// Events of each entry not yet settled (a split line has several).
+    parts: Vec<u32>,
+    outcomes: Vec<Option<Outcome>>,
+    finished: bool,
+}
+
+impl<'a> Ledger<'a> {
+    fn new(inner: &'a Inner, entries: Vec<Entry>) -> Self {
+        let n = entries.len();
+        Ledger {
+            inner,
+            entries,
+            parts: vec![0; n],
+            outcomes: vec![None; n],
+            finished: false,
+        }
+    }
+
+    fn settle(&mut self, entry: usize, outcome: Outcome) {
+        if let (Some(p), Some(o)) = (self.parts.get_mut(entry), self.outcomes.get_mut(entry)) {
+            *p = p.saturating_sub(1);
+            *o = Some(o.map_or(outcome, |prev| prev.merge(outcome)));
+        }
+    }
+
+    fn unsettled(&self) -> usize {
+        (0..self.entries.len())
+            .filter(|&i| self.parts[i] > 0 || self.outcomes[i].is_none())
+            .count()
+    }
+
+    fn finish(&mut self) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        let c = &self.inner.counters;
+        let (mut written, mut fallen_back, mut fallback_failed) = (0, 0, 0);
+        // Stdout's lock is shared with the request path's stdout lines: taken only when a line
+        // falls back.
+        let mut out: Option<std::io::StdoutLock<'static>> = None;
+        let mut bytes = 0;
+        for (i, e) in self.entries.iter().enumerate() {
+            bytes += e.message.len();
+            let outcome = match self.outcomes[i] {
+                Some(o) if self.parts[i] == 0 => o,
+                _ => Outcome::FellBack,
+            };
+            match outcome {
+                Outcome::Written => written += 1,
+                Outcome::Dropped(reason) => c.dropped(reason, 1),
+                Outcome::FellBack => {
+                    let mut line = Vec::with_capacity(e.message.len() + 1);
+                    line.extend_from_slice(e.message.as_bytes());
+                    line.push(b'\n');
+                    let out = out.get_or_insert_with(|| std::io::stdout().lock());
+                    match out.write_all(&line) {
+                        Ok(()) => fallen_back += 1,
+                        Err(err) => {
+                            fallback_failed += 1;
+                            c.error(format!("stdout fallback: {err}"));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(mut out) = out {
+            // A failed flush of stdout shows in the next write's error; nothing to undo here.
+            let _ = out.flush();
+        }
+        c.written(written);
+        c.fallen_back(fallen_back);
+        if fallback_failed > 0 {
+            c.dropped("fallback_failed", fallback_failed);
+        }
+        self.inner.buffered.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+impl Drop for Ledger<'_> {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
