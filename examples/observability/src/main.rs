@@ -13,8 +13,13 @@
 //! `LIFT_LOG_FORMAT=json`) they are JSON lines, and each invocation writes one EMF document.
 //!
 //! The exporters come from the environment; without these variables everything goes to stdout:
+//! - `LIFT_CLOUDWATCH_LOG_GROUP=<group>`: log lines to that CloudWatch Logs group through
+//!   PutLogEvents (falling back to stdout while CloudWatch is unreachable), and
+//!   `LIFT_CLOUDWATCH_TENANT_STREAMS=1` for one stream per tenant;
 //! - `LIFT_CLOUDWATCH_METRICS=1`: metrics through PutMetricData instead of EMF (falling back to
-//!   EMF on stdout while CloudWatch is unreachable); log lines stay on stdout.
+//!   EMF on stdout while CloudWatch is unreachable).
+//!
+//! What is not sent through an API stays on stdout.
 //!
 //! The SDK's own settings apply: `AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` to point the
 //! exporters at a stand-in.
@@ -24,6 +29,7 @@ use std::time::Instant;
 use lift::observability::{install_tracing_bridge, Observability, StdoutExporter, Unit};
 use lift::prelude::*;
 use lift_aws::aws_config;
+use lift_aws::logs::CloudWatchLogsExporter;
 use lift_aws::metrics::CloudWatchMetricsExporter;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -110,13 +116,18 @@ fn observability() -> Observability {
 
 /// Add the exporters the environment asks for (see the module docs); none means stdout.
 async fn exporters(obs: Observability) -> Observability {
-    if std::env::var("LIFT_CLOUDWATCH_METRICS").is_err() {
+    let wanted = ["LIFT_CLOUDWATCH_LOG_GROUP", "LIFT_CLOUDWATCH_METRICS"];
+    if wanted.iter().all(|v| std::env::var_os(v).is_none()) {
         return obs;
     }
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let obs = match CloudWatchLogsExporter::from_env(&config) {
+        Some(logs) => obs.exporter(logs),
+        None => obs.exporter(StdoutExporter::logs_only()),
+    };
     match CloudWatchMetricsExporter::from_env(&config) {
-        Some(metrics) => obs.exporter(StdoutExporter::logs_only()).exporter(metrics),
-        None => obs,
+        Some(metrics) => obs.exporter(metrics),
+        None => obs.exporter(StdoutExporter::metrics_only()),
     }
 }
 

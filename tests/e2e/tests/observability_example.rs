@@ -500,13 +500,18 @@ fn dev_server_logs_are_human_readable() {
 /// The example on the dev server with `LIFT_CLOUDWATCH_METRICS=1` and the SDK pointed at
 /// `endpoint`: JSON log lines, test credentials.
 fn with_cloudwatch_metrics(endpoint: &str) -> (Proc, u16) {
+    with_cloudwatch(endpoint, &[("LIFT_CLOUDWATCH_METRICS", "1")])
+}
+
+/// The example on the dev server with the SDK pointed at `endpoint`, `env` added.
+fn with_cloudwatch(endpoint: &str, env: &[(&str, &str)]) -> (Proc, u16) {
     let port = free_port();
     let mut cmd = Command::new(example_bin_named(NAME));
     cmd.env("LIFT_PORT", port.to_string())
         .env("LIFT_LOG_FORMAT", "json")
         .env("POWERTOOLS_SERVICE_NAME", SERVICE)
         .env("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE)
-        .env("LIFT_CLOUDWATCH_METRICS", "1")
+        .envs(env.iter().copied())
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -519,7 +524,7 @@ fn with_cloudwatch_metrics(endpoint: &str) -> (Proc, u16) {
     ] {
         cmd.env_remove(var);
     }
-    let mut proc = Proc::spawn("observability (CloudWatch metrics)", cmd);
+    let mut proc = Proc::spawn("observability (CloudWatch exporters)", cmd);
     proc.wait_for_port(port);
     (proc, port)
 }
@@ -613,4 +618,70 @@ fn cloudwatch_metrics_reach_cloudwatch_and_leave_stdout() {
         "{out:?}"
     );
     assert!(out.iter().all(|l| !l.starts_with(r#"{"_aws""#)), "{out:?}");
+}
+
+/// A moto server on a free port, as a process the test stops.
+fn moto() -> (Proc, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(common::find_tool("moto_server").expect("moto_server in the venv"));
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    let mut moto = Proc::spawn("moto", cmd);
+    moto.wait_for_port(port);
+    (moto, port)
+}
+
+#[test]
+fn cloudwatch_logs_receive_the_log_lines_and_emf_stays_on_stdout() {
+    let (_moto, moto_port) = moto();
+    let (mut proc, port) = with_cloudwatch(
+        &format!("http://127.0.0.1:{moto_port}"),
+        &[("LIFT_CLOUDWATCH_LOG_GROUP", "/lift/examples/observability")],
+    );
+    let resp = http(port, "GET", "/hello?name=Ada", &[], b"");
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let target = [
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("X-Amz-Target", "Logs_20140328.FilterLogEvents"),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0",
+        ),
+    ];
+    let mut messages: Vec<Value> = Vec::new();
+    for _ in 0..200 {
+        let found = http(
+            moto_port,
+            "POST",
+            "/",
+            &target,
+            br#"{"logGroupName":"/lift/examples/observability"}"#,
+        );
+        if found.status == 200 {
+            messages = found.json()["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| serde_json::from_str(e["message"].as_str().unwrap()).unwrap())
+                .collect();
+            if messages.iter().any(|m| m["message"] == "request") {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let request = messages
+        .iter()
+        .find(|m| m["message"] == "request")
+        .unwrap_or_else(|| panic!("no request line in CloudWatch Logs: {messages:?}"));
+    assert_eq!(request["path"], "/hello");
+    assert_eq!(request["status"], 200);
+    // The log lines went to CloudWatch Logs only; the EMF documents stayed on stdout.
+    let lines = proc.wait_for_stdout_lines("the Greetings document", |lines| {
+        lines.iter().any(|l| l.contains(r#""Greetings""#))
+    });
+    assert!(
+        lines.iter().all(|l| !l.contains(r#""message":"request""#)),
+        "{lines:?}"
+    );
+    proc.assert_running();
 }
