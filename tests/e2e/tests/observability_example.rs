@@ -562,12 +562,7 @@ fn cloudwatch_metrics_fall_back_to_emf_on_stdout_when_unreachable() {
 
 #[test]
 fn cloudwatch_metrics_reach_cloudwatch_and_leave_stdout() {
-    let moto_port = free_port();
-    let mut moto_cmd =
-        Command::new(common::find_tool("moto_server").expect("moto_server in the venv"));
-    moto_cmd.args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]);
-    let mut moto = Proc::spawn("moto", moto_cmd);
-    moto.wait_for_port(moto_port);
+    let (_moto, moto_port) = moto();
     let proxy_port = free_port();
     let mut proxy_cmd = Command::new(common::venv_python());
     proxy_cmd
