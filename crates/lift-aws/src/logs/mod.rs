@@ -299,7 +299,7 @@ struct Inner {
     warner: Warner,
     function: String,
     /// Producers share this sender; `Sender` is `Sync`, and sending takes no lock.
-    tx: mpsc::Sender<Entry>,
+    tx: mpsc::Sender<Queued>,
     /// Only flushes take this (after the response), one at a time.
     state: tokio::sync::Mutex<State>,
     buffered: AtomicUsize,
@@ -319,10 +319,34 @@ struct Entry {
     tenant: Option<String>,
     timestamp_ms: i64,
     message: String,
+    /// The bytes it holds in the buffer's count (its length when it was queued).
+    queued: usize,
+}
+
+/// A line as the request path queues it: its bytes copied, not yet checked as UTF-8 (the
+/// flush does that, off the request path).
+struct Queued {
+    tenant: Option<String>,
+    timestamp_ms: i64,
+    bytes: Vec<u8>,
+}
+
+impl From<Queued> for Entry {
+    fn from(q: Queued) -> Entry {
+        let queued = q.bytes.len();
+        let message = String::from_utf8(q.bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Entry {
+            tenant: q.tenant,
+            timestamp_ms: q.timestamp_ms,
+            message,
+            queued,
+        }
+    }
 }
 
 struct State {
-    rx: mpsc::Receiver<Entry>,
+    rx: mpsc::Receiver<Queued>,
     /// Lines drained from the queue, waiting for a threshold (across-invocations mode).
     pending: Vec<Entry>,
 }
@@ -411,8 +435,8 @@ impl Inner {
             self.counters.dropped("empty", 1);
             return;
         }
-        let message = String::from_utf8_lossy(record.line).into_owned();
-        let len = message.len();
+        let bytes = record.line.to_vec();
+        let len = bytes.len();
         if self.buffered.fetch_add(len, Ordering::AcqRel) + len > self.max_buffer_bytes {
             self.buffered.fetch_sub(len, Ordering::AcqRel);
             self.counters.dropped("buffer_full", 1);
@@ -428,12 +452,12 @@ impl Inner {
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0);
-        let entry = Entry {
+        let queued = Queued {
             tenant,
             timestamp_ms,
-            message,
+            bytes,
         };
-        if self.tx.send(entry).is_err() {
+        if self.tx.send(queued).is_err() {
             // The receiver lives in `self`, so this cannot happen; counted all the same.
             self.buffered.fetch_sub(len, Ordering::AcqRel);
             self.counters.dropped("closed", 1);
@@ -478,8 +502,8 @@ impl Inner {
         // Another flush held the state until the deadline: the lines stay queued for the next.
         let Ok(mut state) = lock.await else { return };
         let state = &mut *state;
-        while let Ok(entry) = state.rx.try_recv() {
-            state.pending.push(entry);
+        while let Ok(queued) = state.rx.try_recv() {
+            state.pending.push(queued.into());
         }
         if state.pending.is_empty() {
             return;
@@ -638,7 +662,7 @@ impl<'a> Ledger<'a> {
         let mut out: Option<std::io::StdoutLock<'static>> = None;
         let mut bytes = 0;
         for (i, e) in self.entries.iter().enumerate() {
-            bytes += e.message.len();
+            bytes += e.queued;
             let outcome = match self.outcomes[i] {
                 Some(o) if self.parts[i] == 0 => o,
                 _ => Outcome::FellBack,
