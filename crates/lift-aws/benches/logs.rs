@@ -1,11 +1,15 @@
-//! The CloudWatch Logs exporter's two hot paths: accepting a line on the request path (with a
-//! second thread logging at the same time), and cutting held lines into PutLogEvents batches.
+//! The CloudWatch Logs exporter's two hot paths: accepting a line on the request path (alone,
+//! and with a second thread logging at the same time), and cutting held lines into PutLogEvents
+//! batches. Only the accepts are timed; the flushes between them (to a stand-in on loopback
+//! that answers at once) free what was sent, as in a running function.
 //!
 //! `cargo bench -p lift-aws --features cloudwatch-logs --bench logs`
 
 // A bench is a test harness: a broken setup should stop it loudly.
 #![allow(clippy::unwrap_used)]
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -13,8 +17,9 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lift::observability::{Exporter, Level, LogRecord};
 use lift_aws::aws_config::{BehaviorVersion, Region, SdkConfig};
+use lift_aws::aws_sdk_cloudwatchlogs::config::{Credentials, SharedCredentialsProvider};
 use lift_aws::logs::batch::{batches, events, Limits};
-use lift_aws::logs::{CloudWatchLogsExporter, Thresholds};
+use lift_aws::logs::CloudWatchLogsExporter;
 
 /// A W1-sized JSON log line (about 600 bytes).
 fn line() -> String {
@@ -24,67 +29,122 @@ fn line() -> String {
     )
 }
 
-/// An exporter that holds lines (batching across invocations, thresholds never reached in the
-/// bench) with room for every line the bench logs; its client is never called.
-fn holding_exporter() -> CloudWatchLogsExporter {
+/// A stand-in for CloudWatch Logs on 127.0.0.1 that answers every request `200 {}` at once,
+/// on keep-alive connections: flushes in the bench cost no network wait, and free what they
+/// send, as in a function where each invocation's lines are sent after its response.
+fn fake_cloudwatch() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            std::thread::spawn(move || serve(conn));
+        }
+    });
+    port
+}
+
+fn serve(conn: TcpStream) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut writer = conn;
+    loop {
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0u8; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let reply = "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: 2\r\n\r\n{}";
+        if writer.write_all(reply.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// The exporter as a function runs it (every invocation's lines sent in its own flush), its
+/// client pointed at the stand-in.
+fn exporter(port: u16) -> CloudWatchLogsExporter {
     let config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "bench", "bench", None, None, "bench",
+        )))
         .build();
     CloudWatchLogsExporter::builder("/bench")
-        .batch_across_invocations(Thresholds {
-            max_events: usize::MAX,
-            max_bytes: usize::MAX,
-            max_age: Duration::from_secs(3600),
-        })
-        .max_buffer_bytes(usize::MAX / 2)
+        .stream_pattern("bench")
         .build(&config)
+}
+
+/// Lines logged between two flushes: an invocation's worth and then some.
+const PER_FLUSH: u64 = 64;
+
+/// Time `iters` accepts on this thread, flushing (untimed) every [`PER_FLUSH`] lines, while
+/// `others` threads log the same line without pause.
+fn timed_accepts(iters: u64, others: usize, port: u16, text: &str) -> Duration {
+    let exporter = Arc::new(exporter(port));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let producers: Vec<_> = (0..others)
+        .map(|_| {
+            let (exporter, stop, text) = (exporter.clone(), stop.clone(), text.to_owned());
+            std::thread::spawn(move || {
+                let record = LogRecord::new(Level::Info, text.as_bytes());
+                while !stop.load(Ordering::Relaxed) {
+                    for _ in 0..16 {
+                        exporter.log(&record);
+                    }
+                    std::thread::yield_now();
+                }
+            })
+        })
+        .collect();
+    let record = LogRecord::new(Level::Info, text.as_bytes());
+    let mut elapsed = Duration::ZERO;
+    let mut done = 0;
+    while done < iters {
+        let n = PER_FLUSH.min(iters - done);
+        let started = Instant::now();
+        for _ in 0..n {
+            exporter.log(&record);
+        }
+        elapsed += started.elapsed();
+        done += n;
+        rt.block_on(exporter.flush(Instant::now() + Duration::from_secs(5)));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for p in producers {
+        p.join().unwrap();
+    }
+    elapsed
 }
 
 fn enqueue(c: &mut Criterion) {
     let text = line();
+    let port = fake_cloudwatch();
     c.bench_function("logs/enqueue_two_producers", |b| {
-        b.iter_custom(|iters| {
-            // A fresh exporter per sample, so what the bench holds is freed between samples.
-            let exporter = Arc::new(holding_exporter());
-            let stop = Arc::new(AtomicBool::new(false));
-            let other = {
-                let (exporter, stop, text) = (exporter.clone(), stop.clone(), text.clone());
-                std::thread::spawn(move || {
-                    let record = LogRecord::new(Level::Info, text.as_bytes());
-                    while !stop.load(Ordering::Relaxed) {
-                        for _ in 0..64 {
-                            exporter.log(&record);
-                        }
-                    }
-                })
-            };
-            let record = LogRecord::new(Level::Info, text.as_bytes());
-            let started = Instant::now();
-            for _ in 0..iters {
-                exporter.log(&record);
-            }
-            let elapsed = started.elapsed();
-            stop.store(true, Ordering::Relaxed);
-            other.join().unwrap();
-            elapsed
-        })
+        b.iter_custom(|iters| timed_accepts(iters, 1, port, &text))
     });
-}
-
-/// The same accept path with no other producer: what contention adds is the difference.
-fn enqueue_alone(c: &mut Criterion) {
-    let text = line();
     c.bench_function("logs/enqueue_one_producer", |b| {
-        b.iter_custom(|iters| {
-            let exporter = holding_exporter();
-            let record = LogRecord::new(Level::Info, text.as_bytes());
-            let started = Instant::now();
-            for _ in 0..iters {
-                exporter.log(&record);
-            }
-            started.elapsed()
-        })
+        b.iter_custom(|iters| timed_accepts(iters, 0, port, &text))
     });
 }
 
@@ -117,5 +177,5 @@ fn batching(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, enqueue, enqueue_alone, batching);
+criterion_group!(benches, enqueue, batching);
 criterion_main!(benches);

@@ -428,10 +428,13 @@ impl Exporter for CloudWatchLogsExporter {
 }
 
 impl Inner {
+    /// The request path: a copy of the line into the queue, and one atomic add for the
+    /// buffer's bound. A queued line is counted as accepted by the flush that takes it off the
+    /// queue (one shared counter fewer here); a refused one is counted at once.
     fn accept(&self, record: &LogRecord<'_>) {
-        self.counters.accepted(1);
         if record.line.is_empty() {
             // The service takes no empty message.
+            self.counters.accepted(1);
             self.counters.dropped("empty", 1);
             return;
         }
@@ -439,6 +442,7 @@ impl Inner {
         let len = bytes.len();
         if self.buffered.fetch_add(len, Ordering::AcqRel) + len > self.max_buffer_bytes {
             self.buffered.fetch_sub(len, Ordering::AcqRel);
+            self.counters.accepted(1);
             self.counters.dropped("buffer_full", 1);
             return;
         }
@@ -460,6 +464,7 @@ impl Inner {
         if self.tx.send(queued).is_err() {
             // The receiver lives in `self`, so this cannot happen; counted all the same.
             self.buffered.fetch_sub(len, Ordering::AcqRel);
+            self.counters.accepted(1);
             self.counters.dropped("closed", 1);
         }
     }
@@ -502,9 +507,11 @@ impl Inner {
         // Another flush held the state until the deadline: the lines stay queued for the next.
         let Ok(mut state) = lock.await else { return };
         let state = &mut *state;
+        let held = state.pending.len();
         while let Ok(queued) = state.rx.try_recv() {
             state.pending.push(queued.into());
         }
+        self.counters.accepted((state.pending.len() - held) as u64);
         if state.pending.is_empty() {
             return;
         }
