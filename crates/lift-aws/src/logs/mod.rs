@@ -37,7 +37,7 @@
 //! missing group or stream is created (with its retention) and the batch sent again. Lines the
 //! service rejects (`rejectedLogEventsInfo`) are dropped as `too_new`, `too_old` or `expired`;
 //! a request it refuses (`InvalidParameterException`, …) is dropped as `invalid`. When a batch
-//! fails for good, or the [`Circuit`](crate::delivery::Circuit) is open after repeated failed
+//! fails for good, or the [`Circuit`] is open after repeated failed
 //! flushes, the lines are written to stdout instead (`fallen_back`) and a WARN line says so, at
 //! most once a minute. Once the cooldown has passed one flush probes CloudWatch again; its
 //! success closes the circuit. Every accepted line ends up exactly once as written, dropped (by
