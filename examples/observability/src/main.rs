@@ -15,7 +15,8 @@
 //! The exporters come from the environment; without these variables everything goes to stdout:
 //! - `LIFT_CLOUDWATCH_LOG_GROUP=<group>`: log lines to that CloudWatch Logs group through
 //!   PutLogEvents (falling back to stdout while CloudWatch is unreachable), and
-//!   `LIFT_CLOUDWATCH_TENANT_STREAMS=1` for one stream per tenant;
+//!   `LIFT_CLOUDWATCH_TENANT_STREAMS=1` for one stream per tenant, `LIFT_CLOUDWATCH_LOGS_BATCH=1`
+//!   to batch across invocations (what is held is sent at SIGTERM);
 //! - `LIFT_CLOUDWATCH_METRICS=1`: metrics through PutMetricData instead of EMF (falling back to
 //!   EMF on stdout while CloudWatch is unreachable).
 //!

@@ -20,7 +20,8 @@ mod common;
 use std::process::Command;
 
 use common::{
-    assert_emf_document, example_bin_named, fixture, free_port, http, now_ms, Emulator, Proc,
+    assert_emf_document, example_bin_named, fixture, free_port, http, now_ms, Emulator, LambdaHttp,
+    Proc,
 };
 use serde_json::{json, Value};
 
@@ -679,4 +680,60 @@ fn cloudwatch_logs_receive_the_log_lines_and_emf_stays_on_stdout() {
         "{lines:?}"
     );
     proc.assert_running();
+}
+
+/// The `request` lines moto holds in `group`.
+fn request_lines(moto_port: u16, group: &str) -> Vec<Value> {
+    let target = [
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("X-Amz-Target", "Logs_20140328.FilterLogEvents"),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0",
+        ),
+    ];
+    let body = json!({ "logGroupName": group }).to_string();
+    let found = http(moto_port, "POST", "/", &target, body.as_bytes());
+    if found.status != 200 {
+        return Vec::new();
+    }
+    found.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(e["message"].as_str()?).ok())
+        .filter(|m| m["message"] == "request")
+        .collect()
+}
+
+#[test]
+fn lines_held_across_invocations_are_delivered_at_sigterm() {
+    let (_moto, moto_port) = moto();
+    let group = "/lift/examples/held";
+    let endpoint = format!("http://127.0.0.1:{moto_port}");
+    let env = [
+        ("LIFT_CLOUDWATCH_LOG_GROUP", group),
+        ("LIFT_CLOUDWATCH_LOGS_BATCH", "1"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("POWERTOOLS_SERVICE_NAME", SERVICE),
+        ("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
+    ];
+    // The warm-up invocation is the first `GET /hello?name=Ada`.
+    let mut emu = Emulator::start_function(NAME, &env);
+    for _ in 0..3 {
+        let reply = emu.invoke_ok("hello-v2.json");
+        assert_eq!(LambdaHttp::parse(&reply).status, 200);
+    }
+    // Under the thresholds (1,000 lines, 256 KiB, 10 s), nothing has been sent yet.
+    assert_eq!(request_lines(moto_port, group).len(), 0);
+
+    emu.function().signal("TERM");
+    let status = emu.function().wait_exit(std::time::Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "exit status\n{}", emu.output());
+    let lines = request_lines(moto_port, group);
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(lines.iter().all(|l| l["path"] == "/hello"), "{lines:?}");
 }

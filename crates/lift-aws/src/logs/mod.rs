@@ -84,6 +84,9 @@ pub const ENV_LOG_GROUP: &str = "LIFT_CLOUDWATCH_LOG_GROUP";
 /// The environment variable that, set to `1`, gives each tenant its own stream in
 /// [`CloudWatchLogsExporter::from_env`].
 pub const ENV_TENANT_STREAMS: &str = "LIFT_CLOUDWATCH_TENANT_STREAMS";
+/// Set to `1` to batch across invocations with the default [`Thresholds`] (read by
+/// [`CloudWatchLogsExporter::from_env`]).
+pub const ENV_BATCH: &str = "LIFT_CLOUDWATCH_LOGS_BATCH";
 
 /// Time kept back from the flush deadline, so the exporter settles every line itself before the
 /// pipeline cuts it off.
@@ -369,15 +372,20 @@ impl CloudWatchLogsExporter {
 
     /// An exporter configured from the environment: the group from `LIFT_CLOUDWATCH_LOG_GROUP`
     /// (`None` when it is unset or empty), a stream per tenant when
-    /// `LIFT_CLOUDWATCH_TENANT_STREAMS=1`. The SDK reads its own variables from `config`
+    /// `LIFT_CLOUDWATCH_TENANT_STREAMS=1`, batching across invocations with the default
+    /// [`Thresholds`] when `LIFT_CLOUDWATCH_LOGS_BATCH=1`. The SDK reads its own variables from `config`
     /// (`AWS_ENDPOINT_URL` points it at a stand-in).
     pub fn from_env(config: &SdkConfig) -> Option<CloudWatchLogsExporter> {
         let group = std::env::var(ENV_LOG_GROUP)
             .ok()
             .filter(|g| !g.is_empty())?;
         let mut builder = Self::builder(group);
-        if std::env::var(ENV_TENANT_STREAMS).is_ok_and(|v| v == "1" || v == "true") {
+        let on = |name: &str| std::env::var(name).is_ok_and(|v| v == "1" || v == "true");
+        if on(ENV_TENANT_STREAMS) {
             builder = builder.tenant_streams();
+        }
+        if on(ENV_BATCH) {
+            builder = builder.batch_across_invocations(Thresholds::default());
         }
         Some(builder.build(config))
     }
