@@ -5,6 +5,7 @@
 //! w1-lift [--stack] sample                     one good invocation + the negative cases (JSON)
 //! w1-lift [--stack] init                       app build time and first invocation (JSON)
 //! w1-lift [--stack] bench [N WARMUP REPEATS]   per-invocation timings (JSON)
+//! w1-lift --cloudwatch-logs bench ...          the same with the CloudWatch Logs exporter (instruction counts)
 //! ```
 //!
 //! The app: app-wide `RequestId`, `AccessLog` (the `request` log line), a `from_fn` middleware
@@ -38,6 +39,8 @@ use lift::observability::{Exporter, LogRecord, MetricsBatch, Observability, Reco
 use lift::prelude::*;
 use lift::security::{Algorithm, Issuer, Jwt, JwtAuth, JwtKey};
 use lift::{AppService, FunctionConfig, LambdaContext};
+use lift_aws::aws_config::{BehaviorVersion, Region, SdkConfig};
+use lift_aws::logs::{CloudWatchLogsExporter, Thresholds};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -110,13 +113,15 @@ fn cors() -> Result<Cors, lift::middleware::CorsError> {
         .build()
 }
 
-fn app(sink: CountingSink, stack: bool) -> Result<AppService, lift::BoxError> {
-    let obs = Observability::new()
-        .service(SERVICE)
-        .namespace(NAMESPACE)
-        .exporter(sink);
+fn app(sink: CountingSink, flags: Flags) -> Result<AppService, lift::BoxError> {
+    let obs = Observability::new().service(SERVICE).namespace(NAMESPACE);
+    let obs = if flags.cloudwatch_logs {
+        obs.exporter(cloudwatch_logs()).exporter(MetricsOnly(sink))
+    } else {
+        obs.exporter(sink)
+    };
     let app = App::new().observability(obs);
-    let app = if stack {
+    let app = if flags.stack {
         app.middleware_stack(Stack::new().without_metrics().cors(cors()?))
             .middleware(request_metrics())
     } else {
@@ -127,6 +132,40 @@ fn app(sink: CountingSink, stack: bool) -> Result<AppService, lift::BoxError> {
     };
     let users = Route::new().get(get_user).middleware(JwtAuth::new(jwt()?));
     Ok(app.route("/users/{id}", users).build()?)
+}
+
+/// Lift's CloudWatch Logs exporter, batching across invocations with thresholds no run reaches
+/// (see [`Flags`]); its client is never called.
+fn cloudwatch_logs() -> CloudWatchLogsExporter {
+    let config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .build();
+    CloudWatchLogsExporter::builder(format!("/aws/lambda/{FUNCTION_NAME}"))
+        .batch_across_invocations(Thresholds {
+            max_events: usize::MAX,
+            max_bytes: usize::MAX,
+            max_age: Duration::from_secs(24 * 3600),
+        })
+        .max_buffer_bytes(usize::MAX / 2)
+        .build(&config)
+}
+
+/// The counting sink for metrics only, next to the CloudWatch Logs exporter.
+struct MetricsOnly(CountingSink);
+
+impl Exporter for MetricsOnly {
+    fn name(&self) -> &str {
+        "counting-metrics"
+    }
+
+    fn accepts(&self, kind: RecordKind) -> bool {
+        kind == RecordKind::Metrics
+    }
+
+    fn metrics(&self, batch: &MetricsBatch) {
+        self.0.metrics(batch);
+    }
 }
 
 // ---------------------------------------------------------------- the harness
@@ -284,9 +323,9 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-fn sample(rt: &tokio::runtime::Runtime, stack: bool) {
+fn sample(rt: &tokio::runtime::Runtime, flags: Flags) {
     let sink = CountingSink::default();
-    let app = app(sink.clone(), stack).expect("app");
+    let app = app(sink.clone(), flags).expect("app");
     let function = function_config();
     let ids = request_ids();
     let event = compact_event();
@@ -341,7 +380,7 @@ fn sample(rt: &tokio::runtime::Runtime, stack: bool) {
     println!(
         "{}",
         json!({
-            "impl": if stack { "lift-stack" } else { "lift" },
+            "impl": if flags.stack { "lift-stack" } else { "lift" },
             "versions": {
                 "rustc": env!("W1_V_RUSTC"),
                 "lift": concat!(env!("CARGO_PKG_VERSION"), " (this workspace)"),
@@ -357,12 +396,12 @@ fn sample(rt: &tokio::runtime::Runtime, stack: bool) {
     );
 }
 
-fn init(rt: &tokio::runtime::Runtime, stack: bool) {
+fn init(rt: &tokio::runtime::Runtime, flags: Flags) {
     let function = function_config();
     let ids = request_ids();
     let event = compact_event();
     let t0 = Instant::now();
-    let app = app(CountingSink::default(), stack).expect("app");
+    let app = app(CountingSink::default(), flags).expect("app");
     let t1 = Instant::now();
     black_box(invoke(rt, &app, &event, &ids[0], &function));
     let t2 = Instant::now();
@@ -375,9 +414,9 @@ fn init(rt: &tokio::runtime::Runtime, stack: bool) {
     );
 }
 
-fn bench(rt: &tokio::runtime::Runtime, stack: bool, n: usize, warmup: usize, repeats: usize) {
+fn bench(rt: &tokio::runtime::Runtime, flags: Flags, n: usize, warmup: usize, repeats: usize) {
     let sink = CountingSink::default();
-    let app = app(sink.clone(), stack).expect("app");
+    let app = app(sink.clone(), flags).expect("app");
     let function = function_config();
     let ids = request_ids();
     let event = compact_event();
@@ -419,10 +458,29 @@ fn bench(rt: &tokio::runtime::Runtime, stack: bool, n: usize, warmup: usize, rep
     );
 }
 
+/// The variants of the function: `--stack` (the default `Stack` app-wide), and
+/// `--cloudwatch-logs` (log lines to Lift's CloudWatch Logs exporter instead of the counting
+/// sink, batching across invocations with thresholds no run reaches, so the figure is the
+/// exporter's per-invocation cost without the amortised PutLogEvents calls; for instruction
+/// counts, not for the driver's `sample` checks).
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    stack: bool,
+    cloudwatch_logs: bool,
+}
+
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let stack = args.first().is_some_and(|a| a == "--stack");
-    if stack {
+    let mut flags = Flags::default();
+    while let Some(flag) = args.first().filter(|a| a.starts_with("--")).cloned() {
+        match flag.as_str() {
+            "--stack" => flags.stack = true,
+            "--cloudwatch-logs" => flags.cloudwatch_logs = true,
+            other => {
+                eprintln!("unknown flag {other}: --stack, --cloudwatch-logs");
+                std::process::exit(2);
+            }
+        }
         args.remove(0);
     }
     // Nothing in W1 waits, but `Timeout` (in `--stack`) needs a runtime's clock to exist.
@@ -434,9 +492,9 @@ fn main() {
     let num =
         |i: usize, default: usize| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default);
     match args.first().map_or("sample", String::as_str) {
-        "sample" => sample(&rt, stack),
-        "init" => init(&rt, stack),
-        "bench" => bench(&rt, stack, num(1, 20_000), num(2, 2_000), num(3, 5)),
+        "sample" => sample(&rt, flags),
+        "init" => init(&rt, flags),
+        "bench" => bench(&rt, flags, num(1, 20_000), num(2, 2_000), num(3, 5)),
         other => {
             eprintln!("unknown mode {other}: sample, init or bench N WARMUP REPEATS");
             std::process::exit(2);

@@ -239,6 +239,8 @@ impl CloudWatchLogsBuilder {
                 state: tokio::sync::Mutex::new(State {
                     rx,
                     pending: Vec::new(),
+                    pending_bytes: 0,
+                    oldest_ms: None,
                 }),
                 buffered: AtomicUsize::new(0),
                 counters: ExportCounters::new(),
@@ -352,6 +354,10 @@ struct State {
     rx: mpsc::Receiver<Queued>,
     /// Lines drained from the queue, waiting for a threshold (across-invocations mode).
     pending: Vec<Entry>,
+    /// The size of `pending` as the service counts it, and its oldest line's time: kept as
+    /// lines arrive, so a flush that only checks the thresholds costs nothing per held line.
+    pending_bytes: usize,
+    oldest_ms: Option<i64>,
 }
 
 impl CloudWatchLogsExporter {
@@ -478,23 +484,15 @@ impl Inner {
     }
 
     /// Whether the held lines reach a threshold (or half the buffer).
-    fn due(&self, pending: &[Entry], t: &Thresholds) -> bool {
-        let bytes: usize = pending
-            .iter()
-            .map(|e| e.message.len() + batch::EVENT_OVERHEAD)
-            .sum();
+    fn due(&self, state: &State, t: &Thresholds) -> bool {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0);
-        let oldest = pending
-            .iter()
-            .map(|e| e.timestamp_ms)
-            .min()
-            .unwrap_or(now_ms);
+        let oldest = state.oldest_ms.unwrap_or(now_ms);
         let age = Duration::from_millis(u64::try_from(now_ms - oldest).unwrap_or(0));
-        pending.len() >= t.max_events
-            || bytes >= t.max_bytes
+        state.pending.len() >= t.max_events
+            || state.pending_bytes >= t.max_bytes
             || age >= t.max_age
             || self.buffered.load(Ordering::Relaxed) >= self.max_buffer_bytes / 2
     }
@@ -517,19 +515,30 @@ impl Inner {
         let state = &mut *state;
         let held = state.pending.len();
         while let Ok(queued) = state.rx.try_recv() {
-            state.pending.push(queued.into());
+            let entry: Entry = queued.into();
+            state.pending_bytes += entry.message.len() + batch::EVENT_OVERHEAD;
+            state.oldest_ms = Some(
+                state
+                    .oldest_ms
+                    .map_or(entry.timestamp_ms, |o| o.min(entry.timestamp_ms)),
+            );
+            state.pending.push(entry);
         }
         self.counters.accepted((state.pending.len() - held) as u64);
         if state.pending.is_empty() {
             return;
         }
         if let (false, Some(t)) = (everything, &self.thresholds) {
-            if !self.due(&state.pending, t) {
+            if !self.due(state, t) {
                 return;
             }
         }
+        state.pending_bytes = 0;
+        state.oldest_ms = None;
         let mut ledger = Ledger::new(self, std::mem::take(&mut state.pending));
-        self.send(&mut ledger, deadline).await;
+        // Boxed: the sending future is large, and a flush that only drains the queue (most of
+        // them, when batching across invocations) should not build and move it.
+        Box::pin(self.send(&mut ledger, deadline)).await;
         ledger.finish();
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
         self.last_flush_micros.store(micros, Ordering::Relaxed);
