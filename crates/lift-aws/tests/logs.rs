@@ -183,6 +183,72 @@ async fn each_tenant_stream_holds_only_its_tenants_lines() {
 }
 
 #[tokio::test]
+async fn each_tenant_group_holds_only_its_tenants_lines_with_the_retention() {
+    let moto = Moto::start();
+    let config = sdk_config(&moto).await;
+    let exporter = CloudWatchLogsExporter::builder("/lift/by-tenant")
+        .stream_pattern("app")
+        .tenant_groups()
+        .retention_days(7)
+        .build(&config);
+    let t0 = now_ms() - 1_000;
+    let tenants = [Some("acme"), Some("globex eu"), None];
+    let lines: Vec<_> = (0..12)
+        .map(|i| {
+            let tenant = tenants[i % 3];
+            record(
+                &format!("{} {i}", tenant.unwrap_or("none")),
+                t0 + i as u64,
+                tenant,
+            )
+        })
+        .collect();
+    log_all(&exporter, &lines);
+    exporter.flush(in_seconds(10)).await;
+    assert_eq!(exporter.stats().written, 12);
+
+    let client = cwl::Client::new(&config);
+    let groups = client
+        .describe_log_groups()
+        .log_group_name_prefix("/lift/by-tenant")
+        .send()
+        .await
+        .expect("DescribeLogGroups");
+    let mut found: Vec<(String, Option<i32>)> = groups
+        .log_groups()
+        .iter()
+        .map(|g| {
+            (
+                g.log_group_name().unwrap_or_default().to_owned(),
+                g.retention_in_days(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("/lift/by-tenant".to_owned(), Some(7)),
+            ("/lift/by-tenant/acme".to_owned(), Some(7)),
+            ("/lift/by-tenant/globex_eu".to_owned(), Some(7)),
+        ]
+    );
+    for (group, prefix) in [
+        ("/lift/by-tenant/acme", "acme "),
+        ("/lift/by-tenant/globex_eu", "globex eu "),
+        ("/lift/by-tenant", "none "),
+    ] {
+        assert_eq!(streams(&client, group).await, ["app"], "{group}");
+        let got = messages(&client, group, "app").await;
+        assert_eq!(got.len(), 4, "{group}");
+        assert!(
+            got.iter().all(|m| m.starts_with(prefix)),
+            "{group}: {got:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_group_deleted_mid_run_is_recreated_and_delivery_resumes() {
     let moto = Moto::start();
     let config = sdk_config(&moto).await;
