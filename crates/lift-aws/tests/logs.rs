@@ -54,6 +54,26 @@ fn in_seconds(s: u64) -> Instant {
     Instant::now() + Duration::from_secs(s)
 }
 
+/// `n` lines, 1 ms apart from `t0`, of the tenants `acme`, `second` and none in turn, each line
+/// starting with its tenant (`none` for none).
+fn three_tenants(
+    n: usize,
+    t0: u64,
+    second: Option<&'static str>,
+) -> Vec<(String, SystemTime, Option<&'static str>)> {
+    let tenants = [Some("acme"), second, None];
+    (0..n)
+        .map(|i| {
+            let tenant = tenants[i % 3];
+            record(
+                &format!("{} {i}", tenant.unwrap_or("none")),
+                t0 + i as u64,
+                tenant,
+            )
+        })
+        .collect()
+}
+
 /// The streams of `group`, by name.
 async fn streams(client: &cwl::Client, group: &str) -> Vec<String> {
     let out = client
@@ -148,18 +168,7 @@ async fn each_tenant_stream_holds_only_its_tenants_lines() {
         .tenant_streams()
         .build(&config);
     let t0 = now_ms() - 1_000;
-    let tenants = [Some("acme"), Some("globex:eu"), None];
-    let lines: Vec<_> = (0..30)
-        .map(|i| {
-            let tenant = tenants[i % 3];
-            record(
-                &format!("{} {i}", tenant.unwrap_or("none")),
-                t0 + i as u64,
-                tenant,
-            )
-        })
-        .collect();
-    log_all(&exporter, &lines);
+    log_all(&exporter, &three_tenants(30, t0, Some("globex:eu")));
     exporter.flush(in_seconds(10)).await;
     assert_eq!(exporter.stats().written, 30);
 
@@ -192,18 +201,7 @@ async fn each_tenant_group_holds_only_its_tenants_lines_with_the_retention() {
         .retention_days(7)
         .build(&config);
     let t0 = now_ms() - 1_000;
-    let tenants = [Some("acme"), Some("globex eu"), None];
-    let lines: Vec<_> = (0..12)
-        .map(|i| {
-            let tenant = tenants[i % 3];
-            record(
-                &format!("{} {i}", tenant.unwrap_or("none")),
-                t0 + i as u64,
-                tenant,
-            )
-        })
-        .collect();
-    log_all(&exporter, &lines);
+    log_all(&exporter, &three_tenants(12, t0, Some("globex eu")));
     exporter.flush(in_seconds(10)).await;
     assert_eq!(exporter.stats().written, 12);
 

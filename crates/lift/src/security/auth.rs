@@ -1,5 +1,7 @@
 //! [`JwtAuth`]: the middleware that verifies the request's bearer token.
 
+use std::sync::Arc;
+
 use crate::context::Context;
 use crate::middleware::{Middleware, Next, Outcome};
 use crate::BoxFuture;
@@ -25,7 +27,8 @@ use super::tenant::LambdaTenant;
 #[derive(Clone)]
 pub struct JwtAuth {
     jwt: Jwt,
-    cookie: Option<Box<str>>,
+    /// Shared, so the clone each request makes of the middleware allocates nothing.
+    cookie: Option<Arc<str>>,
     lambda_tenant: LambdaTenant,
 }
 
@@ -41,7 +44,7 @@ impl JwtAuth {
 
     /// Also read the token from the cookie `name` when there is no `Authorization` header.
     pub fn cookie(mut self, name: impl Into<String>) -> Self {
-        self.cookie = Some(name.into().into_boxed_str());
+        self.cookie = Some(Arc::from(name.into()));
         self
     }
 
