@@ -8,7 +8,9 @@
 //! - `cloudwatch-metrics`: [`metrics::CloudWatchMetricsExporter`], metrics through the
 //!   PutMetricData API (`docs/cloudwatch-metrics.md`);
 //! - `cloudwatch-logs`: `logs::CloudWatchLogsExporter`, log lines to CloudWatch Logs through
-//!   PutLogEvents (`docs/cloudwatch-logs.md`).
+//!   PutLogEvents (`docs/cloudwatch-logs.md`);
+//! - `xray`: `xray::XRayInterceptor`, AWS SDK calls made from handlers as X-Ray subsegments
+//!   (`docs/tracing.md`).
 //!
 //! Both plug into [`lift::security::secrets::Secrets`], the cache that serves a secret for its
 //! TTL, makes one fetch for concurrent calls, and serves the stale value when a refresh fails.
@@ -71,12 +73,15 @@ pub mod logs;
 pub mod metrics;
 #[cfg(any(feature = "secrets-manager", feature = "ssm"))]
 pub mod secrets;
+#[cfg(feature = "xray")]
+pub mod xray;
 
 #[cfg(any(
     feature = "secrets-manager",
     feature = "ssm",
     feature = "cloudwatch-logs",
-    feature = "cloudwatch-metrics"
+    feature = "cloudwatch-metrics",
+    feature = "xray"
 ))]
 pub use aws_config;
 #[cfg(feature = "cloudwatch-metrics")]

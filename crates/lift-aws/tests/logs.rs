@@ -311,6 +311,10 @@ async fn through_an_app_the_after_response_flush_delivers() {
 async fn across_invocations_lines_wait_for_a_threshold_or_the_shutdown() {
     let moto = Moto::start();
     let config = sdk_config(&moto).await;
+    // Moto loads its CloudWatch Logs backend on the first call, which can take longer than
+    // the shutdown's bound on a cold machine: that first call is made here, not by the exporter.
+    let client = cwl::Client::new(&config);
+    client.describe_log_groups().send().await.unwrap();
     let exporter = CloudWatchLogsExporter::builder("/lift/held")
         .stream_pattern("held")
         .batch_across_invocations(Thresholds {
@@ -336,7 +340,6 @@ async fn across_invocations_lines_wait_for_a_threshold_or_the_shutdown() {
 
     // The shutdown Lift runs at SIGTERM sends everything.
     app.shutdown().await;
-    let client = cwl::Client::new(&config);
     assert_eq!(messages(&client, "/lift/held", "held").await.len(), 3);
     assert_eq!(exporter.stats().written, 3);
 }

@@ -24,7 +24,9 @@ use crate::error::Error;
 use crate::events::batch::{self, Order};
 use crate::events::{EventCell, EventKind, HttpReply, Parsed};
 use crate::middleware::Outcome;
-use crate::observability::{invocation_span, Field, Frame, Logger, Telemetry};
+use crate::observability::{
+    invocation_span, within, Field, Frame, Logger, Span, Telemetry, Tracer,
+};
 use crate::respond::{event_outcome, log_failure, respond};
 use crate::routing::{route_start, Dispatch, Match};
 use crate::scope::Scope;
@@ -73,19 +75,55 @@ impl AppService {
     }
 
     fn scope(&self, cell: EventCell, lambda: LambdaContext) -> Arc<Scope> {
-        let telemetry = Telemetry::new(self.inner.observability.settings.clone(), &lambda);
+        let incoming = match cell.borrow_dependent() {
+            Parsed::Http(req) => req.header("x-amzn-trace-id"),
+            _ => None,
+        };
+        let settings = self.inner.observability.settings.clone();
+        let telemetry = Telemetry::new(settings, &lambda, incoming);
         Arc::new(Scope::new(cell, lambda, telemetry))
     }
 
     /// The one path every request and record takes: a Context on its frame, through the app
-    /// middleware to the handler, inside the `tracing` span that carries its logger.
-    async fn run_one(&self, frame: &Frame, route: RouteInfo) -> Outcome {
+    /// middleware to the handler, inside the handler's span (`name`) and the `tracing` span
+    /// that carries its logger.
+    /// The name is made only when the span is recorded.
+    async fn run_one(
+        &self,
+        frame: &Frame,
+        route: RouteInfo,
+        name: impl FnOnce() -> String,
+    ) -> Outcome {
+        let tracer = Tracer::context(frame.clone());
+        let mut span = if tracer.is_recording() {
+            tracer.span(&name())
+        } else {
+            tracer.span("")
+        };
+        if span.is_recording() {
+            open_handler_span(&mut span, frame, &route);
+            frame.set_span_id(span.shared_id());
+        }
         let ctx = Context::new(frame.clone(), self.inner.state.clone(), route);
-        self.inner
+        let run = self
+            .inner
             .pipeline
             .run(ctx)
-            .instrument(invocation_span(frame))
-            .await
+            .instrument(invocation_span(frame));
+        let outcome = within(frame.clone(), run).await;
+        if span.is_recording() {
+            let status = match &outcome {
+                Ok(r) => r.status(),
+                Err(e) => {
+                    span.set_error(e.code().to_owned());
+                    e.status()
+                }
+            };
+            if matches!(frame.scope().event(), Parsed::Http(_)) {
+                span.set_http_status(status.as_u16());
+            }
+        }
+        outcome
     }
 
     /// An HTTP request (API Gateway v1/v2, ALB, Function URL): routed, answered in its shape.
@@ -106,7 +144,9 @@ impl AppService {
             .and_then(|h| req.header(h))
             .map(str::to_owned);
         let frame = Frame::main(scope.clone(), correlation);
-        let (mut response, failed) = respond(self.run_one(&frame, route).await, &frame);
+        let template = route.template.clone();
+        let name = || handler_span_name(req.method().as_str(), template.as_deref());
+        let (mut response, failed) = respond(self.run_one(&frame, route, name).await, &frame);
         if strip_body {
             response.set_body(Bytes::new());
         }
@@ -166,7 +206,8 @@ impl AppService {
             ..RouteInfo::default()
         };
         let frame = Frame::main(scope.clone(), None);
-        let (response, failed) = respond(self.run_one(&frame, route).await, &frame);
+        let name = || format!("## websocket {}", &*meta.route_key);
+        let (response, failed) = respond(self.run_one(&frame, route, name).await, &frame);
         let reply = Reply::Http(HttpReply {
             kind: EventKind::WebSocket,
             multi_value: false,
@@ -212,7 +253,12 @@ impl AppService {
             ..RouteInfo::default()
         };
         let frame = Frame::main(scope.clone(), None);
-        match self.run_one(&frame, route).await.and_then(event_outcome) {
+        let span_name = || format!("## {kind} {name}");
+        match self
+            .run_one(&frame, route, span_name)
+            .await
+            .and_then(event_outcome)
+        {
             Ok(()) => (Ok(Reply::Empty), false),
             Err(e) => {
                 log_failure(&frame, &name, &e);
@@ -245,10 +291,27 @@ impl AppService {
             EventKind::DynamoDb | EventKind::Kinesis => Order::Stream,
             _ => Order::Sequential,
         };
+        // The invocation's span, and one per record inside it.
+        let main = Frame::main(scope.clone(), None);
+        let tracer = Tracer::context(main.clone());
+        let mut span = if tracer.is_recording() {
+            tracer.span(&format!("## {kind}"))
+        } else {
+            tracer.span("")
+        };
+        if span.is_recording() {
+            invocation_annotations(&mut span, &main);
+            span.metadata("records", ids.len());
+        }
         let frames: Vec<Frame> = ids
             .iter()
-            .map(|id| Frame::record(scope.clone(), &id.log_id))
+            .map(|id| {
+                let frame = Frame::record(scope.clone(), &id.log_id);
+                frame.set_span_id(span.shared_id());
+                frame
+            })
             .collect();
+        let record_span: Arc<str> = Arc::from(format!("{kind} record"));
         let fates = batch::run(&ids, order, |i| -> BoxFuture<Result<(), Error>> {
             let route = RouteInfo {
                 record: Some(i),
@@ -257,19 +320,11 @@ impl AppService {
             };
             let frame = frames[i].clone();
             let me = self.clone();
+            let name = record_span.clone();
             Box::pin(async move {
-                // Each record is traced as its own span, marked failed when it fails.
-                let mut span =
-                    crate::observability::Tracer::context(frame.clone()).span(kind.as_str());
-                if let Some(id) = frame.record_id() {
-                    span.annotate("record_id", id);
-                }
-                let result = me.run_one(&frame, route).await.and_then(event_outcome);
-                if let Err(e) = &result {
-                    span.set_error(e.code().to_owned());
-                }
-                span.end();
-                result
+                me.run_one(&frame, route, || name.to_string())
+                    .await
+                    .and_then(event_outcome)
             })
         })
         .await;
@@ -288,7 +343,57 @@ impl AppService {
                 EventKind::Sqs | EventKind::DynamoDb | EventKind::Kinesis
             );
         let failed = !outcome.retry.is_empty();
+        if failed {
+            span.metadata("failed_records", outcome.retry.len());
+        }
         (outcome.reply(kind, ids.len(), partial), failed)
+    }
+}
+
+/// `## GET /users/:id`: the method and the route template, its `{params}` written `:params`
+/// (X-Ray names take no braces).
+fn handler_span_name(method: &str, template: Option<&str>) -> String {
+    let route = template.unwrap_or("unmatched");
+    let mut name = String::with_capacity(4 + method.len() + route.len());
+    name.push_str("## ");
+    name.push_str(method);
+    name.push(' ');
+    for c in route.chars() {
+        match c {
+            '{' => name.push(':'),
+            '}' => {}
+            c => name.push(c),
+        }
+    }
+    name
+}
+
+/// `ColdStart` and `Service`: on the invocation's top span only.
+fn invocation_annotations(span: &mut Span, frame: &Frame) {
+    let telemetry = &frame.scope().telemetry;
+    span.annotate("ColdStart", telemetry.cold_start);
+    span.annotate("Service", &*telemetry.settings.service);
+}
+
+/// The handler span's annotations and, for HTTP, its request block (no query string).
+fn open_handler_span(span: &mut Span, frame: &Frame, route: &RouteInfo) {
+    if frame.record_id().is_none() {
+        invocation_annotations(span, frame);
+    } else if let Some(id) = frame.record_id() {
+        span.annotate("record_id", id);
+    }
+    if let Some(t) = route.template.as_deref() {
+        span.annotate("route", t);
+    }
+    if let Parsed::Http(req) = frame.scope().event() {
+        let scheme = req.header("x-forwarded-proto").unwrap_or("https");
+        let host = req.header("host").unwrap_or("localhost");
+        let url = format!("{scheme}://{host}{}", req.raw_path());
+        span.set_http_request(req.method().as_str(), &url);
+        if let Some(h) = span.http() {
+            h.user_agent = req.user_agent().map(str::to_owned);
+            h.client_ip = req.source_ip().map(str::to_owned);
+        }
     }
 }
 

@@ -101,7 +101,7 @@ fn batch() -> Vec<u8> {
 fn without_timestamp(mut line: Value) -> Value {
     let ts = line.as_object_mut().unwrap().remove("timestamp").unwrap();
     assert!(ts.as_str().unwrap().ends_with('Z'), "{ts}");
-    line
+    without_trace(line)
 }
 
 fn order_line(request_id: &str, i: u64, tenant: Option<&str>, user: Option<&str>) -> Value {
@@ -132,7 +132,18 @@ fn order_line(request_id: &str, i: u64, tenant: Option<&str>, user: Option<&str>
 fn emf_without_timestamp(mut doc: Value) -> Value {
     let aws = doc["_aws"].as_object_mut().unwrap();
     assert!(aws.remove("Timestamp").unwrap().as_u64().unwrap() > 1_700_000_000_000);
-    doc
+    without_trace(doc)
+}
+
+/// A line or document without its trace id, which must be the invocation's.
+fn without_trace(mut v: Value) -> Value {
+    let trace = v.as_object_mut().unwrap().remove("xray_trace_id");
+    assert_eq!(
+        trace.as_ref().and_then(Value::as_str),
+        Some(common::TRACE_ID),
+        "{v}"
+    );
+    v
 }
 
 fn orders_doc(tenant: Option<&str>, orders: f64, amounts: &[(f64, u64)]) -> Value {
@@ -173,7 +184,7 @@ fn orders_doc(tenant: Option<&str>, orders: f64, amounts: &[(f64, u64)]) -> Valu
 async fn records_carry_their_own_identity(concurrency: usize) {
     let mem = MemoryExporter::new();
     let app = app(&mem, concurrency);
-    invoke_with(&app, batch(), common::lambda("req-batch"))
+    invoke_with(&app, batch(), common::traced_lambda("req-batch"))
         .await
         .unwrap();
 
@@ -218,13 +229,28 @@ async fn records_carry_their_own_identity(concurrency: usize) {
         );
     }
     assert_eq!(spans.iter().filter(|s| s["name"] == "charge").count(), 4);
+    // The invocation's span holds one span per record, each holding its handler's spans.
+    let batch: Vec<&Value> = spans.iter().filter(|s| s["name"] == "## sqs").collect();
+    assert_eq!(batch.len(), 1);
+    let records: Vec<&Value> = spans.iter().filter(|s| s["name"] == "sqs record").collect();
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        assert_eq!(r["parent_id"], batch[0]["id"]);
+    }
+    for c in spans.iter().filter(|s| s["name"] == "charge") {
+        let parent = records.iter().find(|r| r["id"] == c["parent_id"]).unwrap();
+        assert_eq!(
+            parent["annotations"]["tenant_id"],
+            c["annotations"]["tenant_id"]
+        );
+    }
 
     // A later invocation carries none of it.
     mem.clear();
     let res = invoke_with(
         &app,
         TestRequest::get("/who").v2(),
-        common::lambda("req-later"),
+        common::traced_lambda("req-later"),
     )
     .await
     .unwrap();
@@ -300,7 +326,7 @@ async fn tenant_values_cloudwatch_would_refuse_still_give_valid_documents() {
     let values = [long.as_str(), "", "   ", "é", "a@b", "acme"];
     for t in values {
         let req = TestRequest::post("/t").json(&t);
-        invoke_with(&app, req.v2(), common::lambda("r"))
+        invoke_with(&app, req.v2(), common::traced_lambda("r"))
             .await
             .unwrap();
     }
@@ -395,9 +421,13 @@ async fn a_custom_exporter_gets_structured_records_beside_the_others() {
         })
         .build()
         .unwrap();
-    invoke_with(&app, TestRequest::get("/buy").v2(), common::lambda("r1"))
-        .await
-        .unwrap();
+    invoke_with(
+        &app,
+        TestRequest::get("/buy").v2(),
+        common::traced_lambda("r1"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         *keep.lines.lock().unwrap(),
         vec![("bought".to_owned(), Some("acme".to_owned()))]
@@ -414,8 +444,11 @@ async fn a_custom_exporter_gets_structured_records_beside_the_others() {
     assert_eq!(records[0].dimension("tenant"), Some("acme"));
     assert_eq!(records[0].metrics[0].name, "Orders");
     assert_eq!(records[0].metrics[0].value, MetricValue::Counter(2.0));
-    // The spans as a tree: the parent first, holding its child.
-    assert_eq!(*keep.spans.lock().unwrap(), vec!["buy<1>", "charge<0>"]);
+    // The spans as a tree, the parent first holding its child, under the handler's span.
+    assert_eq!(
+        *keep.spans.lock().unwrap(),
+        vec!["## GET /buy<1>", "buy<1>", "charge<0>"]
+    );
     // Both exporters got the same line, rendered once.
     assert_eq!(mem.logs().len(), 1);
     let stats = obs.stats();
@@ -459,7 +492,7 @@ async fn a_panicking_exporter_is_contained_and_counted() {
         .build()
         .unwrap();
     for _ in 0..2 {
-        let res = invoke_with(&app, TestRequest::get("/").v2(), common::lambda("r"))
+        let res = invoke_with(&app, TestRequest::get("/").v2(), common::traced_lambda("r"))
             .await
             .unwrap();
         assert_eq!(res.status(), 200);
@@ -486,7 +519,7 @@ async fn metrics_recorded_after_the_flush_are_counted_as_late() {
         })
         .build()
         .unwrap();
-    invoke_with(&app, TestRequest::get("/").v2(), common::lambda("r"))
+    invoke_with(&app, TestRequest::get("/").v2(), common::traced_lambda("r"))
         .await
         .unwrap();
     let docs = mem.metrics();
@@ -518,9 +551,13 @@ async fn after_response_tasks_that_panic_or_hang_are_contained() {
         .build()
         .unwrap();
     for path in ["/panic", "/hang", "/fine"] {
-        let res = invoke_with(&app, TestRequest::get(path).v2(), common::lambda("r"))
-            .await
-            .unwrap();
+        let res = invoke_with(
+            &app,
+            TestRequest::get(path).v2(),
+            common::traced_lambda("r"),
+        )
+        .await
+        .unwrap();
         assert_eq!(res.status(), 200);
     }
     let stats = obs.stats();
@@ -560,7 +597,7 @@ async fn after_response_work_runs_when_the_invocation_failed() {
         .build()
         .unwrap();
     // Without partial batch responses a failed record fails the invocation.
-    let err = invoke_with(&app, batch(), common::lambda("r"))
+    let err = invoke_with(&app, batch(), common::traced_lambda("r"))
         .await
         .unwrap_err();
     assert_eq!(err.error_type, "Lift.BatchFailed");

@@ -27,6 +27,14 @@ fn lambda(id: &str) -> LambdaContext {
     LambdaContext::local(id, Duration::from_secs(30))
 }
 
+/// [`lambda`] as Lambda runs a function with active tracing: with its trace header.
+fn traced_lambda(id: &str) -> LambdaContext {
+    let mut l = lambda(id);
+    l.xray_trace_id =
+        Some("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".into());
+    l
+}
+
 fn error_body(code: &str, message: &str, request_id: &str) -> Value {
     json!({"error": {"code": code, "message": message, "request_id": request_id}})
 }
@@ -175,7 +183,7 @@ async fn access_log_writes_one_line_per_request_without_secrets() {
         .header("User-Agent", "curl/8.0")
         .header("Accept", "application/json")
         .source_ip("198.51.100.4");
-    invoke_with(&app, req.v1(), lambda("req-log"))
+    invoke_with(&app, req.v1(), traced_lambda("req-log"))
         .await
         .unwrap();
     let raw = mem.raw(lift::observability::RecordKind::Log);
@@ -214,7 +222,8 @@ async fn access_log_writes_one_line_per_request_without_secrets() {
             "source_ip": "198.51.100.4",
             "user_agent": "curl/8.0",
             "query": {"page": "2"},
-            "headers": {"user-agent": "curl/8.0", "accept": "application/json"}
+            "headers": {"user-agent": "curl/8.0", "accept": "application/json"},
+            "xray_trace_id": "1-5759e988-bd862e3fe1be46a994272793"
         })
     );
 }

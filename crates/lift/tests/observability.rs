@@ -43,7 +43,24 @@ fn without_timestamp(mut line: Value) -> Value {
 fn without_emf_timestamp(mut doc: Value) -> Value {
     assert!(doc["_aws"]["Timestamp"].as_u64().unwrap() > 1_700_000_000_000);
     doc["_aws"].as_object_mut().unwrap().remove("Timestamp");
+    // Outside Lambda each invocation starts a trace of its own (the memory exporter takes
+    // spans), whose id the document carries; `spans_are_recorded_with_the_invocation_trace`
+    // checks it against the spans.
+    let trace = doc.as_object_mut().unwrap().remove("xray_trace_id");
+    if let Some(t) = trace {
+        assert!(common_trace_id(t.as_str().unwrap()), "{t}");
+    }
     doc
+}
+
+/// `1-` + 8 hex digits + `-` + 24 hex digits.
+fn common_trace_id(t: &str) -> bool {
+    let parts: Vec<&str> = t.split('-').collect();
+    parts.len() == 3
+        && parts[0] == "1"
+        && parts[1].len() == 8
+        && parts[2].len() == 24
+        && t[2..].chars().all(|c| c == '-' || c.is_ascii_hexdigit())
 }
 
 #[tokio::test]
@@ -534,11 +551,12 @@ async fn sink_failures_are_counted_not_fatal() {
     mem.set_failing(true);
     let res = invoke(&app, TestRequest::get("/").v2()).await.unwrap();
     assert_eq!(res.status(), 200);
-    // The log line and the cold-start document, counted by the exporter with their reason.
+    // The log line, the cold-start document and the handler's span, counted by the exporter
+    // with their reason.
     let stats = &o.stats().exporters[0].1;
-    assert_eq!(stats.accepted, 2);
+    assert_eq!(stats.accepted, 3);
     assert_eq!(stats.written, 0);
-    assert_eq!(stats.dropped, vec![("write_failed".to_owned(), 2)]);
+    assert_eq!(stats.dropped, vec![("write_failed".to_owned(), 3)]);
     assert_eq!(
         stats.last_error.as_deref(),
         Some("memory exporter set to fail")
@@ -567,9 +585,17 @@ async fn spans_are_recorded_with_the_invocation_trace() {
         .await
         .unwrap();
     let spans = mem.spans();
-    assert_eq!(spans.len(), 2);
-    // Parents before their children.
-    let (load, query) = (&spans[0], &spans[1]);
+    assert_eq!(spans.len(), 3);
+    // Parents before their children: the handler's span, then the handler's own.
+    let (handler, load, query) = (&spans[0], &spans[1], &spans[2]);
+    assert_eq!(handler["name"], "## GET /");
+    assert_eq!(
+        handler["annotations"],
+        json!({"ColdStart": true, "Service": "orders", "route": "/"})
+    );
+    assert_eq!(handler["http"]["method"], "GET");
+    assert_eq!(handler["http"]["status"], 200);
+    assert_eq!(load["parent_id"], handler["id"]);
     assert_eq!(query["name"], "query");
     assert_eq!(query["parent_id"], load["id"]);
     assert_eq!(query["metadata"], json!({"rows": 3}));
@@ -577,8 +603,13 @@ async fn spans_are_recorded_with_the_invocation_trace() {
     assert_eq!(query["cause"], "timeout");
     assert_eq!(load["annotations"], json!({"table": "orders"}));
     assert_eq!(load["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
-    assert!(load.get("parent_id").is_none());
+    assert!(handler.get("parent_id").is_none());
     assert_eq!(load["id"].as_str().unwrap().len(), 16);
+    // The batch says where the tree hangs: under Lambda's segment, the header's `Parent`.
+    let batch = &mem.span_batches()[0];
+    assert!(batch.in_lambda);
+    assert_eq!(batch.parent_id.as_deref(), Some("53995c3f42cd8ad8"));
+    assert_eq!(batch.service, "orders");
     assert!(load["end_time"].as_f64().unwrap() >= load["start_time"].as_f64().unwrap());
 }
 

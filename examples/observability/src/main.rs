@@ -5,6 +5,9 @@
 //! - each handler logs through a child logger carrying `handler`;
 //! - `GET /hello` counts `Greetings` and records the name's length in the `NameLength`
 //!   histogram;
+//! - `GET /me` trusts API Gateway's authorizer (`AuthorizerClaims`): its user and tenant are on
+//!   every line the request logs, so with `LIFT_CLOUDWATCH_TENANT_STREAMS=1` they go to the
+//!   tenant's own stream;
 //! - DEBUG lines are buffered and written only when an invocation fails;
 //! - `service` and the metrics namespace come from `POWERTOOLS_SERVICE_NAME` and
 //!   `POWERTOOLS_METRICS_NAMESPACE`.
@@ -29,6 +32,7 @@ use std::time::Instant;
 
 use lift::observability::{install_tracing_bridge, Observability, StdoutExporter, Unit};
 use lift::prelude::*;
+use lift::security::AuthorizerClaims;
 use lift_aws::aws_config;
 use lift_aws::logs::CloudWatchLogsExporter;
 use lift_aws::metrics::CloudWatchMetricsExporter;
@@ -81,6 +85,14 @@ async fn create_user(ctx: Context, ValidJson(new): ValidJson<NewUser>) -> (Statu
         .child(&[("handler", "create_user".into())])
         .info("user created", &[("id", user.id.as_str().into())]);
     (StatusCode::CREATED, Json(user))
+}
+
+/// The caller, as API Gateway's authorizer verified it.
+async fn me(ctx: Context) -> Json<serde_json::Value> {
+    ctx.logger()
+        .child(&[("handler", "me".into())])
+        .info("caller", &[]);
+    Json(json!({ "user": ctx.user(), "tenant": ctx.tenant() }))
 }
 
 /// One line per request, written after the handler with its status and latency.
@@ -139,6 +151,9 @@ fn app(obs: Observability) -> App {
         .get("/hello", hello)
         .get("/users/{id}", get_user)
         .post("/users", create_user)
+        .group("/me", |g| {
+            g.middleware(AuthorizerClaims::new()).get("/", me)
+        })
 }
 
 #[tokio::main]

@@ -120,9 +120,20 @@ impl Run {
         found[0]
     }
 
-    /// The EMF documents, normalised.
+    /// The EMF documents, normalised, once each is checked to carry the trace id of the
+    /// invocation's log lines (the one the runtime handed over).
     fn documents(&self) -> Vec<Value> {
-        self.emf.iter().map(normalised).collect()
+        let trace = &self.logs[0]["xray_trace_id"];
+        assert!(trace.is_string(), "no xray_trace_id: {:?}", self.logs[0]);
+        self.emf
+            .iter()
+            .map(|doc| {
+                assert_eq!(&doc["xray_trace_id"], trace, "{doc}");
+                let mut doc = normalised(doc);
+                doc.as_object_mut().unwrap().remove("xray_trace_id");
+                doc
+            })
+            .collect()
     }
 }
 
@@ -238,6 +249,10 @@ fn assert_access_log(run: &Run, route: &str, path: &str, cold_start: bool) {
     );
     for l in &run.logs {
         assert_lambda_fields(l, cold_start);
+        // The id alone (`1-…-…`), the same on every line of the invocation.
+        assert_eq!(l["xray_trace_id"], run.logs[0]["xray_trace_id"], "{l}");
+        let id = l["xray_trace_id"].as_str().unwrap_or_default();
+        assert!(id.starts_with("1-") && id.len() == 35, "{l}");
     }
 }
 
@@ -736,4 +751,158 @@ fn lines_held_across_invocations_are_delivered_at_sigterm() {
     let lines = request_lines(moto_port, group);
     assert_eq!(lines.len(), 4, "{lines:?}");
     assert!(lines.iter().all(|l| l["path"] == "/hello"), "{lines:?}");
+}
+
+/// A CloudWatch Logs call to moto (JSON protocol; moto checks no signature).
+fn logs_call(moto_port: u16, action: &str, body: &Value) -> Value {
+    let target = format!("Logs_20140328.{action}");
+    let headers = [
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("X-Amz-Target", target.as_str()),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0",
+        ),
+    ];
+    let resp = http(
+        moto_port,
+        "POST",
+        "/",
+        &headers,
+        body.to_string().as_bytes(),
+    );
+    if resp.status == 200 {
+        resp.json()
+    } else {
+        Value::Null
+    }
+}
+
+/// Every stream of `group` with its messages (parsed), in the order moto stored them.
+fn streams(moto_port: u16, group: &str) -> Vec<(String, Vec<Value>)> {
+    let listed = logs_call(
+        moto_port,
+        "DescribeLogStreams",
+        &json!({ "logGroupName": group }),
+    );
+    let Some(streams) = listed["logStreams"].as_array() else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = streams
+        .iter()
+        .map(|s| s["logStreamName"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let events = logs_call(
+                moto_port,
+                "GetLogEvents",
+                &json!({ "logGroupName": group, "logStreamName": name, "startFromHead": true }),
+            );
+            let messages = events["events"]
+                .as_array()
+                .map(|es| {
+                    es.iter()
+                        .map(|e| serde_json::from_str(e["message"].as_str().unwrap()).unwrap())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (name, messages)
+        })
+        .collect()
+}
+
+/// `authorizer-jwt-v2.json` (`GET /me` behind an HTTP API JWT authorizer) for another caller.
+fn me_event(tenant: &str, user: &str) -> Vec<u8> {
+    let mut event = common::fixture_json("authorizer-jwt-v2.json");
+    let claims = &mut event["requestContext"]["authorizer"]["jwt"]["claims"];
+    claims["tenant_id"] = json!(tenant);
+    claims["sub"] = json!(user);
+    event.to_string().into_bytes()
+}
+
+#[test]
+fn tenant_streams_keep_each_tenants_lines_apart() {
+    let (_moto, moto_port) = moto();
+    let group = "/lift/examples/tenants";
+    let endpoint = format!("http://127.0.0.1:{moto_port}");
+    let env = [
+        ("LIFT_CLOUDWATCH_LOG_GROUP", group),
+        ("LIFT_CLOUDWATCH_TENANT_STREAMS", "1"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("POWERTOOLS_SERVICE_NAME", SERVICE),
+        ("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
+    ];
+    // The warm-up is `GET /hello?name=Ada`, with no tenant.
+    let mut emu = Emulator::start_function(NAME, &env);
+    let callers = [
+        ("initech", "user-7"),
+        ("acme", "user-9"),
+        ("initech", "user-8"),
+    ];
+    for (tenant, user) in callers {
+        let reply = emu.invoke_raw(&me_event(tenant, user));
+        let reply = LambdaHttp::parse(&reply.json());
+        assert_eq!(reply.status, 200, "{reply:?}\n{}", emu.output());
+        assert_eq!(reply.json(), json!({ "user": user, "tenant": tenant }));
+    }
+
+    let mut found = Vec::new();
+    for _ in 0..200 {
+        found = streams(moto_port, group);
+        let lines: usize = found.iter().map(|(_, m)| m.len()).sum();
+        if found.len() == 3 && lines >= 7 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert_eq!(found.len(), 3, "{found:#?}\n{}", emu.output());
+    // `<date>/observability/<instance>`, and the same with `/<tenant>` after it.
+    let base = found[0].0.clone();
+    assert_eq!(found[1].0, format!("{base}/acme"));
+    assert_eq!(found[2].0, format!("{base}/initech"));
+    let summary = |messages: &[Value]| -> Vec<(String, Value, Value)> {
+        messages
+            .iter()
+            .map(|m| {
+                (
+                    m["message"].as_str().unwrap().to_owned(),
+                    m["tenant_id"].clone(),
+                    m["user_id"].clone(),
+                )
+            })
+            .collect()
+    };
+    let request = |path: &str| json!(path);
+    assert_eq!(
+        summary(&found[0].1),
+        [("request".to_owned(), Value::Null, Value::Null)],
+        "{:#?}",
+        found[0].1
+    );
+    assert_eq!(found[0].1[0]["path"], request("/hello"));
+    let line =
+        |message: &str, tenant: &str, user: &str| (message.to_owned(), json!(tenant), json!(user));
+    assert_eq!(
+        summary(&found[1].1),
+        [
+            line("caller", "acme", "user-9"),
+            line("request", "acme", "user-9")
+        ]
+    );
+    assert_eq!(
+        summary(&found[2].1),
+        [
+            line("caller", "initech", "user-7"),
+            line("request", "initech", "user-7"),
+            line("caller", "initech", "user-8"),
+            line("request", "initech", "user-8"),
+        ]
+    );
+    emu.assert_running();
 }

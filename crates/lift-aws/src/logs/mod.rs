@@ -8,9 +8,11 @@
 //! # How a line travels
 //!
 //! - **Accept** ([`Exporter::log`], on the request path): the line, its timestamp and its
-//!   destination are copied into a queue every request shares without a lock (a cloned
-//!   `std::sync::mpsc` sender); an atomic byte count bounds what is held
-//!   ([`max_buffer_bytes`](CloudWatchLogsBuilder::max_buffer_bytes), 4 MiB by default). When
+//!   tenant are copied into the calling thread's own shard of the queue, so concurrent
+//!   requests on different threads share no lock and no counter, and no allocation is made per
+//!   line. A byte budget bounds what is held
+//!   ([`max_buffer_bytes`](CloudWatchLogsBuilder::max_buffer_bytes), 4 MiB by default; each
+//!   thread reports to it every 16 KiB, so it can be passed by that much per thread). When
 //!   the buffer is full the **new** line is dropped (`buffer_full`): lines already held are
 //!   older, and an operator reading a gap wants to see where it began.
 //! - **Flush** (after each response, never on the request path): the queue is drained, lines
@@ -54,12 +56,12 @@
 
 pub mod batch;
 mod names;
+mod queue;
 mod send;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -74,6 +76,7 @@ use crate::delivery::{Circuit, RetryPolicy, Warner, DEFAULT_CIRCUIT_COOLDOWN};
 use crate::delivery::{DEFAULT_CIRCUIT_THRESHOLD, DEFAULT_WARN_INTERVAL};
 use batch::{Limits, Outcome};
 pub use names::{DEFAULT_STREAM_PATTERN, MAX_TENANT_LEN};
+use queue::Queue;
 use send::{Failure, Sender};
 
 /// The most bytes of lines held before new ones are dropped, by default: 4 MiB.
@@ -181,7 +184,8 @@ impl CloudWatchLogsBuilder {
     }
 
     /// The most bytes of lines held (default [`DEFAULT_MAX_BUFFER_BYTES`]); past it new lines
-    /// are dropped as `buffer_full`.
+    /// are dropped as `buffer_full`. Each thread that logs reports its bytes to this budget
+    /// every 16 KiB, so the buffer can pass it by up to 16 KiB per thread.
     pub fn max_buffer_bytes(mut self, bytes: usize) -> Self {
         self.max_buffer_bytes = bytes;
         self
@@ -220,7 +224,6 @@ impl CloudWatchLogsBuilder {
 
     /// The exporter, on `client` (keep it for the exporter alone; see [`build`](Self::build)).
     pub fn build_with_client(self, client: Client) -> CloudWatchLogsExporter {
-        let (tx, rx) = mpsc::channel();
         let (threshold, cooldown) = self.circuit;
         CloudWatchLogsExporter {
             inner: Arc::new(Inner {
@@ -231,18 +234,16 @@ impl CloudWatchLogsBuilder {
                 retention_days: self.retention_days,
                 thresholds: self.thresholds,
                 max_buffer_bytes: self.max_buffer_bytes,
+                queue: Queue::new(self.max_buffer_bytes),
                 retry: self.retry,
                 circuit: Circuit::new(threshold, cooldown),
                 warner: Warner::new(self.warn_interval),
                 function: names::function_name(),
-                tx,
                 state: tokio::sync::Mutex::new(State {
-                    rx,
                     pending: Vec::new(),
                     pending_bytes: 0,
                     oldest_ms: None,
                 }),
-                buffered: AtomicUsize::new(0),
                 counters: ExportCounters::new(),
                 retries: AtomicU64::new(0),
                 batches: AtomicU64::new(0),
@@ -303,11 +304,10 @@ struct Inner {
     circuit: Circuit,
     warner: Warner,
     function: String,
-    /// Producers share this sender; `Sender` is `Sync`, and sending takes no lock.
-    tx: mpsc::Sender<Queued>,
+    /// Where the request path puts lines: a shard per thread, no lock shared between threads.
+    queue: Queue,
     /// Only flushes take this (after the response), one at a time.
     state: tokio::sync::Mutex<State>,
-    buffered: AtomicUsize,
     counters: ExportCounters,
     retries: AtomicU64,
     batches: AtomicU64,
@@ -324,34 +324,11 @@ struct Entry {
     tenant: Option<String>,
     timestamp_ms: i64,
     message: String,
-    /// The bytes it holds in the buffer's count (its length when it was queued).
+    /// The bytes it holds in the buffer's budget.
     queued: usize,
 }
 
-/// A line as the request path queues it: its bytes copied, not yet checked as UTF-8 (the
-/// flush does that, off the request path).
-struct Queued {
-    tenant: Option<String>,
-    timestamp_ms: i64,
-    bytes: Vec<u8>,
-}
-
-impl From<Queued> for Entry {
-    fn from(q: Queued) -> Entry {
-        let queued = q.bytes.len();
-        let message = String::from_utf8(q.bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        Entry {
-            tenant: q.tenant,
-            timestamp_ms: q.timestamp_ms,
-            message,
-            queued,
-        }
-    }
-}
-
 struct State {
-    rx: mpsc::Receiver<Queued>,
     /// Lines drained from the queue, waiting for a threshold (across-invocations mode).
     pending: Vec<Entry>,
     /// The size of `pending` as the service counts it, and its oldest line's time: kept as
@@ -405,7 +382,7 @@ impl CloudWatchLogsExporter {
             retries: i.retries.load(Ordering::Relaxed),
             batches: i.batches.load(Ordering::Relaxed),
             last_flush_latency: (micros != u64::MAX).then(|| Duration::from_micros(micros)),
-            buffered_bytes: i.buffered.load(Ordering::Relaxed),
+            buffered_bytes: i.queue.buffered(),
             circuit_open: i.circuit.is_open(),
         }
     }
@@ -442,9 +419,9 @@ impl Exporter for CloudWatchLogsExporter {
 }
 
 impl Inner {
-    /// The request path: a copy of the line into the queue, and one atomic add for the
-    /// buffer's bound. A queued line is counted as accepted by the flush that takes it off the
-    /// queue (one shared counter fewer here); a refused one is counted at once.
+    /// The request path: a copy of the line into this thread's shard of the queue. A queued
+    /// line is counted as accepted by the flush that takes it off the queue (one shared counter
+    /// fewer here); a refused one is counted at once.
     fn accept(&self, record: &LogRecord<'_>) {
         if record.line.is_empty() {
             // The service takes no empty message.
@@ -452,34 +429,18 @@ impl Inner {
             self.counters.dropped("empty", 1);
             return;
         }
-        let bytes = record.line.to_vec();
-        let len = bytes.len();
-        if self.buffered.fetch_add(len, Ordering::AcqRel) + len > self.max_buffer_bytes {
-            self.buffered.fetch_sub(len, Ordering::AcqRel);
-            self.counters.accepted(1);
-            self.counters.dropped("buffer_full", 1);
-            return;
-        }
         let tenant = match self.tenants {
             TenantRouting::Shared => None,
-            TenantRouting::Streams => record.tenant_id.map(names::tenant_for_stream),
-            TenantRouting::Groups => record.tenant_id.map(names::tenant_for_group),
+            TenantRouting::Streams | TenantRouting::Groups => record.tenant_id,
         };
         let timestamp_ms = record
             .timestamp
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0);
-        let queued = Queued {
-            tenant,
-            timestamp_ms,
-            bytes,
-        };
-        if self.tx.send(queued).is_err() {
-            // The receiver lives in `self`, so this cannot happen; counted all the same.
-            self.buffered.fetch_sub(len, Ordering::AcqRel);
+        if !self.queue.push(tenant, timestamp_ms, record.line) {
             self.counters.accepted(1);
-            self.counters.dropped("closed", 1);
+            self.counters.dropped("buffer_full", 1);
         }
     }
 
@@ -494,7 +455,7 @@ impl Inner {
         state.pending.len() >= t.max_events
             || state.pending_bytes >= t.max_bytes
             || age >= t.max_age
-            || self.buffered.load(Ordering::Relaxed) >= self.max_buffer_bytes / 2
+            || self.queue.buffered() >= self.max_buffer_bytes / 2
     }
 
     /// The group and stream a line goes to.
@@ -514,8 +475,17 @@ impl Inner {
         let Ok(mut state) = lock.await else { return };
         let state = &mut *state;
         let held = state.pending.len();
-        while let Ok(queued) = state.rx.try_recv() {
-            let entry: Entry = queued.into();
+        let tenants = self.tenants;
+        self.queue.drain(|line| {
+            let entry = Entry {
+                tenant: line.tenant.map(|t| match tenants {
+                    TenantRouting::Groups => names::tenant_for_group(t),
+                    _ => names::tenant_for_stream(t),
+                }),
+                timestamp_ms: line.timestamp_ms,
+                message: String::from_utf8_lossy(line.message).into_owned(),
+                queued: line.held,
+            };
             state.pending_bytes += entry.message.len() + batch::EVENT_OVERHEAD;
             state.oldest_ms = Some(
                 state
@@ -523,7 +493,7 @@ impl Inner {
                     .map_or(entry.timestamp_ms, |o| o.min(entry.timestamp_ms)),
             );
             state.pending.push(entry);
-        }
+        });
         self.counters.accepted((state.pending.len() - held) as u64);
         if state.pending.is_empty() {
             return;
@@ -718,7 +688,7 @@ impl<'a> Ledger<'a> {
         if fallback_failed > 0 {
             c.dropped("fallback_failed", fallback_failed);
         }
-        self.inner.buffered.fetch_sub(bytes, Ordering::AcqRel);
+        self.inner.queue.release(bytes);
     }
 }
 

@@ -5,11 +5,33 @@
 //! Each invocation runs inside a `lift.invocation` span to which the corridor attaches the
 //! invocation's [`Logger`]; the bridge finds it by walking the event's span scope, so
 //! concurrent invocations on one thread pool never borrow each other's fields.
+//!
+//! `tracing` spans opened inside an invocation become Lift spans (X-Ray subsegments), nested
+//! as the `tracing` spans are, under the handler's span. Their fields become metadata; a field
+//! named `annotation.<key>` becomes the annotation `<key>` instead (indexed by X-Ray):
+//!
+//! ```
+//! # async fn load_order(id: u64) {}
+//! # async fn handler() {
+//! use tracing::Instrument;
+//!
+//! let id = 42_u64;
+//! load_order(id)
+//!     .instrument(tracing::info_span!("load order", annotation.order_id = id, table = "orders"))
+//!     .await;
+//! # }
+//! ```
+//!
+//! Spans from the AWS SDK and the HTTP stack under it (targets `aws_*`, `hyper*`, `h2`,
+//! `tower*`, `rustls`) are left out: Lift's SDK interceptor traces each AWS call once.
 
 use std::fmt;
 
 use serde_json::Value;
+use std::sync::{Arc, Mutex};
 use tracing::field::{Field as TField, Visit};
+
+use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::prelude::*;
@@ -17,7 +39,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{Layer, Registry};
 
 use super::Frame;
-use super::{Field, Level, Logger, Observability};
+use super::{Field, Level, Logger, Observability, Span, Tracer};
 
 /// A `tracing-subscriber` layer writing `tracing` events through Lift's logger. Install it with
 /// [`install_tracing_bridge`], or add it to your own `Registry`-based subscriber.
@@ -34,8 +56,24 @@ impl fmt::Debug for TracingBridge {
     }
 }
 
-/// The invocation's logger, stored in the `lift.invocation` span's extensions.
-struct InvocationLogger(Logger);
+/// The invocation's logger and frame, stored in the `lift.invocation` span's extensions.
+struct InvocationLogger(Logger, Frame);
+
+/// The Lift span a `tracing` span became, in its extensions; it ends when the `tracing` span
+/// closes.
+struct LiftSpan {
+    span: Mutex<Span>,
+    id: Option<Arc<str>>,
+    frame: Frame,
+}
+
+/// Targets whose spans are not traced: the AWS SDK (traced by its interceptor) and the HTTP
+/// stack beneath it.
+fn untraced(target: &str) -> bool {
+    ["aws_", "hyper", "h2", "tower", "rustls"]
+        .iter()
+        .any(|p| target.starts_with(p))
+}
 
 impl TracingBridge {
     /// A bridge for this configuration.
@@ -78,8 +116,10 @@ pub(crate) fn invocation_span(frame: &Frame) -> tracing::Span {
     span.with_subscriber(|(id, dispatch)| {
         if let Some(registry) = dispatch.downcast_ref::<Registry>() {
             if let Some(data) = registry.span(id) {
-                data.extensions_mut()
-                    .insert(InvocationLogger(Logger::context(frame.clone())));
+                data.extensions_mut().insert(InvocationLogger(
+                    Logger::context(frame.clone()),
+                    frame.clone(),
+                ));
             }
         }
     });
@@ -136,6 +176,59 @@ where
         meta.is_span() || level(meta.level()) >= self.min
     }
 
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(data) = ctx.span(id) else { return };
+        let meta = data.metadata();
+        if meta.name() == "lift.invocation" || untraced(meta.target()) {
+            return;
+        }
+        // The nearest enclosing Lift span, or the invocation's handler span.
+        let mut under = None;
+        for ancestor in data.scope().skip(1) {
+            let ext = ancestor.extensions();
+            if let Some(l) = ext.get::<LiftSpan>() {
+                under = Some((l.frame.clone(), l.id.clone()));
+                break;
+            }
+            if let Some(inv) = ext.get::<InvocationLogger>() {
+                under = Some((inv.1.clone(), inv.1.span_id()));
+                break;
+            }
+        }
+        let Some((frame, parent)) = under else { return };
+        let tracer = Tracer::context(frame.clone());
+        if !tracer.is_recording() {
+            return;
+        }
+        let mut span = tracer.span_under(meta.name(), parent);
+        let mut v = Fields::default();
+        attrs.record(&mut v);
+        add_fields(&mut span, v);
+        let id = span.shared_id();
+        data.extensions_mut().insert(LiftSpan {
+            span: Mutex::new(span),
+            id,
+            frame,
+        });
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+        let Some(data) = ctx.span(id) else { return };
+        let ext = data.extensions();
+        if let Some(l) = ext.get::<LiftSpan>() {
+            let mut v = Fields::default();
+            values.record(&mut v);
+            add_fields(&mut l.span.lock().unwrap_or_else(|p| p.into_inner()), v);
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        if let Some(data) = ctx.span(&id) {
+            // Dropping it ends it.
+            drop(data.extensions_mut().remove::<LiftSpan>());
+        }
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
         let logger = ctx
             .event_scope(event)
@@ -161,5 +254,19 @@ where
                 .map(|(k, val)| (k.as_str(), Field::Json(val))),
         );
         logger.log(lvl, &v.message, &fields);
+    }
+}
+
+/// A `tracing` span's fields on its Lift span: `annotation.<key>` as annotations, the rest as
+/// metadata (`message`, if any, too).
+fn add_fields(span: &mut Span, v: Fields) {
+    if !v.message.is_empty() {
+        span.metadata("message", v.message);
+    }
+    for (key, value) in v.fields {
+        match key.strip_prefix("annotation.") {
+            Some(k) => span.annotate(k, value),
+            None => span.metadata(&key, value),
+        }
     }
 }

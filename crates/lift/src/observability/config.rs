@@ -381,7 +381,7 @@ impl Settings {
                 .unwrap_or_else(|p| p.into_inner()),
         );
         if !set.entries.is_empty() || !set.rejected.is_empty() || !set.groups.is_empty() {
-            super::flush::metrics(self, vec![(None, set)], None);
+            super::flush::metrics(self, vec![(None, set)], None, None);
         }
     }
 }

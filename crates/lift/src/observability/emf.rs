@@ -47,7 +47,11 @@ fn compatible(a: &Part<'_>, b: &Part<'_>) -> bool {
 }
 
 /// The documents for `records`, in order.
-pub(crate) fn documents(ts: u64, records: &[MetricsRecord]) -> Vec<Vec<u8>> {
+pub(crate) fn documents(
+    ts: u64,
+    records: &[MetricsRecord],
+    trace_id: Option<&str>,
+) -> Vec<Vec<u8>> {
     let parts = records.iter().flat_map(|r| {
         r.metrics.chunks(MAX_METRICS).map(move |m| Part {
             record: r,
@@ -65,10 +69,10 @@ pub(crate) fn documents(ts: u64, records: &[MetricsRecord]) -> Vec<Vec<u8>> {
             _ => docs.push(vec![part]),
         }
     }
-    docs.iter().map(|d| document(ts, d)).collect()
+    docs.iter().map(|d| document(ts, d, trace_id)).collect()
 }
 
-fn document(ts: u64, parts: &[Part<'_>]) -> Vec<u8> {
+fn document(ts: u64, parts: &[Part<'_>], trace_id: Option<&str>) -> Vec<u8> {
     let mut b = Vec::with_capacity(256 + 64 * parts.iter().map(|p| p.metrics.len()).sum::<usize>());
     let _ = write!(b, "{{\"_aws\":{{\"Timestamp\":{ts},\"CloudWatchMetrics\":[");
     let mut root: Vec<(&str, &str)> = Vec::new();
@@ -118,6 +122,11 @@ fn document(ts: u64, parts: &[Part<'_>]) -> Vec<u8> {
             b.push(b':');
             value(&mut b, &m.value);
         }
+    }
+    if let Some(t) = trace_id {
+        // A property, not a dimension: it links the document to its trace.
+        b.extend_from_slice(b",\"xray_trace_id\":");
+        json_str(&mut b, t);
     }
     b.push(b'}');
     b
@@ -198,11 +207,12 @@ mod tests {
         let docs = documents(
             1700000000000,
             &[record(&[("service", "svc"), ("tenant", "t1")], vec![c, h])],
+            Some("1-5759e988-bd862e3fe1be46a994272793"),
         );
         assert_eq!(docs.len(), 1);
         assert_eq!(
             String::from_utf8(docs[0].clone()).unwrap(),
-            r#"{"_aws":{"Timestamp":1700000000000,"CloudWatchMetrics":[{"Namespace":"NS","Dimensions":[["service","tenant"]],"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds","StorageResolution":1}]}]},"service":"svc","tenant":"t1","Requests":2.0,"Latency":{"Values":[1.5,3.0],"Counts":[2,1],"Max":3.0,"Min":1.5,"Count":3,"Sum":6.0}}"#
+            r#"{"_aws":{"Timestamp":1700000000000,"CloudWatchMetrics":[{"Namespace":"NS","Dimensions":[["service","tenant"]],"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds","StorageResolution":1}]}]},"service":"svc","tenant":"t1","Requests":2.0,"Latency":{"Values":[1.5,3.0],"Counts":[2,1],"Max":3.0,"Min":1.5,"Count":3,"Sum":6.0},"xray_trace_id":"1-5759e988-bd862e3fe1be46a994272793"}"#
         );
     }
 
@@ -211,7 +221,7 @@ mod tests {
         let many: Vec<MetricDatum> = (0..150)
             .map(|i| datum(&format!("m{i}"), MetricValue::Counter(1.0)))
             .collect();
-        let docs = documents(1, &[record(&[("service", "s")], many)]);
+        let docs = documents(1, &[record(&[("service", "s")], many)], None);
         let counts: Vec<usize> = docs
             .iter()
             .map(|d| {
@@ -235,7 +245,7 @@ mod tests {
             &[("service", "s"), ("route", "/x")],
             vec![datum("Requests", MetricValue::Counter(1.0))],
         );
-        let docs = documents(1, &[main.clone(), route.clone()]);
+        let docs = documents(1, &[main.clone(), route.clone()], None);
         assert_eq!(docs.len(), 1);
         assert_eq!(
             String::from_utf8(docs[0].clone()).unwrap(),
@@ -246,7 +256,7 @@ mod tests {
             &[("service", "s")],
             vec![datum("Requests", MetricValue::Counter(1.0))],
         );
-        assert_eq!(documents(1, &[same, route]).len(), 2);
+        assert_eq!(documents(1, &[same, route], None).len(), 2);
         // A dimension with two values (two tenants): two documents.
         let a = record(
             &[("tenant", "a")],
@@ -256,6 +266,6 @@ mod tests {
             &[("tenant", "b")],
             vec![datum("Hits2", MetricValue::Counter(1.0))],
         );
-        assert_eq!(documents(1, &[a, b]).len(), 2);
+        assert_eq!(documents(1, &[a, b], None).len(), 2);
     }
 }

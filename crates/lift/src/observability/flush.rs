@@ -61,6 +61,7 @@ pub(crate) fn metrics(
     settings: &Arc<Settings>,
     sets: Vec<(Option<Arc<str>>, MetricSet)>,
     cold_start_function: Option<&str>,
+    trace_id: Option<&str>,
 ) {
     // Merge the sets that share a tenant and dimensions (the records of one tenant in a batch).
     let buckets = if sets.len() == 1 {
@@ -78,7 +79,9 @@ pub(crate) fn metrics(
     }
     let ts = now_ms();
     if !records.is_empty() {
-        settings.pipeline.metrics(&MetricsBatch::new(ts, records));
+        settings
+            .pipeline
+            .metrics(&MetricsBatch::new(ts, records).with_trace_id(trace_id.map(str::to_owned)));
     }
     if let Some(function) = cold_start_function {
         let record = MetricsRecord {
@@ -94,9 +97,9 @@ pub(crate) fn metrics(
                 value: MetricValue::Counter(1.0),
             }],
         };
-        settings
-            .pipeline
-            .metrics(&MetricsBatch::new(ts, vec![record]));
+        settings.pipeline.metrics(
+            &MetricsBatch::new(ts, vec![record]).with_trace_id(trace_id.map(str::to_owned)),
+        );
     }
     if !rejected.is_empty() || clashed > 0 {
         Logger::process(settings.clone()).emit(

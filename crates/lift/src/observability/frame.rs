@@ -23,11 +23,13 @@ pub(crate) struct Ids {
     pub(crate) correlation: Option<Arc<str>>,
 }
 
-/// What a frame records: its ids and its metrics.
+/// What a frame records: its ids, its metrics, and the span its handler runs in.
 #[derive(Debug, Default)]
 pub(crate) struct FrameState {
     pub(crate) ids: Ids,
     pub(crate) metrics: MetricSet,
+    /// The span new spans nest under: the handler's, once it is open.
+    pub(crate) span: Option<Arc<str>>,
 }
 
 /// A record's own frame state and id.
@@ -93,6 +95,15 @@ impl Frame {
     /// The frame's ids now.
     pub(crate) fn ids(&self) -> Ids {
         self.state().ids.clone()
+    }
+
+    /// The id of the span new spans of this frame nest under.
+    pub(crate) fn span_id(&self) -> Option<Arc<str>> {
+        self.state().span.clone()
+    }
+
+    pub(crate) fn set_span_id(&self, id: Option<Arc<str>>) {
+        self.state().span = id;
     }
 
     pub(crate) fn set_tenant(&self, tenant: String) {

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::frame::{FrameState, RecordFrame};
 use super::logger::{Field, Level, Logger, Rendered};
+use super::trace::TraceState;
 use super::tracer::SpanSet;
 use super::{RecordKind, Settings};
 
@@ -99,23 +100,19 @@ pub(crate) struct Telemetry {
     succeeded: AtomicBool,
     finished: AtomicBool,
     function_name: String,
-    /// The trace header the invocation carried, and its root trace id.
-    pub(crate) trace_header: Option<String>,
-    pub(crate) trace_id: Option<String>,
-}
-
-/// `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=...;Sampled=1` → the root id.
-pub(crate) fn root_of(header: &str) -> Option<&str> {
-    header
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("Root="))
-        .filter(|r| !r.is_empty())
+    /// The trace the invocation belongs to, and whether its spans are recorded.
+    pub(crate) trace: TraceState,
 }
 
 impl Telemetry {
-    pub(crate) fn new(settings: Arc<Settings>, lambda: &crate::LambdaContext) -> Self {
+    /// An invocation's telemetry; `incoming` is the request's `X-Amzn-Trace-Id`, if any.
+    pub(crate) fn new(
+        settings: Arc<Settings>,
+        lambda: &crate::LambdaContext,
+        incoming: Option<&str>,
+    ) -> Self {
         let cold_start = settings.take_cold_start();
-        let trace_header = lambda.xray_trace_id.clone();
+        let trace = TraceState::new(&settings, lambda.xray_trace_id.as_deref(), incoming);
         Telemetry {
             log: LogState::new(&settings),
             cold_start,
@@ -129,8 +126,7 @@ impl Telemetry {
             } else {
                 String::new()
             },
-            trace_id: trace_header.as_deref().and_then(root_of).map(str::to_owned),
-            trace_header,
+            trace,
             settings,
         }
     }
@@ -185,13 +181,14 @@ impl Telemetry {
                 sets.push(take(&mut r.state.lock().unwrap_or_else(|p| p.into_inner())));
             }
             let cold = self.cold_start && settings.cold_start_metric;
-            super::flush::metrics(settings, sets, cold.then_some(self.function_name.as_str()));
+            super::flush::metrics(
+                settings,
+                sets,
+                cold.then_some(self.function_name.as_str()),
+                self.trace.trace_id.as_deref(),
+            );
         }
-        self.spans.flush(
-            settings,
-            self.trace_header.as_deref(),
-            self.trace_id.as_deref(),
-        );
+        self.spans.flush(settings, &self.trace);
         settings.flush_process_metrics();
     }
 }
@@ -201,20 +198,5 @@ impl Drop for Telemetry {
         // An invocation that panicked or was abandoned never reached its flush: nothing it
         // recorded is lost, and its debug lines are written as for a failure.
         self.finish();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn trace_root_is_read_from_the_header() {
-        assert_eq!(
-            super::root_of(
-                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-            ),
-            Some("1-5759e988-bd862e3fe1be46a994272793")
-        );
-        assert_eq!(super::root_of("Parent=1"), None);
-        assert_eq!(super::root_of("Root=;Parent=1"), None);
     }
 }

@@ -311,7 +311,7 @@ impl Logger {
             tenant_id: r.ids.tenant.as_deref(),
             user_id: r.ids.user.as_deref(),
             correlation_id: r.ids.correlation.as_deref(),
-            trace_id: scope.and_then(|s| s.telemetry.trace_id.as_deref()),
+            trace_id: scope.and_then(|s| s.telemetry.trace.trace_id.as_deref()),
             line: &r.line,
         };
         self.shared.pipeline.log(&record);
@@ -344,7 +344,7 @@ impl Logger {
                 w.str_value(&lambda.invoked_function_arn);
                 w.own(FUNCTION_REQUEST_ID);
                 w.str_value(&lambda.request_id);
-                if let Some(t) = &tel.trace_id {
+                if let Some(t) = &tel.trace.trace_id {
                     w.own(XRAY_TRACE_ID);
                     w.str_value(t);
                 }

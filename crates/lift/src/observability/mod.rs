@@ -54,7 +54,9 @@ mod record;
 mod stdout;
 mod tenant;
 mod timestamp;
+mod trace;
 mod tracer;
+pub mod xray;
 
 pub(crate) use bridge::invocation_span;
 pub use bridge::{install_tracing_bridge, TracingBridge};
@@ -68,10 +70,11 @@ pub use metrics::{Counter, Gauge, Histogram, Metrics, MetricsError, Resolution, 
 pub use pipeline::{DEFAULT_FLUSH_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use record::{
     HistogramValue, LogRecord, MetricDatum, MetricValue, MetricsBatch, MetricsRecord, SpanBatch,
-    SpanRecord,
+    SpanHttp, SpanRecord,
 };
 pub use stdout::StdoutExporter;
 pub use tenant::{valid_dimension_value, valid_namespace, INVALID_TENANT, OTHER_TENANT};
+pub(crate) use tracer::within;
 pub use tracer::{Span, Tracer};
 
 pub(crate) use config::Settings;

@@ -157,6 +157,7 @@ impl MetricsRecord {
 pub struct MetricsBatch {
     timestamp_ms: u64,
     records: Vec<MetricsRecord>,
+    trace_id: Option<String>,
     emf: OnceLock<Vec<Vec<u8>>>,
 }
 
@@ -166,8 +167,21 @@ impl MetricsBatch {
         MetricsBatch {
             timestamp_ms,
             records,
+            trace_id: None,
             emf: OnceLock::new(),
         }
+    }
+
+    /// The same batch, linked to the X-Ray trace `trace_id` (`1-5759e988-…`): its EMF
+    /// documents carry it as the `xray_trace_id` property.
+    pub fn with_trace_id(mut self, trace_id: Option<String>) -> Self {
+        self.trace_id = trace_id;
+        self
+    }
+
+    /// The trace of the invocation that recorded these metrics, when it was traced.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.trace_id.as_deref()
     }
 
     /// When the metrics were flushed, in epoch milliseconds.
@@ -183,8 +197,9 @@ impl MetricsBatch {
     /// The CloudWatch Embedded Metric Format documents for these records, rendered the first
     /// time any exporter asks and shared after that.
     pub fn emf_documents(&self) -> &[Vec<u8>] {
-        self.emf
-            .get_or_init(|| super::emf::documents(self.timestamp_ms, &self.records))
+        self.emf.get_or_init(|| {
+            super::emf::documents(self.timestamp_ms, &self.records, self.trace_id())
+        })
     }
 }
 
@@ -206,15 +221,68 @@ pub struct SpanRecord {
     pub annotations: Map<String, Value>,
     /// Unindexed key-values.
     pub metadata: Map<String, Value>,
-    /// The error that failed it, when it failed.
+    /// The error that failed it, when it failed: a message fit to show (an error code, never
+    /// a secret).
     pub error: Option<String>,
+    /// `aws` for a call to an AWS service, `remote` for another downstream call.
+    pub namespace: Option<String>,
+    /// The HTTP request it served or made, and the response's status.
+    pub http: Option<SpanHttp>,
+    /// For an AWS call: `operation`, `region`, `request_id`, and the like.
+    pub aws: Map<String, Value>,
     /// The spans started inside this one, in the order they ended.
     pub children: Vec<SpanRecord>,
 }
 
+/// The HTTP side of a span: what X-Ray shows in its `http` block. Its status sets the span's
+/// `error` (4xx), `throttle` (429) or `fault` (5xx) flag.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct SpanHttp {
+    /// The request method.
+    pub method: Option<String>,
+    /// The URL; the X-Ray document leaves out its query string, which may carry tokens.
+    pub url: Option<String>,
+    /// The caller's `User-Agent`.
+    pub user_agent: Option<String>,
+    /// The caller's IP address.
+    pub client_ip: Option<String>,
+    /// The response status.
+    pub status: Option<u16>,
+    /// The response body's length.
+    pub content_length: Option<u64>,
+}
+
 impl SpanRecord {
+    /// A span with nothing but its name, id and times (epoch seconds), for exporters and
+    /// tests that build spans themselves.
+    pub fn new(
+        name: impl Into<String>,
+        id: impl Into<String>,
+        start_time: f64,
+        end_time: f64,
+    ) -> Self {
+        SpanRecord {
+            name: name.into(),
+            id: id.into(),
+            parent_id: None,
+            start_time,
+            end_time,
+            annotations: Map::new(),
+            metadata: Map::new(),
+            error: None,
+            namespace: None,
+            http: None,
+            aws: Map::new(),
+            children: Vec::new(),
+        }
+    }
+
     /// The span alone (children left out) as a JSON object: `name`, `id`, `parent_id`,
-    /// `trace_id`, `start_time`, `end_time`, `annotations`, `metadata`, `error` and `cause`.
+    /// `trace_id`, `start_time`, `end_time`, `annotations`, `metadata`, `error` and `cause`,
+    /// `namespace`, `http` (flat: `method`, `url`, `status`, …) and `aws`. (A flat view for
+    /// tests and logs; the X-Ray documents are written by
+    /// [`xray::document`](super::xray::document).)
     pub fn to_json(&self, trace_id: Option<&str>) -> Value {
         let mut m = Map::new();
         m.insert("name".into(), Value::String(self.name.clone()));
@@ -240,6 +308,29 @@ impl SpanRecord {
             m.insert("error".into(), Value::Bool(true));
             m.insert("cause".into(), Value::String(e.clone()));
         }
+        if let Some(ns) = &self.namespace {
+            m.insert("namespace".into(), Value::String(ns.clone()));
+        }
+        if let Some(h) = &self.http {
+            let mut http = Map::new();
+            let fields = [
+                ("method", h.method.clone().map(Value::String)),
+                ("url", h.url.clone().map(Value::String)),
+                ("user_agent", h.user_agent.clone().map(Value::String)),
+                ("client_ip", h.client_ip.clone().map(Value::String)),
+                ("status", h.status.map(Value::from)),
+                ("content_length", h.content_length.map(Value::from)),
+            ];
+            for (k, v) in fields {
+                if let Some(v) = v {
+                    http.insert(k.into(), v);
+                }
+            }
+            m.insert("http".into(), Value::Object(http));
+        }
+        if !self.aws.is_empty() {
+            m.insert("aws".into(), Value::Object(self.aws.clone()));
+        }
         Value::Object(m)
     }
 }
@@ -252,11 +343,31 @@ pub struct SpanBatch {
     pub trace_id: Option<String>,
     /// The whole trace header the invocation carried (`Root=…;Parent=…;Sampled=…`).
     pub trace_header: Option<String>,
+    /// The id the top-level spans hang from: in Lambda, the function segment Lambda writes
+    /// (the header's `Parent`); outside Lambda, the caller's segment, when it sent a header.
+    pub parent_id: Option<String>,
+    /// Whether the invocation ran in Lambda, whose own segment the spans go under; outside
+    /// Lambda an exporter writes a segment of its own for them.
+    pub in_lambda: bool,
+    /// The service (`POWERTOOLS_SERVICE_NAME`), which names a segment written outside Lambda.
+    pub service: String,
     /// The top-level spans.
     pub roots: Vec<SpanRecord>,
 }
 
 impl SpanBatch {
+    /// A batch of these trees, not traced (no trace id) until its fields are set.
+    pub fn new(roots: Vec<SpanRecord>) -> Self {
+        SpanBatch {
+            trace_id: None,
+            trace_header: None,
+            parent_id: None,
+            in_lambda: false,
+            service: String::new(),
+            roots,
+        }
+    }
+
     /// Every span, parents before their children.
     pub fn spans(&self) -> Vec<&SpanRecord> {
         fn walk<'a>(s: &'a SpanRecord, out: &mut Vec<&'a SpanRecord>) {
@@ -310,17 +421,9 @@ mod tests {
     use super::*;
 
     fn span(id: &str, parent: Option<&str>) -> SpanRecord {
-        SpanRecord {
-            name: id.into(),
-            id: id.into(),
-            parent_id: parent.map(Into::into),
-            start_time: 0.0,
-            end_time: 0.0,
-            annotations: Map::new(),
-            metadata: Map::new(),
-            error: None,
-            children: Vec::new(),
-        }
+        let mut s = SpanRecord::new(id, id, 0.0, 0.0);
+        s.parent_id = parent.map(Into::into);
+        s
     }
 
     #[test]

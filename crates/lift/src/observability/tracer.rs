@@ -3,22 +3,30 @@
 //! Spans are recorded in the invocation and handed to the exporters as one [`SpanBatch`] of
 //! trees when the invocation ends (after the response): each [`SpanRecord`] has its `name`,
 //! `id`, `parent_id`, `start_time` and `end_time` (epoch seconds), `annotations`, `metadata`,
-//! `error` and its children. A span carries its request's or record's identity: `tenant_id` and
-//! `user_id` annotations, when known. The stdout exporter does not take spans (stdout is for
-//! logs and metrics), and then spans are not recorded at all;
-//! [`MemoryExporter`](super::MemoryExporter) keeps them for tests. With tracing off
-//! (`POWERTOOLS_TRACE_DISABLED`), or no exporter that takes spans, spans cost nothing and record
-//! nothing. A span that ends after its invocation was flushed is counted as late.
+//! `error`, its `http` block and its children.
+//!
+//! Lift opens one span per invocation around the handler (`## GET /users/:id`, `## sqs`), and
+//! one per record of a batch, nested in it. A span started from a [`Context`](crate::Context)'s
+//! tracer, or from [`Tracer::current`], nests under its request's (or record's) handler span;
+//! [`Span::child`] nests deeper. A span carries its request's or record's identity: `tenant_id`
+//! and `user_id` annotations, when known by the time it ends.
+//!
+//! Nothing is recorded — spans cost an `Option` check — when tracing is off
+//! (`POWERTOOLS_TRACE_DISABLED`), when no exporter takes spans (the default stdout exporter
+//! does not), or when the trace is not sampled (`Sampled=0`). A span that ends after its
+//! invocation was flushed is counted as late.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
 use super::frame::Frame;
-use super::record::{span_trees, SpanBatch, SpanRecord};
-use super::{RecordKind, Settings};
+use super::record::{span_trees, SpanBatch, SpanHttp, SpanRecord};
+use super::xray::{new_id, TraceHeader};
+use super::Settings;
 
 /// Finished spans of one invocation, in the order they ended.
 #[derive(Default)]
@@ -34,21 +42,22 @@ impl SpanSet {
             .push(span);
     }
 
-    pub(crate) fn flush(
-        &self,
-        settings: &Settings,
-        trace_header: Option<&str>,
-        trace_id: Option<&str>,
-    ) {
+    pub(crate) fn flush(&self, settings: &Settings, trace: &super::trace::TraceState) {
         let spans = std::mem::take(&mut *self.done.lock().unwrap_or_else(|p| p.into_inner()));
         if spans.is_empty() {
             return;
         }
-        settings.pipeline.spans(&SpanBatch {
-            trace_id: trace_id.map(str::to_owned),
-            trace_header: trace_header.map(str::to_owned),
-            roots: span_trees(spans),
-        });
+        let mut batch = SpanBatch::new(span_trees(spans));
+        batch.trace_id = trace.trace_id.clone();
+        batch.trace_header = trace.raw.clone();
+        batch.parent_id = trace
+            .header
+            .as_ref()
+            .and_then(TraceHeader::parent)
+            .map(str::to_owned);
+        batch.in_lambda = trace.in_lambda;
+        batch.service = settings.service.to_string();
+        settings.pipeline.spans(&batch);
     }
 }
 
@@ -58,11 +67,19 @@ fn epoch_seconds(t: SystemTime) -> f64 {
         .unwrap_or(0.0)
 }
 
-fn new_id() -> String {
-    format!("{:016x}", fastrand::u64(..))
+tokio::task_local! {
+    /// The frame of the request or record whose handler runs in this task.
+    static CURRENT: Frame;
 }
 
-/// Starts spans for one invocation. From [`Context::tracer`](crate::Context::tracer).
+/// Run `fut` as the work of `frame`, so that [`Tracer::current`] finds it.
+pub(crate) fn within<F: Future>(frame: Frame, fut: F) -> impl Future<Output = F::Output> {
+    CURRENT.scope(frame, fut)
+}
+
+/// Starts spans for one invocation. From [`Context::tracer`](crate::Context::tracer), or
+/// [`Tracer::current`] where no `Context` is at hand (an HTTP client wrapper, an AWS SDK
+/// interceptor).
 #[derive(Clone)]
 pub struct Tracer {
     frame: Option<Frame>,
@@ -71,34 +88,108 @@ pub struct Tracer {
 impl fmt::Debug for Tracer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tracer")
-            .field("enabled", &self.frame.is_some())
+            .field("recording", &self.frame.is_some())
             .finish()
     }
 }
 
 impl Tracer {
     pub(crate) fn context(frame: Frame) -> Self {
-        let settings = frame.settings();
-        let enabled = settings.tracing_enabled && settings.pipeline.wants(RecordKind::Span);
+        let recorded = frame.scope().telemetry.trace.recorded;
         Tracer {
-            frame: enabled.then_some(frame),
+            frame: recorded.then_some(frame),
         }
     }
 
-    /// Start a span; it ends when dropped or [`end`](Span::end)ed.
+    /// The tracer of the request or record whose handler is running in this task; one that
+    /// records nothing outside any (and in tasks spawned from a handler, which do not inherit
+    /// it: pass them the `Context`'s tracer).
+    pub fn current() -> Tracer {
+        CURRENT
+            .try_with(|f| Tracer::context(f.clone()))
+            .unwrap_or(Tracer { frame: None })
+    }
+
+    /// Whether spans started here are recorded.
+    pub fn is_recording(&self) -> bool {
+        self.frame.is_some()
+    }
+
+    /// Start a span under the request's (or record's) handler span; it ends when dropped or
+    /// [`end`](Span::end)ed.
     pub fn span(&self, name: &str) -> Span {
-        Span::start(self.frame.clone(), name, None)
+        let parent = self.frame.as_ref().and_then(Frame::span_id);
+        Span::start(self.frame.clone(), name, parent)
+    }
+
+    /// Start a span under `parent` (a span id), or at the top when `None`.
+    pub(crate) fn span_under(&self, name: &str, parent: Option<Arc<str>>) -> Span {
+        Span::start(self.frame.clone(), name, parent)
+    }
+
+    /// Trace an outgoing HTTP call: a `remote` span named after the host, with the request's
+    /// method and URL, and `X-Amzn-Trace-Id` set on `request` with that span as the parent, so
+    /// the service called can continue the trace. Set the response's status on the span (or
+    /// [`set_error`](Span::set_error) when there is none) and let it end.
+    ///
+    /// ```
+    /// # async fn send(_r: http::Request<()>) -> Result<http::Response<()>, std::io::Error> { Ok(http::Response::new(())) }
+    /// use lift::prelude::*;
+    ///
+    /// async fn rates(ctx: Context) -> Result<String, Error> {
+    ///     let mut request = http::Request::get("https://rates.example.com/v1/eur").body(()).unwrap();
+    ///     let mut call = ctx.tracer().http_call(&mut request);
+    ///     match send(request).await {
+    ///         Ok(response) => call.set_http_status(response.status().as_u16()),
+    ///         Err(_) => call.set_error("rates unreachable"),
+    ///     }
+    ///     Ok("1.08".into())
+    /// }
+    /// ```
+    pub fn http_call<B>(&self, request: &mut http::Request<B>) -> Span {
+        if !self.is_recording() {
+            return Span::start(None, "", None);
+        }
+        let uri = request.uri();
+        let host = uri.host().unwrap_or("remote").to_owned();
+        let url = uri.to_string();
+        let mut span = self.span(&host);
+        span.set_namespace("remote");
+        span.set_http_request(request.method().as_str(), &url);
+        if let Some(h) = span
+            .trace_header()
+            .and_then(|h| http::HeaderValue::from_str(&h).ok())
+        {
+            request.headers_mut().insert("x-amzn-trace-id", h);
+        }
+        span
+    }
+
+    /// The trace header (`X-Amzn-Trace-Id`) to send with a call made from the handler span.
+    /// `None` when the invocation has no trace.
+    pub fn trace_header(&self) -> Option<String> {
+        let frame = self.frame.as_ref()?;
+        let span = frame.span_id();
+        frame
+            .scope()
+            .telemetry
+            .trace
+            .downstream(span.as_deref())
+            .map(|h| h.to_string())
     }
 }
 
 struct SpanData {
     name: String,
-    id: String,
-    parent: Option<String>,
+    id: Arc<str>,
+    parent: Option<Arc<str>>,
     start: SystemTime,
     annotations: Map<String, Value>,
     metadata: Map<String, Value>,
     error: Option<String>,
+    namespace: Option<String>,
+    http: Option<SpanHttp>,
+    aws: Map<String, Value>,
 }
 
 /// A unit of traced work. Annotations are indexed (searchable) key-values; metadata is not.
@@ -116,16 +207,19 @@ impl fmt::Debug for Span {
 }
 
 impl Span {
-    fn start(frame: Option<Frame>, name: &str, parent: Option<String>) -> Span {
+    fn start(frame: Option<Frame>, name: &str, parent: Option<Arc<str>>) -> Span {
         let data = frame.as_ref().map(|_| {
             Box::new(SpanData {
                 name: name.to_owned(),
-                id: new_id(),
+                id: Arc::from(new_id()),
                 parent,
                 start: SystemTime::now(),
                 annotations: Map::new(),
                 metadata: Map::new(),
                 error: None,
+                namespace: None,
+                http: None,
+                aws: Map::new(),
             })
         });
         Span { frame, data }
@@ -140,7 +234,34 @@ impl Span {
         )
     }
 
-    /// Add an annotation (indexed by X-Ray).
+    /// Whether this span is recorded.
+    pub fn is_recording(&self) -> bool {
+        self.data.is_some()
+    }
+
+    /// Its id (16 hex digits), when recorded.
+    pub fn id(&self) -> Option<&str> {
+        self.data.as_ref().map(|d| &*d.id)
+    }
+
+    pub(crate) fn shared_id(&self) -> Option<Arc<str>> {
+        self.data.as_ref().map(|d| d.id.clone())
+    }
+
+    /// The trace header (`X-Amzn-Trace-Id`) to send with a call this span makes: the same
+    /// trace, this span as the parent.
+    pub fn trace_header(&self) -> Option<String> {
+        let frame = self.frame.as_ref()?;
+        frame
+            .scope()
+            .telemetry
+            .trace
+            .downstream(self.id())
+            .map(|h| h.to_string())
+    }
+
+    /// Add an annotation (indexed by X-Ray): a string, number or bool. X-Ray keys take
+    /// letters, digits and underscores (others are written as `_`), 50 a span at most.
     pub fn annotate(&mut self, key: &str, value: impl Into<Value>) {
         if let Some(d) = &mut self.data {
             d.annotations.insert(key.to_owned(), value.into());
@@ -154,11 +275,48 @@ impl Span {
         }
     }
 
-    /// Mark the span failed.
+    /// Mark the span failed, with a message fit to show (an error code, never a secret). A
+    /// span already failed keeps its first error.
     pub fn set_error(&mut self, message: impl Into<String>) {
         if let Some(d) = &mut self.data {
-            d.error = Some(message.into());
+            d.error.get_or_insert_with(|| message.into());
         }
+    }
+
+    /// Mark it a downstream call: `aws` (an AWS service) or `remote` (anything else).
+    pub fn set_namespace(&mut self, namespace: &str) {
+        if let Some(d) = &mut self.data {
+            d.namespace = Some(namespace.to_owned());
+        }
+    }
+
+    /// The HTTP request it serves or makes. The query string is never written to X-Ray.
+    pub fn set_http_request(&mut self, method: &str, url: &str) {
+        if let Some(h) = self.http() {
+            h.method = Some(method.to_owned());
+            h.url = Some(super::xray::without_query(url).to_owned());
+        }
+    }
+
+    /// The HTTP response's status, which sets the `error` (4xx), `throttle` (429) or `fault`
+    /// (5xx) flag.
+    pub fn set_http_status(&mut self, status: u16) {
+        if let Some(h) = self.http() {
+            h.status = Some(status);
+        }
+    }
+
+    /// An `aws` block field (`operation`, `region`, `request_id`, …).
+    pub fn set_aws(&mut self, key: &str, value: impl Into<Value>) {
+        if let Some(d) = &mut self.data {
+            d.aws.insert(key.to_owned(), value.into());
+        }
+    }
+
+    pub(crate) fn http(&mut self) -> Option<&mut SpanHttp> {
+        self.data
+            .as_mut()
+            .map(|d| d.http.get_or_insert_with(SpanHttp::default))
     }
 
     /// End the span now.
@@ -183,16 +341,19 @@ impl Drop for Span {
                     .or_insert_with(|| Value::String(v.to_string()));
             }
         }
-        telemetry.spans.push(SpanRecord {
-            name: d.name,
-            id: d.id,
-            parent_id: d.parent,
-            start_time: epoch_seconds(d.start),
-            end_time: epoch_seconds(SystemTime::now()),
-            annotations,
-            metadata: d.metadata,
-            error: d.error,
-            children: Vec::new(),
-        });
+        let mut record = SpanRecord::new(
+            d.name,
+            d.id.to_string(),
+            epoch_seconds(d.start),
+            epoch_seconds(SystemTime::now()),
+        );
+        record.parent_id = d.parent.map(|p| p.to_string());
+        record.annotations = annotations;
+        record.metadata = d.metadata;
+        record.error = d.error;
+        record.namespace = d.namespace;
+        record.http = d.http;
+        record.aws = d.aws;
+        telemetry.spans.push(record);
     }
 }

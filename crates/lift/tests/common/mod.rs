@@ -22,6 +22,21 @@ pub fn lambda(request_id: &str) -> LambdaContext {
     LambdaContext::local(request_id, Duration::from_secs(30))
 }
 
+/// The trace header [`traced_lambda`] carries, as Lambda hands it to a function with active
+/// tracing, and its trace id.
+pub const TRACE_HEADER: &str =
+    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+pub const TRACE_ID: &str = "1-5759e988-bd862e3fe1be46a994272793";
+pub const TRACE_PARENT: &str = "53995c3f42cd8ad8";
+
+/// [`lambda`] with Lambda's trace header ([`TRACE_HEADER`]): the invocation runs as in Lambda
+/// with active tracing.
+pub fn traced_lambda(request_id: &str) -> LambdaContext {
+    let mut l = lambda(request_id);
+    l.xray_trace_id = Some(TRACE_HEADER.to_owned());
+    l
+}
+
 /// The same HTTP event sent to another path (`rawPath` and `requestContext.http.path` for
 /// payload 2.0, `path` for REST v1 and ALB), everything else unchanged.
 pub fn retarget(event: &[u8], path: &str) -> Vec<u8> {
