@@ -1,7 +1,7 @@
 //! The CloudWatch Logs exporter's two hot paths: accepting a line on the request path (alone,
-//! and with a second thread logging at the same time), and cutting held lines into PutLogEvents
-//! batches. Only the accepts are timed; the flushes between them (to a stand-in on loopback
-//! that answers at once) free what was sent, as in a running function.
+//! and with a second thread logging as many lines at the same time), and cutting held lines
+//! into PutLogEvents batches. Only the accepts are timed; the flushes between them (to a
+//! stand-in on loopback that answers at once) send what was held, as in a running function.
 //!
 //! `cargo bench -p lift-aws --features cloudwatch-logs --bench logs`
 
@@ -10,8 +10,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -94,46 +93,55 @@ fn exporter(port: u16) -> CloudWatchLogsExporter {
 /// Lines logged between two flushes: an invocation's worth and then some.
 const PER_FLUSH: u64 = 64;
 
-/// Time `iters` accepts on this thread, flushing (untimed) every [`PER_FLUSH`] lines, while
-/// `others` threads log the same line without pause.
+/// Time `iters` accepts on this thread while `others` threads log the same number of lines at
+/// the same time, as concurrent invocations do. After every [`PER_FLUSH`] lines each the
+/// threads meet, and the exporter flushes (untimed), as it does after each response.
 fn timed_accepts(iters: u64, others: usize, port: u16, text: &str) -> Duration {
     let exporter = Arc::new(exporter(port));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
+    let rounds = iters.div_ceil(PER_FLUSH);
+    // Each round: all threads start logging together, then all have finished.
+    let start = Arc::new(Barrier::new(others + 1));
+    let done = Arc::new(Barrier::new(others + 1));
     let producers: Vec<_> = (0..others)
         .map(|_| {
-            let (exporter, stop, text) = (exporter.clone(), stop.clone(), text.to_owned());
+            let (exporter, text) = (exporter.clone(), text.to_owned());
+            let (start, done) = (start.clone(), done.clone());
             std::thread::spawn(move || {
                 let record = LogRecord::new(Level::Info, text.as_bytes());
-                while !stop.load(Ordering::Relaxed) {
-                    for _ in 0..16 {
+                for _ in 0..rounds {
+                    start.wait();
+                    for _ in 0..PER_FLUSH {
                         exporter.log(&record);
                     }
-                    std::thread::yield_now();
+                    done.wait();
                 }
             })
         })
         .collect();
     let record = LogRecord::new(Level::Info, text.as_bytes());
     let mut elapsed = Duration::ZERO;
-    let mut done = 0;
-    while done < iters {
-        let n = PER_FLUSH.min(iters - done);
+    let mut left = iters;
+    for _ in 0..rounds {
+        let n = PER_FLUSH.min(left);
+        start.wait();
         let started = Instant::now();
         for _ in 0..n {
             exporter.log(&record);
         }
         elapsed += started.elapsed();
-        done += n;
+        left -= n;
+        done.wait();
         rt.block_on(exporter.flush(Instant::now() + Duration::from_secs(5)));
     }
-    stop.store(true, Ordering::Relaxed);
     for p in producers {
         p.join().unwrap();
     }
+    let stats = exporter.stats();
+    assert_eq!(stats.dropped_total(), 0, "{stats:?}");
     elapsed
 }
 
