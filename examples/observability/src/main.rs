@@ -21,7 +21,9 @@
 //!   `LIFT_CLOUDWATCH_TENANT_STREAMS=1` for one stream per tenant, `LIFT_CLOUDWATCH_LOGS_BATCH=1`
 //!   to batch across invocations (what is held is sent at SIGTERM);
 //! - `LIFT_CLOUDWATCH_METRICS=1`: metrics through PutMetricData instead of EMF (falling back to
-//!   EMF on stdout while CloudWatch is unreachable).
+//!   EMF on stdout while CloudWatch is unreachable);
+//! - `AWS_XRAY_DAEMON_ADDRESS` (which Lambda sets when active tracing is on): X-Ray
+//!   subsegments for each invocation, sent to the daemon after the response.
 //!
 //! What is not sent through an API stays on stdout.
 //!
@@ -30,6 +32,7 @@
 
 use std::time::Instant;
 
+use lift::observability::xray::{self, XRayExporter};
 use lift::observability::{install_tracing_bridge, Observability, StdoutExporter, Unit};
 use lift::prelude::*;
 use lift::security::AuthorizerClaims;
@@ -129,9 +132,15 @@ fn observability() -> Observability {
 
 /// Add the exporters the environment asks for (see the module docs); none means stdout.
 async fn exporters(obs: Observability) -> Observability {
+    // Lambda sets the daemon's address when active tracing is on.
+    let obs = if std::env::var_os(xray::ENV_DAEMON_ADDRESS).is_some() {
+        obs.exporter(XRayExporter::from_env())
+    } else {
+        obs
+    };
     let wanted = ["LIFT_CLOUDWATCH_LOG_GROUP", "LIFT_CLOUDWATCH_METRICS"];
     if wanted.iter().all(|v| std::env::var_os(v).is_none()) {
-        return obs;
+        return obs.exporter(StdoutExporter::new());
     }
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let obs = match CloudWatchLogsExporter::from_env(&config) {

@@ -682,6 +682,8 @@ pub struct Emulator {
     name: String,
     // Field order matters: the function is killed before the emulator it polls.
     function: Proc,
+    /// The Runtime API tap and the file it records into, when started tapped.
+    tap: Option<(Proc, PathBuf)>,
     watch: Proc,
 }
 
@@ -741,6 +743,42 @@ impl Emulator {
         watch_args: &[&str],
         warm_up_fixture: &str,
     ) -> Emulator {
+        Emulator::launch(function, env, watch_args, warm_up_fixture, false)
+    }
+
+    /// [`Emulator::start_function`] with a tap between the function and the Runtime API
+    /// (`py/runtime_tap.py`) that records what each event came with: see
+    /// [`Emulator::handed_over`].
+    pub fn start_function_tapped(function: &str, env: &[(&str, &str)]) -> Emulator {
+        Emulator::launch(function, env, &[], "hello-v2.json", true)
+    }
+
+    /// For each event the function received through the tap, in order: its request id and
+    /// the `Lambda-Runtime-Trace-Id` header the Runtime API sent with it.
+    pub fn handed_over(&self) -> Vec<(String, Option<String>)> {
+        let Some((_, file)) = &self.tap else {
+            panic!("the emulator was not started tapped")
+        };
+        std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).expect("a tap record");
+                (
+                    v["request_id"].as_str().unwrap_or_default().to_owned(),
+                    v["trace"].as_str().map(str::to_owned),
+                )
+            })
+            .collect()
+    }
+
+    fn launch(
+        function: &str,
+        env: &[(&str, &str)],
+        watch_args: &[&str],
+        warm_up_fixture: &str,
+        tapped: bool,
+    ) -> Emulator {
         let name = function.to_owned();
         let bin = example_bin_named(function);
         let cargo_lambda = cargo_lambda();
@@ -762,6 +800,22 @@ impl Emulator {
             .env("RUST_LOG", "cargo_lambda_watch=debug");
         let mut watch = Proc::spawn("cargo lambda watch", cmd);
         watch.wait_for_port(port);
+        let (runtime_port, tap) = if tapped {
+            let tap_port = free_port();
+            let file = std::env::temp_dir().join(format!(
+                "lift-runtime-tap-{}-{tap_port}.jsonl",
+                std::process::id()
+            ));
+            let mut cmd = Command::new(venv_python());
+            cmd.arg(workspace_root().join("tests/e2e/py/runtime_tap.py"))
+                .args([tap_port.to_string(), port.to_string()])
+                .arg(&file);
+            let mut tap = Proc::spawn("runtime tap", cmd);
+            tap.wait_for_port(tap_port);
+            (tap_port, Some((tap, file)))
+        } else {
+            (port, None)
+        };
 
         // Queue the first request before the function starts polling: the emulator answers a
         // poll for a function it has never seen a request for with 204 No Content, which the
@@ -788,7 +842,7 @@ impl Emulator {
         }
         cmd.env(
             "AWS_LAMBDA_RUNTIME_API",
-            format!("http://127.0.0.1:{port}/.rt/{function}"),
+            format!("http://127.0.0.1:{runtime_port}/.rt/{function}"),
         )
         .env("AWS_LAMBDA_FUNCTION_NAME", function)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
@@ -810,6 +864,7 @@ impl Emulator {
             port,
             name,
             function,
+            tap,
             watch,
         };
         match warmed_up {
