@@ -72,9 +72,12 @@ impl Intercept for XRayInterceptor {
         "LiftXRay"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: a client's interceptors run that before the operation's
+    // configuration, which names the service and the operation, is loaded.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let tracer = Tracer::current();

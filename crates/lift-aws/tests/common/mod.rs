@@ -185,6 +185,24 @@ impl Server {
     }
 }
 
+impl Server {
+    /// The proxy's `X-Amzn-Trace-Id` of every request so far (`None` when a request had none).
+    pub fn trace_headers(&self) -> Vec<Option<String>> {
+        let mut s =
+            TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).expect("connect to the proxy");
+        let req = "GET /__proxy/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        s.write_all(req.as_bytes()).expect("ask the proxy");
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        let body = out.split("\r\n\r\n").nth(1).unwrap_or("{}");
+        let stats: serde_json::Value = serde_json::from_str(body).expect("the proxy's stats");
+        stats["trace_headers"]
+            .as_array()
+            .map(|a| a.iter().map(|h| h.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
 /// The SDK configured for `server`: its endpoint, us-east-1, static test credentials, the
 /// standard retries.
 pub async fn sdk_config(server: &Server) -> SdkConfig {

@@ -14,7 +14,8 @@ Faults: `POST /__proxy/mode` with a JSON body switches what every later request 
 `{"mode": "pass"}` (the default), `{"mode": "status", "status": 500}` (an empty error with that
 status), `{"mode": "throttle"}` (400 `ThrottlingException`, in the caller's protocol),
 `{"mode": "delay", "ms": N}` (forwarded after N ms), `{"mode": "close"}` (the connection is
-closed without an answer). `GET /__proxy/stats` answers `{"requests": n, "forwarded": n}`.
+closed without an answer). `GET /__proxy/stats` answers `{"requests": n, "forwarded": n,
+"trace_headers": [...]}`, the `X-Amzn-Trace-Id` of each request (or null).
 
 Standard library and cbor2 only. Prints `listening` once it accepts connections.
 """
@@ -32,7 +33,7 @@ import time
 import cbor2
 
 LISTEN, UPSTREAM = int(sys.argv[1]), int(sys.argv[2])
-STATE = {"mode": {"mode": "pass"}, "requests": 0, "forwarded": 0}
+STATE = {"mode": {"mode": "pass"}, "requests": 0, "forwarded": 0, "trace_headers": []}
 LOCK = threading.Lock()
 RPC = re.compile(r"^/service/([^/]+)/operation/([^/?]+)")
 
@@ -99,10 +100,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(200, [("Content-Type", "application/json")], b"{}")
         if self.path == "/__proxy/stats":
             with LOCK:
-                out = {"requests": STATE["requests"], "forwarded": STATE["forwarded"]}
+                out = {
+                    "requests": STATE["requests"],
+                    "forwarded": STATE["forwarded"],
+                    "trace_headers": STATE["trace_headers"],
+                }
             return self.reply(200, [("Content-Type", "application/json")], json.dumps(out).encode())
         with LOCK:
             STATE["requests"] += 1
+            STATE["trace_headers"].append(self.headers.get("X-Amzn-Trace-Id"))
             mode = dict(STATE["mode"])
         rpc = RPC.match(self.path)
         cbor = rpc is not None and "cbor" in (self.headers.get("Content-Type") or "")
