@@ -388,7 +388,8 @@ fn open_handler_span(span: &mut Span, frame: &Frame, route: &RouteInfo) {
     if let Parsed::Http(req) = frame.scope().event() {
         let scheme = req.header("x-forwarded-proto").unwrap_or("https");
         let host = req.header("host").unwrap_or("localhost");
-        let url = format!("{scheme}://{host}{}", req.raw_path());
+        let path = crate::observability::xray::without_query(req.raw_path());
+        let url = format!("{scheme}://{host}{path}");
         span.set_http_request(req.method().as_str(), &url);
         if let Some(h) = span.http() {
             h.user_agent = req.user_agent().map(str::to_owned);

@@ -388,6 +388,10 @@ impl SpanBatch {
 /// span's children stay in end order.
 pub(crate) fn span_trees(flat: Vec<SpanRecord>) -> Vec<SpanRecord> {
     use std::collections::{HashMap, HashSet};
+    // The common case (one handler span, nothing inside it) needs no index.
+    if flat.len() == 1 {
+        return flat;
+    }
     fn attach(s: &mut SpanRecord, by_parent: &mut HashMap<String, Vec<SpanRecord>>) {
         if let Some(mut kids) = by_parent.remove(&s.id) {
             for k in &mut kids {

@@ -18,6 +18,7 @@
 //!
 //! Written here rather than through `opentelemetry-aws`: see the [module](super) doc.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use serde_json::{Map, Value};
@@ -79,7 +80,6 @@ pub fn datagrams(
         return Vec::new();
     };
     let mut out = Vec::new();
-    let room = max.saturating_sub(DATAGRAM_HEADER.len());
     let parent_id = if batch.in_lambda {
         match batch.parent_id.as_deref() {
             Some(p) => p,
@@ -87,9 +87,12 @@ pub fn datagrams(
             None => return Vec::new(),
         }
     } else {
-        let mut doc = Vec::with_capacity(256);
+        let mut doc = fresh(256);
         segment(&mut doc, batch, service, segment_id, trace_id);
-        push(&mut out, doc, 0);
+        out.push(Datagram {
+            bytes: doc,
+            spans: 0,
+        });
         segment_id
     };
     let place = Place {
@@ -97,16 +100,16 @@ pub fn datagrams(
         parent_id,
     };
     for root in &batch.roots {
-        tree(&mut out, root, &place, room, trimmed);
+        tree(&mut out, root, &place, max, trimmed);
     }
     out
 }
 
-fn push(out: &mut Vec<Datagram>, doc: Vec<u8>, spans: u64) {
-    let mut bytes = Vec::with_capacity(DATAGRAM_HEADER.len() + doc.len());
-    bytes.extend_from_slice(DATAGRAM_HEADER);
-    bytes.extend_from_slice(&doc);
-    out.push(Datagram { bytes, spans });
+/// A datagram's buffer, its header line written: the document follows it in place.
+fn fresh(capacity: usize) -> Vec<u8> {
+    let mut doc = Vec::with_capacity(DATAGRAM_HEADER.len() + capacity);
+    doc.extend_from_slice(DATAGRAM_HEADER);
+    doc
 }
 
 fn count(span: &SpanRecord) -> u64 {
@@ -139,29 +142,33 @@ fn segment(doc: &mut Vec<u8>, batch: &SpanBatch, service: &str, id: &str, trace_
     doc.push(b'}');
 }
 
-/// One tree: whole if it fits, else cut into independent subsegments.
+/// One tree: whole if it fits in `max` bytes (header included), else cut into independent
+/// subsegments.
 fn tree(
     out: &mut Vec<Datagram>,
     span: &SpanRecord,
     place: &Place<'_>,
-    room: usize,
+    max: usize,
     t: &mut Trimmed,
 ) {
-    let mut doc = Vec::with_capacity(512);
+    let mut doc = fresh(1024);
     let mut trial = *t;
     independent(&mut doc, span, place, true, Detail::Full, &mut trial);
-    if doc.len() <= room {
+    if doc.len() <= max {
         *t = trial;
-        push(out, doc, count(span));
+        out.push(Datagram {
+            bytes: doc,
+            spans: count(span),
+        });
         return;
     }
     // Too big together: the span alone, then each child hanging from it.
     let mut alone = Detail::Full;
     loop {
-        doc.clear();
+        doc.truncate(DATAGRAM_HEADER.len());
         let mut trial = *t;
         independent(&mut doc, span, place, false, alone, &mut trial);
-        if doc.len() <= room || alone == Detail::Bare {
+        if doc.len() <= max || alone == Detail::Bare {
             if alone != Detail::Full {
                 trial.oversize += 1;
             }
@@ -170,8 +177,11 @@ fn tree(
         }
         alone = alone.less();
     }
-    if doc.len() <= room {
-        push(out, doc, 1);
+    if doc.len() <= max {
+        out.push(Datagram {
+            bytes: doc,
+            spans: 1,
+        });
     } else {
         t.unsendable += 1;
     }
@@ -180,7 +190,7 @@ fn tree(
         parent_id: &span.id,
     };
     for child in &span.children {
-        tree(out, child, &below, room, t);
+        tree(out, child, &below, max, t);
     }
 }
 
@@ -234,8 +244,7 @@ fn body(doc: &mut Vec<u8>, span: &SpanRecord, nested: bool, detail: Detail, t: &
     let f = flags(span);
     flag_fields(doc, f);
     if let Some(http) = &span.http {
-        doc.extend_from_slice(b",\"http\":");
-        json(doc, &http_block(http));
+        http_block(doc, http);
     }
     if let Some(message) = &span.error {
         doc.extend_from_slice(b",\"cause\":{\"exceptions\":[{\"id\":");
@@ -299,40 +308,61 @@ fn flag_fields(doc: &mut Vec<u8>, f: Flags) {
     }
 }
 
-fn http_block(h: &crate::observability::record::SpanHttp) -> Value {
-    let mut request = Map::new();
-    if let Some(m) = &h.method {
-        request.insert("method".into(), Value::String(m.clone()));
+fn http_block(doc: &mut Vec<u8>, h: &crate::observability::record::SpanHttp) {
+    doc.extend_from_slice(b",\"http\":{");
+    let mut first = true;
+    let mut field = |doc: &mut Vec<u8>, key: &[u8]| {
+        if !std::mem::take(&mut first) {
+            doc.push(b',');
+        }
+        doc.extend_from_slice(key);
+    };
+    let request = [
+        (&b"\"method\":"[..], h.method.as_deref()),
+        (b"\"url\":", h.url.as_deref().map(without_query)),
+        (b"\"user_agent\":", h.user_agent.as_deref()),
+        (b"\"client_ip\":", h.client_ip.as_deref()),
+    ];
+    if request.iter().any(|(_, v)| v.is_some()) {
+        field(doc, b"\"request\":{");
+        let mut inner = true;
+        for (key, value) in request {
+            if let Some(v) = value {
+                if !std::mem::take(&mut inner) {
+                    doc.push(b',');
+                }
+                doc.extend_from_slice(key);
+                string(doc, v);
+            }
+        }
+        doc.push(b'}');
     }
-    if let Some(u) = &h.url {
-        request.insert("url".into(), Value::String(without_query(u).to_owned()));
+    if h.status.is_some() || h.content_length.is_some() {
+        field(doc, b"\"response\":{");
+        match (h.status, h.content_length) {
+            (Some(s), Some(n)) => {
+                let _ = write!(doc, "\"status\":{s},\"content_length\":{n}");
+            }
+            (Some(s), None) => {
+                let _ = write!(doc, "\"status\":{s}");
+            }
+            (None, Some(n)) => {
+                let _ = write!(doc, "\"content_length\":{n}");
+            }
+            (None, None) => {}
+        }
+        doc.push(b'}');
     }
-    if let Some(a) = &h.user_agent {
-        request.insert("user_agent".into(), Value::String(a.clone()));
-    }
-    if let Some(ip) = &h.client_ip {
-        request.insert("client_ip".into(), Value::String(ip.clone()));
-    }
-    let mut block = Map::new();
-    if !request.is_empty() {
-        block.insert("request".into(), Value::Object(request));
-    }
-    let mut response = Map::new();
-    if let Some(s) = h.status {
-        response.insert("status".into(), Value::from(s));
-    }
-    if let Some(n) = h.content_length {
-        response.insert("content_length".into(), Value::from(n));
-    }
-    if !response.is_empty() {
-        block.insert("response".into(), Value::Object(response));
-    }
-    Value::Object(block)
+    doc.push(b'}');
 }
 
 /// A URL without its query string or fragment: queries carry tokens and signatures.
 pub fn without_query(url: &str) -> &str {
-    let end = url.find(['?', '#']).unwrap_or(url.len());
+    // `?` and `#` are ASCII, so the cut is on a character boundary.
+    let end = url
+        .bytes()
+        .position(|b| b == b'?' || b == b'#')
+        .unwrap_or(url.len());
     &url[..end]
 }
 
@@ -364,7 +394,11 @@ fn annotations(doc: &mut Vec<u8>, annotations: &Map<String, Value>, t: &mut Trim
 }
 
 /// Annotation keys take letters, digits and underscores only: anything else becomes `_`.
-pub fn annotation_key(key: &str) -> String {
+pub fn annotation_key(key: &str) -> Cow<'_, str> {
+    let ok = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    if !key.is_empty() && key.len() <= MAX_ANNOTATION_KEY && key.bytes().all(ok) {
+        return Cow::Borrowed(key);
+    }
     let key: String = key
         .chars()
         .take(MAX_ANNOTATION_KEY)
@@ -376,16 +410,33 @@ pub fn annotation_key(key: &str) -> String {
             }
         })
         .collect();
-    if key.is_empty() {
-        "_".to_owned()
-    } else {
-        key
-    }
+    Cow::Owned(if key.is_empty() { "_".to_owned() } else { key })
 }
 
 /// Names take Unicode letters and digits, whitespace and `_ . : / % & # = + \ - @`, up to 200
 /// characters; anything else becomes `_`.
-pub fn name(raw: &str) -> String {
+pub fn name(raw: &str) -> Cow<'_, str> {
+    let plain = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b' ' | b'_'
+                    | b'.'
+                    | b':'
+                    | b'/'
+                    | b'%'
+                    | b'&'
+                    | b'#'
+                    | b'='
+                    | b'+'
+                    | b'\\'
+                    | b'-'
+                    | b'@'
+            )
+    };
+    if raw.len() <= MAX_NAME && raw.bytes().all(plain) && raw.bytes().any(|b| b != b' ') {
+        return Cow::Borrowed(raw);
+    }
     let name: String = raw
         .chars()
         .take(MAX_NAME)
@@ -403,11 +454,11 @@ pub fn name(raw: &str) -> String {
             }
         })
         .collect();
-    if name.trim().is_empty() {
+    Cow::Owned(if name.trim().is_empty() {
         "_".to_owned()
     } else {
         name
-    }
+    })
 }
 
 fn cut(s: &str, max_chars: usize) -> &str {
@@ -424,15 +475,23 @@ fn exception_id(span_id: &str) -> String {
 }
 
 fn times(doc: &mut Vec<u8>, start: f64, end: f64) {
-    // Microseconds, as the X-Ray SDKs write them; a clock that went backwards gives an empty
-    // span rather than a negative one.
-    let end = end.max(start);
-    let _ = write!(doc, ",\"start_time\":{start:.6},\"end_time\":{end:.6}");
+    // Microseconds, as the X-Ray SDKs write them, formatted as integers (far cheaper than a
+    // float with six decimals); a clock that went backwards gives an empty span rather than a
+    // negative one.
+    let micros = |t: f64| (t.max(0.0) * 1e6).round() as u64;
+    let (s, e) = (micros(start), micros(end.max(start)));
+    let _ = write!(
+        doc,
+        ",\"start_time\":{}.{:06},\"end_time\":{}.{:06}",
+        s / 1_000_000,
+        s % 1_000_000,
+        e / 1_000_000,
+        e % 1_000_000
+    );
 }
 
 fn string(doc: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *doc, s);
+    crate::observability::json_out::write_str(doc, s);
 }
 
 fn json(doc: &mut Vec<u8>, v: &Value) {

@@ -212,13 +212,22 @@ impl Exporter for XRayExporter {
 
     fn spans(&self, batch: &SpanBatch) {
         let i = &self.inner;
-        let total: u64 = batch.spans().len() as u64;
+        fn count(s: &crate::observability::SpanRecord) -> u64 {
+            1 + s.children.iter().map(count).sum::<u64>()
+        }
+        let total: u64 = batch.roots.iter().map(count).sum();
         i.counters.accepted(total);
         let mut trimmed = Trimmed::default();
+        // A segment of Lift's own is written only outside Lambda.
+        let segment_id = if batch.in_lambda {
+            String::new()
+        } else {
+            new_id()
+        };
         let made = datagrams(
             batch,
             &batch.service,
-            &new_id(),
+            &segment_id,
             i.max_datagram,
             &mut trimmed,
         );
