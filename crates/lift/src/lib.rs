@@ -81,6 +81,8 @@ mod guides {
     struct Telemetry;
     #[doc = include_str!("../../../docs/security.md")]
     struct Security;
+    #[doc = include_str!("../../../docs/tracing.md")]
+    struct Tracing;
 }
 
 /// A boxed, sendable future, as middleware and handlers return.

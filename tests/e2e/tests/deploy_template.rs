@@ -42,3 +42,12 @@ fn the_template_points_at_each_example_binary() {
     // The events example turns partial batch responses on; Lambda needs this to honour them.
     assert!(text.contains("ReportBatchItemFailures"));
 }
+
+#[test]
+fn every_function_is_traced_and_may_send_segments() {
+    let text = std::fs::read_to_string(template()).unwrap();
+    // In Globals, so every function has active tracing.
+    let globals = text.split("Resources:").next().unwrap();
+    assert!(globals.contains("Tracing: Active"), "{globals}");
+    assert!(text.contains("- xray:PutTraceSegments"));
+}
