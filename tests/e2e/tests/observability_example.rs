@@ -528,10 +528,7 @@ fn with_cloudwatch(endpoint: &str, env: &[(&str, &str)]) -> (Proc, u16) {
         .env("POWERTOOLS_SERVICE_NAME", SERVICE)
         .env("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE)
         .envs(env.iter().copied())
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .envs(common::sdk_env(endpoint))
         .env("AWS_MAX_ATTEMPTS", "1");
     for var in [
         "AWS_LAMBDA_RUNTIME_API",
@@ -578,7 +575,7 @@ fn cloudwatch_metrics_fall_back_to_emf_on_stdout_when_unreachable() {
 
 #[test]
 fn cloudwatch_metrics_reach_cloudwatch_and_leave_stdout() {
-    let (_moto, moto_port) = moto();
+    let (_moto, moto_port) = common::moto();
     let proxy_port = free_port();
     let mut proxy_cmd = Command::new(common::venv_python());
     proxy_cmd
@@ -631,19 +628,9 @@ fn cloudwatch_metrics_reach_cloudwatch_and_leave_stdout() {
     assert!(out.iter().all(|l| !l.starts_with(r#"{"_aws""#)), "{out:?}");
 }
 
-/// A moto server on a free port, as a process the test stops.
-fn moto() -> (Proc, u16) {
-    let port = free_port();
-    let mut cmd = Command::new(common::find_tool("moto_server").expect("moto_server in the venv"));
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-    let mut moto = Proc::spawn("moto", cmd);
-    moto.wait_for_port(port);
-    (moto, port)
-}
-
 #[test]
 fn cloudwatch_logs_receive_the_log_lines_and_emf_stays_on_stdout() {
-    let (_moto, moto_port) = moto();
+    let (_moto, moto_port) = common::moto();
     let (mut proc, port) = with_cloudwatch(
         &format!("http://127.0.0.1:{moto_port}"),
         &[("LIFT_CLOUDWATCH_LOG_GROUP", "/lift/examples/observability")],
@@ -723,19 +710,16 @@ fn request_lines(moto_port: u16, group: &str) -> Vec<Value> {
 
 #[test]
 fn lines_held_across_invocations_are_delivered_at_sigterm() {
-    let (_moto, moto_port) = moto();
+    let (_moto, moto_port) = common::moto();
     let group = "/lift/examples/held";
-    let endpoint = format!("http://127.0.0.1:{moto_port}");
-    let env = [
+    let sdk = common::sdk_env(&format!("http://127.0.0.1:{moto_port}"));
+    let mut env = vec![
         ("LIFT_CLOUDWATCH_LOG_GROUP", group),
         ("LIFT_CLOUDWATCH_LOGS_BATCH", "1"),
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("POWERTOOLS_SERVICE_NAME", SERVICE),
         ("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
     ];
+    env.extend(sdk.iter().map(|(k, v)| (*k, v.as_str())));
     // The warm-up invocation is the first `GET /hello?name=Ada`.
     let mut emu = Emulator::start_function(NAME, &env);
     for _ in 0..3 {
@@ -825,19 +809,16 @@ fn me_event(tenant: &str, user: &str) -> Vec<u8> {
 
 #[test]
 fn tenant_streams_keep_each_tenants_lines_apart() {
-    let (_moto, moto_port) = moto();
+    let (_moto, moto_port) = common::moto();
     let group = "/lift/examples/tenants";
-    let endpoint = format!("http://127.0.0.1:{moto_port}");
-    let env = [
+    let sdk = common::sdk_env(&format!("http://127.0.0.1:{moto_port}"));
+    let mut env = vec![
         ("LIFT_CLOUDWATCH_LOG_GROUP", group),
         ("LIFT_CLOUDWATCH_TENANT_STREAMS", "1"),
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("POWERTOOLS_SERVICE_NAME", SERVICE),
         ("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
     ];
+    env.extend(sdk.iter().map(|(k, v)| (*k, v.as_str())));
     // The warm-up is `GET /hello?name=Ada`, with no tenant.
     let mut emu = Emulator::start_function(NAME, &env);
     let callers = [

@@ -10,12 +10,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use common::{free_port, http, Emulator, Proc};
+use common::{http, moto, Emulator};
 use serde_json::{json, Value};
 
 const HEADER: &[u8] = b"{\"format\":\"json\",\"version\":1}\n";
@@ -61,15 +60,6 @@ impl Daemon {
             })
             .collect()
     }
-}
-
-fn moto() -> (Proc, u16) {
-    let port = free_port();
-    let mut cmd = Command::new(common::find_tool("moto_server").expect("moto_server in the venv"));
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-    let mut moto = Proc::spawn("moto", cmd);
-    moto.wait_for_port(port);
-    (moto, port)
 }
 
 /// A call to moto's X-Ray API (REST JSON; moto routes by the signing service and checks no

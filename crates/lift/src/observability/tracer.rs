@@ -21,7 +21,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::frame::Frame;
 use super::record::{span_trees, SpanBatch, SpanHttp, SpanRecord};
@@ -179,17 +179,12 @@ impl Tracer {
     }
 }
 
+/// A span being recorded: the record it becomes (its id and parent filled in when it ends),
+/// and its id and parent shared with the spans started inside it.
 struct SpanData {
-    name: String,
+    record: SpanRecord,
     id: Arc<str>,
     parent: Option<Arc<str>>,
-    start: SystemTime,
-    annotations: Map<String, Value>,
-    metadata: Map<String, Value>,
-    error: Option<String>,
-    namespace: Option<String>,
-    http: Option<SpanHttp>,
-    aws: Map<String, Value>,
 }
 
 /// A unit of traced work. Annotations are indexed (searchable) key-values; metadata is not.
@@ -201,7 +196,7 @@ pub struct Span {
 impl fmt::Debug for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Span")
-            .field("name", &self.data.as_ref().map(|d| d.name.as_str()))
+            .field("name", &self.data.as_ref().map(|d| d.record.name.as_str()))
             .finish()
     }
 }
@@ -209,17 +204,11 @@ impl fmt::Debug for Span {
 impl Span {
     fn start(frame: Option<Frame>, name: &str, parent: Option<Arc<str>>) -> Span {
         let data = frame.as_ref().map(|_| {
+            let now = epoch_seconds(SystemTime::now());
             Box::new(SpanData {
-                name: name.to_owned(),
+                record: SpanRecord::new(name, String::new(), now, now),
                 id: Arc::from(new_id()),
                 parent,
-                start: SystemTime::now(),
-                annotations: Map::new(),
-                metadata: Map::new(),
-                error: None,
-                namespace: None,
-                http: None,
-                aws: Map::new(),
             })
         });
         Span { frame, data }
@@ -264,14 +253,14 @@ impl Span {
     /// letters, digits and underscores (others are written as `_`), 50 a span at most.
     pub fn annotate(&mut self, key: &str, value: impl Into<Value>) {
         if let Some(d) = &mut self.data {
-            d.annotations.insert(key.to_owned(), value.into());
+            d.record.annotations.insert(key.to_owned(), value.into());
         }
     }
 
     /// Add metadata (not indexed).
     pub fn metadata(&mut self, key: &str, value: impl Into<Value>) {
         if let Some(d) = &mut self.data {
-            d.metadata.insert(key.to_owned(), value.into());
+            d.record.metadata.insert(key.to_owned(), value.into());
         }
     }
 
@@ -279,14 +268,14 @@ impl Span {
     /// span already failed keeps its first error.
     pub fn set_error(&mut self, message: impl Into<String>) {
         if let Some(d) = &mut self.data {
-            d.error.get_or_insert_with(|| message.into());
+            d.record.error.get_or_insert_with(|| message.into());
         }
     }
 
     /// Mark it a downstream call: `aws` (an AWS service) or `remote` (anything else).
     pub fn set_namespace(&mut self, namespace: &str) {
         if let Some(d) = &mut self.data {
-            d.namespace = Some(namespace.to_owned());
+            d.record.namespace = Some(namespace.to_owned());
         }
     }
 
@@ -309,14 +298,14 @@ impl Span {
     /// An `aws` block field (`operation`, `region`, `request_id`, …).
     pub fn set_aws(&mut self, key: &str, value: impl Into<Value>) {
         if let Some(d) = &mut self.data {
-            d.aws.insert(key.to_owned(), value.into());
+            d.record.aws.insert(key.to_owned(), value.into());
         }
     }
 
     pub(crate) fn http(&mut self) -> Option<&mut SpanHttp> {
         self.data
             .as_mut()
-            .map(|d| d.http.get_or_insert_with(SpanHttp::default))
+            .map(|d| d.record.http.get_or_insert_with(SpanHttp::default))
     }
 
     /// End the span now.
@@ -332,28 +321,23 @@ impl Drop for Span {
         if telemetry.late() {
             return;
         }
-        let mut annotations = d.annotations;
+        let SpanData {
+            mut record,
+            id,
+            parent,
+        } = *d;
         let ids = frame.ids();
         for (key, value) in [("tenant_id", &ids.tenant), ("user_id", &ids.user)] {
             if let Some(v) = value {
-                annotations
+                record
+                    .annotations
                     .entry(key)
                     .or_insert_with(|| Value::String(v.to_string()));
             }
         }
-        let mut record = SpanRecord::new(
-            d.name,
-            d.id.to_string(),
-            epoch_seconds(d.start),
-            epoch_seconds(SystemTime::now()),
-        );
-        record.parent_id = d.parent.map(|p| p.to_string());
-        record.annotations = annotations;
-        record.metadata = d.metadata;
-        record.error = d.error;
-        record.namespace = d.namespace;
-        record.http = d.http;
-        record.aws = d.aws;
+        record.id = id.to_string();
+        record.parent_id = parent.map(|p| p.to_string());
+        record.end_time = epoch_seconds(SystemTime::now());
         telemetry.spans.push(record);
     }
 }

@@ -1495,3 +1495,24 @@ fn check_emf(doc: &Value, earliest_ms: u64, latest_ms: u64) -> Result<Emf, Strin
         raw: doc.clone(),
     })
 }
+
+/// A moto server on a free port, as a process the test stops.
+pub fn moto() -> (Proc, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(find_tool("moto_server").expect("moto_server in the venv"));
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    let mut moto = Proc::spawn("moto", cmd);
+    moto.wait_for_port(port);
+    (moto, port)
+}
+
+/// The SDK's settings for a function talking to the stand-in at `endpoint`: the endpoint,
+/// us-east-1, the test credentials.
+pub fn sdk_env(endpoint: &str) -> [(&'static str, String); 4] {
+    [
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+    ]
+}
