@@ -483,3 +483,46 @@ async fn a_large_trace_is_split_into_documents_that_fit() {
     assert_eq!(stats.exporter.written, 41);
     assert_eq!(stats.datagrams, 41);
 }
+
+#[tokio::test]
+async fn a_panic_is_one_fault_with_one_exception_and_no_panic_text() {
+    let daemon = Daemon::start();
+    let app = App::new()
+        .observability(obs(&daemon))
+        .middleware(lift::middleware::Recover)
+        .get("/panic", |ctx: Context| async move {
+            let _inner = ctx.tracer().span("inner");
+            if ctx.path() == "/panic" {
+                panic!("card 4111-1111-1111-1111 declined");
+            }
+            "unreachable"
+        })
+        .build()
+        .unwrap();
+    let res = invoke_with(
+        &app,
+        TestRequest::get("/panic").v2(),
+        common::traced_lambda("p"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 500);
+    let docs = daemon.documents();
+    assert_eq!(docs.len(), 1);
+    let text = docs[0].to_string();
+    assert!(!text.contains("4111"), "{text}");
+    // Captured once: on the handler's subsegment, not on the span the panic unwound through.
+    assert_eq!(docs[0]["fault"], true);
+    assert_eq!(
+        docs[0]["cause"]["exceptions"].as_array().unwrap().len(),
+        1,
+        "{text}"
+    );
+    assert_eq!(docs[0]["cause"]["exceptions"][0]["message"], "internal");
+    let inner = &docs[0]["subsegments"][0];
+    assert_eq!(inner["name"], "inner");
+    assert!(
+        inner.get("cause").is_none() && inner.get("fault").is_none(),
+        "{inner}"
+    );
+}
