@@ -142,6 +142,9 @@ impl AppService {
             .correlation_header
             .as_deref()
             .and_then(|h| req.header(h))
+            // Bounded like the request id: a value that is not 1–128 visible ASCII characters
+            // would let a caller forge or flood log lines.
+            .filter(|id| crate::middleware::request_id::well_formed(id))
             .map(str::to_owned);
         let frame = Frame::main(scope.clone(), correlation);
         let template = route.template.clone();

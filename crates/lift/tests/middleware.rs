@@ -221,7 +221,7 @@ async fn access_log_writes_one_line_per_request_without_secrets() {
             "status": 200,
             "source_ip": "198.51.100.4",
             "user_agent": "curl/8.0",
-            "query": {"page": "2"},
+            "query": {"page": "2", "token": "[redacted]"},
             "headers": {"user-agent": "curl/8.0", "accept": "application/json"},
             "xray_trace_id": "1-5759e988-bd862e3fe1be46a994272793"
         })
@@ -649,4 +649,96 @@ async fn errors_pass_through_a_tower_layer_unchanged() {
         res.json::<Value>().unwrap(),
         error_body("forbidden", "no", "r")
     );
+}
+
+#[tokio::test]
+async fn access_log_redacts_every_sensitive_query_key_and_header_by_default() {
+    let mem = MemoryExporter::new();
+    let app = access_app(
+        &mem,
+        AccessLog::new().log_headers(true).reveal_query("CODE"),
+    );
+    let secrets = [
+        ("token", "t0k"),
+        ("Access_Token", "at1"),
+        ("id_token", "it2"),
+        ("REFRESH_TOKEN", "rt3"),
+        ("password", "pw4"),
+        ("secret", "se5"),
+        ("api_key", "ak6"),
+        ("apikey", "ak7"),
+        ("signature", "sg8"),
+        ("sig", "sg9"),
+        ("X-Amz-Signature", "a1b2"),
+        ("X-Amz-Credential", "AKIAEXAMPLE/20260101"),
+        ("x-amz-security-token", "FwoGZXIvYXdz"),
+    ];
+    let query: Vec<String> = secrets.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let path = format!("/users/42?{}&code=SKU-1&page=2", query.join("&"));
+    let req = TestRequest::get(&path)
+        .header("Authorization", "Bearer abc.def.ghi")
+        .header("Proxy-Authorization", "Basic cHJveHk=")
+        .header("X-Api-Key", "key-123")
+        .header("X-Amz-Security-Token", "FwoGZXIvYXdzHeader")
+        .header("Cookie", "session=topsecret")
+        .header("Accept", "application/json");
+    invoke_with(&app, req.v2(), lambda("req-redact"))
+        .await
+        .unwrap();
+    let raw = mem.raw(lift::observability::RecordKind::Log);
+    assert_eq!(raw.len(), 1);
+    for (_, secret) in secrets {
+        assert!(!raw[0].contains(secret), "{secret} leaked: {}", raw[0]);
+    }
+    for secret in [
+        "abc.def.ghi",
+        "cHJveHk",
+        "key-123",
+        "FwoGZXIvYXdzHeader",
+        "topsecret",
+    ] {
+        assert!(!raw[0].contains(secret), "{secret} leaked: {}", raw[0]);
+    }
+    let line: Value = serde_json::from_str(&raw[0]).unwrap();
+    let mut expected: serde_json::Map<String, Value> = secrets
+        .iter()
+        .map(|(k, _)| ((*k).to_owned(), json!("[redacted]")))
+        .collect();
+    // `code` was given back with `reveal_query` (matched in any case).
+    expected.insert("code".into(), json!("SKU-1"));
+    expected.insert("page".into(), json!("2"));
+    assert_eq!(line["query"], Value::Object(expected));
+    assert_eq!(line["headers"], json!({"accept": "application/json"}));
+}
+
+#[tokio::test]
+async fn a_correlation_id_that_is_not_short_visible_ascii_is_dropped() {
+    let mem = MemoryExporter::new();
+    let app = App::new()
+        .observability(
+            Observability::new()
+                .service("mw")
+                .log_format(LogFormat::Json)
+                .correlation_header("x-correlation-id")
+                .exporter(mem.clone()),
+        )
+        .get("/", |ctx: Context| async move {
+            ctx.logger().info("seen", &[]);
+            "ok"
+        })
+        .build()
+        .unwrap();
+    let long = "c".repeat(129);
+    for (value, kept) in [
+        ("corr-1", Some("corr-1")),
+        ("two words", None),
+        (long.as_str(), None),
+        ("\u{e9}t\u{e9}", None),
+    ] {
+        mem.clear();
+        let req = TestRequest::get("/").header("X-Correlation-Id", value);
+        invoke_with(&app, req.v2(), lambda("req-c")).await.unwrap();
+        let line = &mem.logs()[0];
+        assert_eq!(line["correlation_id"].as_str(), kept, "{value:?}: {line}");
+    }
 }

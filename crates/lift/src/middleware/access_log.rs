@@ -7,9 +7,16 @@
 //! and at ERROR for 5xx responses. Paths can be skipped (health checks). It is for HTTP requests
 //! only: other events pass straight through.
 //!
-//! Secrets never reach it: `authorization`, `cookie`, `set-cookie`, `proxy-authorization` and
-//! `x-api-key` headers, and any configured sensitive header or query key, are left out (headers
-//! are only logged at all with [`log_headers`](AccessLog::log_headers)).
+//! Secrets never reach it:
+//! - the `authorization`, `cookie`, `set-cookie`, `proxy-authorization`, `x-api-key` and
+//!   `x-amz-security-token` headers, and any configured sensitive header, are left out (headers
+//!   are only logged at all with [`log_headers`](AccessLog::log_headers));
+//! - the values of sensitive query keys are written `[redacted]`: by default (matched in any
+//!   case) [`DEFAULT_SENSITIVE_QUERY`] — `token`, `access_token`, `id_token`, `refresh_token`,
+//!   `code`, `password`, `secret`, `api_key`, `apikey`, `signature`, `sig` and the SigV4 keys
+//!   `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token` — plus any configured with
+//!   [`sensitive_query`](AccessLog::sensitive_query), minus any given back with
+//!   [`reveal_query`](AccessLog::reveal_query).
 //!
 //! ```
 //! use lift::middleware::AccessLog;
@@ -32,13 +39,36 @@ use crate::observability::{Field, Level};
 use crate::{BoxFuture, Context, RequestHandle};
 
 /// Headers never logged, whatever the configuration.
-const ALWAYS_SENSITIVE: [&str; 5] = [
+const ALWAYS_SENSITIVE: [&str; 6] = [
     "authorization",
     "cookie",
     "set-cookie",
     "proxy-authorization",
     "x-api-key",
+    "x-amz-security-token",
 ];
+
+/// The query keys whose values are redacted by default, matched in any case: tokens, codes,
+/// passwords and secrets, API keys, signatures, and the SigV4 presigned-URL keys.
+pub const DEFAULT_SENSITIVE_QUERY: [&str; 14] = [
+    "token",
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "code",
+    "password",
+    "secret",
+    "api_key",
+    "apikey",
+    "signature",
+    "sig",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+];
+
+/// What a sensitive query value is written as.
+const REDACTED: &str = "[redacted]";
 
 /// Writes one line per request. See the [module docs](self).
 #[derive(Debug, Clone)]
@@ -62,14 +92,14 @@ impl Default for AccessLog {
 }
 
 impl AccessLog {
-    /// INFO lines, query logged (minus sensitive keys), headers not logged.
+    /// INFO lines, query logged (sensitive values redacted), headers not logged.
     pub fn new() -> Self {
         AccessLog {
             config: Arc::new(Config {
                 level: Level::Info,
                 skip: Vec::new(),
                 sensitive_headers: Vec::new(),
-                sensitive_query: Vec::new(),
+                sensitive_query: DEFAULT_SENSITIVE_QUERY.map(str::to_owned).to_vec(),
                 log_headers: false,
             }),
         }
@@ -99,9 +129,18 @@ impl AccessLog {
         self
     }
 
-    /// Never log this query parameter.
+    /// Redact this query parameter too (matched in any case).
     pub fn sensitive_query(mut self, name: impl Into<String>) -> Self {
         self.config().sensitive_query.push(name.into());
+        self
+    }
+
+    /// Log this query parameter after all, although it is in [`DEFAULT_SENSITIVE_QUERY`]
+    /// (e.g. a `code` that is a product code, not an OAuth one).
+    pub fn reveal_query(mut self, name: &str) -> Self {
+        self.config()
+            .sensitive_query
+            .retain(|s| !s.eq_ignore_ascii_case(name));
         self
     }
 
@@ -123,15 +162,17 @@ impl Config {
                 .any(|s| s.eq_ignore_ascii_case(name))
     }
 
-    /// The query, minus sensitive keys (first value of each), when there is one.
+    /// The query (first value of each key), sensitive values redacted, when there is one.
     fn query(&self, req: &Request<'_>) -> Option<Value> {
         let mut query = Map::new();
         for (k, v) in req.query_pairs() {
-            if !self.sensitive_query.iter().any(|s| s == k) {
-                query
-                    .entry(k.to_owned())
-                    .or_insert_with(|| Value::String(v.to_owned()));
-            }
+            let sensitive = self
+                .sensitive_query
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(k));
+            query
+                .entry(k.to_owned())
+                .or_insert_with(|| Value::String(if sensitive { REDACTED } else { v }.to_owned()));
         }
         (!query.is_empty()).then_some(Value::Object(query))
     }
