@@ -207,6 +207,31 @@ async fn the_pretty_format_is_one_readable_line() {
 }
 
 #[tokio::test]
+async fn the_pretty_format_escapes_control_characters_so_no_line_can_be_forged() {
+    let mem = MemoryExporter::new();
+    let app = App::new()
+        .observability(obs(&mem).log_format(LogFormat::Pretty))
+        .get("/", |ctx: Context| async move {
+            let forged = "ok\n2026-12-02T00:00:00.000Z ERROR forged";
+            ctx.logger()
+                .info(forged, &[("in\rkey", "a\nb\u{1b}[31m".into())]);
+            "ok"
+        })
+        .build()
+        .unwrap();
+    invoke_with(&app, TestRequest::get("/").v2(), lambda("req-f"))
+        .await
+        .unwrap();
+    let line = &mem.raw(RecordKind::Log)[0];
+    assert!(!line.contains('\n') && !line.contains('\r') && !line.contains('\u{1b}'));
+    let (_, rest) = line.split_once(' ').unwrap();
+    assert_eq!(
+        rest,
+        r#"INFO  ok\n2026-12-02T00:00:00.000Z ERROR forged service=orders request_id=req-f in\rkey="a\nb\u001b[31m""#
+    );
+}
+
+#[tokio::test]
 async fn debug_lines_are_written_only_when_the_invocation_fails() {
     let mem = MemoryExporter::new();
     let app = App::new()

@@ -454,6 +454,29 @@ fn needs_quotes(s: &str) -> bool {
 
 const REDACTED: &str = "[REDACTED]";
 
+/// Text written unquoted in the pretty format (the message, keys), its control characters
+/// escaped as in JSON, so a newline in a value can never start a forged line.
+fn bare(buf: &mut Vec<u8>, s: &str) {
+    if !s.chars().any(char::is_control) {
+        buf.extend_from_slice(s.as_bytes());
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '\n' => buf.extend_from_slice(b"\\n"),
+            '\r' => buf.extend_from_slice(b"\\r"),
+            '\t' => buf.extend_from_slice(b"\\t"),
+            c if c.is_control() => {
+                let _ = write!(buf, "\\u{:04x}", u32::from(c));
+            }
+            c => {
+                let mut b = [0u8; 4];
+                buf.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            }
+        }
+    }
+}
+
 impl<'s> LineWriter<'s> {
     fn new(shared: &'s Settings, capacity: usize) -> Self {
         LineWriter {
@@ -478,7 +501,8 @@ impl<'s> LineWriter<'s> {
             self.buf.push(b'"');
         } else {
             timestamp::write_at(&mut self.buf, at);
-            let _ = write!(self.buf, " {:<5} {message}", level.as_str());
+            let _ = write!(self.buf, " {:<5} ", level.as_str());
+            bare(&mut self.buf, message);
         }
         self.own(SERVICE);
         let service = &self.shared.service;
@@ -498,7 +522,7 @@ impl<'s> LineWriter<'s> {
             self.buf.push(b':');
         } else {
             self.buf.push(b' ');
-            self.buf.extend_from_slice(key.as_bytes());
+            bare(&mut self.buf, key);
             self.buf.push(b'=');
         }
     }
