@@ -49,6 +49,8 @@ mod json_out;
 mod logger;
 mod memory;
 mod metrics;
+#[cfg(feature = "opentelemetry")]
+pub mod otel;
 mod pipeline;
 mod record;
 mod stdout;

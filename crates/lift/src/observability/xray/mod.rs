@@ -17,10 +17,11 @@
 //! - it never splits a document over 64 KB (the send fails), and its first failed send
 //!   abandons the rest of the batch;
 //! - and it costs more: see the side-by-side benches in `docs/performance.md`
-//!   (`cargo bench -p lift-aws --features xray-bench --bench xray`).
+//!   (`cargo bench -p lift --features opentelemetry --bench xray`).
 //!
 //! For teams with an OpenTelemetry collector, the same span trees go out through an
-//! OpenTelemetry `SpanExporter` instead (see `docs/tracing.md`).
+//! OpenTelemetry `SpanExporter` instead: `otel::OtelExporter`, feature `opentelemetry` (see
+//! `docs/tracing.md`).
 
 pub mod document;
 mod exporter;
