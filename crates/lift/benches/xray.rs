@@ -48,7 +48,7 @@ mod support;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use lift::observability::otel::OtelExporter;
-use lift::observability::xray::{new_id, TraceHeader, XRayExporter};
+use lift::observability::xray::{document, new_id, TraceHeader, XRayExporter};
 use lift::observability::{Exporter, Observability, SpanBatch, SpanHttp, SpanRecord};
 use lift::testing::{invoke_with, TestRequest};
 use lift::{App, Context, LambdaContext};
@@ -330,6 +330,20 @@ fn trace_10_subsegments_send(c: &mut Criterion) {
         b.iter(|| {
             native.spans(black_box(&batch));
             ready(native.flush(deadline));
+        })
+    });
+    // The same documents without the send: what of the figure is Lift's own work, and what
+    // the kernel's UDP send to a reader on the other core.
+    g.bench_function("lift_documents_only", |b| {
+        b.iter(|| {
+            let mut trimmed = document::Trimmed::default();
+            document::datagrams(
+                black_box(&batch),
+                "bench",
+                "",
+                document::MAX_DATAGRAM,
+                &mut trimmed,
+            )
         })
     });
     let mut failed = 0u64;

@@ -255,14 +255,14 @@ fn body(doc: &mut Vec<u8>, span: &SpanRecord, nested: bool, detail: Detail, t: &
     }
     if !span.aws.is_empty() {
         doc.extend_from_slice(b",\"aws\":");
-        json(doc, &Value::Object(span.aws.clone()));
+        map(doc, &span.aws);
     }
     if detail != Detail::Bare {
         annotations(doc, &span.annotations, t);
     }
     if detail == Detail::Full && !span.metadata.is_empty() {
         doc.extend_from_slice(b",\"metadata\":{\"default\":");
-        json(doc, &Value::Object(span.metadata.clone()));
+        map(doc, &span.metadata);
         doc.push(b'}');
     }
     if nested && !span.children.is_empty() {
@@ -496,6 +496,23 @@ fn string(doc: &mut Vec<u8>, s: &str) {
 
 fn json(doc: &mut Vec<u8>, v: &Value) {
     let _ = serde_json::to_writer(&mut *doc, v);
+}
+
+/// A map as a JSON object, its keys and string values through the fast string writer.
+fn map(doc: &mut Vec<u8>, m: &Map<String, Value>) {
+    doc.push(b'{');
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 {
+            doc.push(b',');
+        }
+        string(doc, k);
+        doc.push(b':');
+        match v {
+            Value::String(s) => string(doc, s),
+            v => json(doc, v),
+        }
+    }
+    doc.push(b'}');
 }
 
 #[cfg(test)]

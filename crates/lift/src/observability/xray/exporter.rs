@@ -154,6 +154,9 @@ impl Inner {
                 let s = UdpSocket::bind(local).map_err(|e| format!("binding a UDP socket: {e}"))?;
                 s.set_nonblocking(true)
                     .map_err(|e| format!("making the UDP socket non-blocking: {e}"))?;
+                // Connected once, so each send skips the per-datagram route lookup.
+                s.connect(to)
+                    .map_err(|e| format!("connecting to the X-Ray daemon {to}: {e}"))?;
                 Ok(s)
             })
             .as_ref()
@@ -184,7 +187,7 @@ impl Inner {
         };
         let (mut sent, mut datagrams) = (0, 0);
         for d in &queued {
-            match socket.send_to(&d.bytes, daemon) {
+            match socket.send(&d.bytes) {
                 Ok(_) => {
                     sent += d.spans;
                     datagrams += 1;
