@@ -742,3 +742,42 @@ async fn a_correlation_id_that_is_not_short_visible_ascii_is_dropped() {
         assert_eq!(line["correlation_id"].as_str(), kept, "{value:?}: {line}");
     }
 }
+
+#[tokio::test]
+async fn a_deadline_already_past_gives_504_without_running_the_handler() {
+    let ran = Arc::new(AtomicBool::new(false));
+    let seen = ran.clone();
+    let app = App::new()
+        .middleware(Timeout::lambda_deadline())
+        .get("/", move |_ctx: Context| {
+            let seen = seen.clone();
+            async move {
+                seen.store(true, Ordering::SeqCst);
+                "ran"
+            }
+        })
+        .build()
+        .unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    // Zero (an epoch time in 1970), a second ago, and inside the margin.
+    for deadline in [0, now_ms - 1_000, now_ms + 100] {
+        let mut l = lambda("req-late");
+        l.deadline_ms = deadline;
+        let res = invoke_with(&app, TestRequest::get("/").v2(), l)
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 504, "deadline {deadline}");
+        assert_eq!(
+            res.json::<Value>().unwrap(),
+            error_body(
+                "timeout",
+                "the request did not complete in time",
+                "req-late"
+            )
+        );
+    }
+    assert!(!ran.load(Ordering::SeqCst));
+}

@@ -246,16 +246,7 @@ async fn the_ids_are_the_trace_headers_and_traceparents() {
 #[tokio::test]
 async fn errors_are_the_status_with_the_message_lift_shows() {
     let memory = InMemorySpanExporter::default();
-    let app = app_with(OtelExporter::new(memory.clone()))
-        .get("/missing", |_ctx: Context| async {
-            Err::<&str, _>(Error::not_found("no such thing"))
-        })
-        .get("/busy", |_ctx: Context| async {
-            (StatusCode::TOO_MANY_REQUESTS, "slow down")
-        })
-        .get("/broken", |_ctx: Context| async {
-            Err::<&str, _>(Error::internal(std::io::Error::other("password=hunter2")))
-        })
+    let app = common::failing_routes(app_with(OtelExporter::new(memory.clone())))
         .build()
         .unwrap();
     let mut seen = Vec::new();

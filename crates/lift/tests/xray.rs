@@ -189,17 +189,7 @@ async fn in_lambda_the_handler_is_one_subsegment_under_lambdas_segment() {
 #[tokio::test]
 async fn the_status_sets_error_throttle_or_fault_and_the_error_is_captured_once() {
     let daemon = Daemon::start();
-    let app = App::new()
-        .observability(obs(&daemon))
-        .get("/missing", |_ctx: Context| async {
-            Err::<&str, _>(Error::not_found("no such thing"))
-        })
-        .get("/busy", |_ctx: Context| async {
-            (StatusCode::TOO_MANY_REQUESTS, "slow down")
-        })
-        .get("/broken", |_ctx: Context| async {
-            Err::<&str, _>(Error::internal(std::io::Error::other("password=hunter2")))
-        })
+    let app = common::failing_routes(App::new().observability(obs(&daemon)))
         .build()
         .unwrap();
     let mut flags = HashMap::new();

@@ -82,6 +82,15 @@ impl Middleware for Timeout {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
         let budget = self.budget(&ctx);
         let logger = ctx.logger();
+        if budget.is_zero() {
+            // No time left: the handler is not started (a zero `tokio::time::timeout` would
+            // still poll it once).
+            logger.error(
+                "no time left before the deadline; handler not run",
+                &[("budget_ms", Field::U64(0))],
+            );
+            return Box::pin(std::future::ready(Err(Error::timeout())));
+        }
         Box::pin(async move {
             match tokio::time::timeout(budget, next.run(ctx)).await {
                 Ok(outcome) => outcome,

@@ -57,3 +57,18 @@ pub fn error_body(code: &str, message: &str, request_id: &str) -> String {
     }))
     .expect("serialise error body")
 }
+
+/// Three routes that fail in the ways tracing must tell apart: `/missing` (404, an `Error`),
+/// `/busy` (429, a response), `/broken` (500, an error whose text holds a secret, `hunter2`).
+pub fn failing_routes(app: lift::App) -> lift::App {
+    use lift::prelude::*;
+    app.get("/missing", |_ctx: Context| async {
+        Err::<&str, _>(Error::not_found("no such thing"))
+    })
+    .get("/busy", |_ctx: Context| async {
+        (StatusCode::TOO_MANY_REQUESTS, "slow down")
+    })
+    .get("/broken", |_ctx: Context| async {
+        Err::<&str, _>(Error::internal(std::io::Error::other("password=hunter2")))
+    })
+}
