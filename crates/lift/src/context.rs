@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -81,28 +80,15 @@ fn local_config() -> Arc<FunctionConfig> {
 /// as the epoch time it claims to be (one in 1970 is simply past).
 const MAX_TIMEOUT_MS: u64 = 15 * 60 * 1000;
 
-/// Set the first time a deadline is read as a duration, until the warning is written.
-static DURATION_DEADLINE: AtomicU8 = AtomicU8::new(0);
-const SEEN: u8 = 1;
-const WARNED: u8 = 2;
-
 fn deadline_ms(sent: u64) -> u64 {
     if sent > MAX_TIMEOUT_MS {
         return sent;
     }
-    let _ = DURATION_DEADLINE.compare_exchange(0, SEEN, Ordering::Relaxed, Ordering::Relaxed);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
     now.saturating_add(sent)
-}
-
-/// Whether a deadline has been read as a duration and nobody has said so yet: true once.
-pub(crate) fn duration_deadline_unreported() -> bool {
-    DURATION_DEADLINE
-        .compare_exchange(SEEN, WARNED, Ordering::Relaxed, Ordering::Relaxed)
-        .is_ok()
 }
 
 impl From<lambda_runtime::Context> for LambdaContext {
@@ -520,8 +506,5 @@ mod tests {
         // Not plainly a duration (over 15 minutes): an epoch time, long past.
         assert_eq!(deadline_ms(900_001), 900_001);
         assert!(deadline_ms(0) >= now);
-        // Said once.
-        assert!(duration_deadline_unreported());
-        assert!(!duration_deadline_unreported());
     }
 }

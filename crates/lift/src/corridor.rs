@@ -49,13 +49,6 @@ impl AppService {
         };
         let kind = cell.borrow_dependent().kind();
         let scope = self.scope(cell, lambda);
-        if crate::context::duration_deadline_unreported() {
-            Logger::process(scope.telemetry.settings.clone()).warn(
-                "the Runtime API sent the deadline as a duration, as local emulators do; \
-                 it is read as one, from now",
-                &[("deadline_ms", Field::U64(scope.lambda().deadline_ms))],
-            );
-        }
         let (reply, failed) = match kind {
             EventKind::ApiGatewayV1
             | EventKind::ApiGatewayV2
