@@ -110,7 +110,12 @@ impl AppService {
             .pipeline
             .run(ctx)
             .instrument(invocation_span(frame));
-        let outcome = within(frame.clone(), run).await;
+        // Only a recorded trace needs `Tracer::current` to find the frame.
+        let outcome = if span.is_recording() {
+            within(frame.clone(), run).await
+        } else {
+            run.await
+        };
         if span.is_recording() {
             let status = match &outcome {
                 Ok(r) => r.status(),

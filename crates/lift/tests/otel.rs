@@ -98,10 +98,7 @@ async fn in_lambda_the_spans_hang_from_lambdas_segment_with_their_fields() {
         })
         .build()
         .unwrap();
-    let req = TestRequest::get("/users/7?token=secret-value")
-        .header("Host", "api.example.com")
-        .header("User-Agent", "curl/8.0")
-        .source_ip("198.51.100.4");
+    let req = common::caller_request("/users/7?token=secret-value");
     invoke_with(&app, req.v2(), common::traced_lambda("req-1"))
         .await
         .unwrap();
@@ -489,10 +486,7 @@ async fn opentelemetry_aws_reads_the_attributes_into_the_documents_fields() {
         })
         .build()
         .unwrap();
-    let req = TestRequest::get("/users/7")
-        .header("Host", "api.example.com")
-        .header("User-Agent", "curl/8.0")
-        .source_ip("198.51.100.4");
+    let req = common::caller_request("/users/7");
     invoke_with(&app, req.v2(), common::traced_lambda("req-1"))
         .await
         .unwrap();

@@ -132,10 +132,7 @@ async fn in_lambda_the_handler_is_one_subsegment_under_lambdas_segment() {
         })
         .build()
         .unwrap();
-    let req = TestRequest::get("/users/7?token=secret-value")
-        .header("Host", "api.example.com")
-        .header("User-Agent", "curl/8.0")
-        .source_ip("198.51.100.4");
+    let req = common::caller_request("/users/7?token=secret-value");
     invoke_with(&app, req.v2(), common::traced_lambda("req-1"))
         .await
         .unwrap();

@@ -14,7 +14,7 @@ pub(crate) struct TraceState {
     pub(crate) header: Option<TraceHeader>,
     /// The root trace id, for log lines and EMF documents (`1-5759e988-…`).
     pub(crate) trace_id: Option<String>,
-    /// The header as it came, for exporters that want it whole.
+    /// The header as it came, for exporters that want it whole (when spans are recorded).
     pub(crate) raw: Option<String>,
     /// Whether Lambda owns the trace's segment (the spans go under it).
     pub(crate) in_lambda: bool,
@@ -58,7 +58,11 @@ impl TraceState {
             });
         TraceState {
             trace_id: header.as_ref().map(|h| h.root().to_owned()),
-            raw: runtime.or(incoming).map(str::to_owned),
+            // Only the spans carry it: an unrecorded invocation makes no copy.
+            raw: recorded
+                .then(|| runtime.or(incoming))
+                .flatten()
+                .map(str::to_owned),
             header,
             in_lambda,
             recorded,

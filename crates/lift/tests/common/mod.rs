@@ -72,3 +72,12 @@ pub fn failing_routes(app: lift::App) -> lift::App {
         Err::<&str, _>(Error::internal(std::io::Error::other("password=hunter2")))
     })
 }
+
+/// `GET path` from a known caller (host `api.example.com`, `curl/8.0`, `198.51.100.4`), as the
+/// tracing tests send it.
+pub fn caller_request(path: &str) -> lift::testing::TestRequest {
+    lift::testing::TestRequest::get(path)
+        .header("Host", "api.example.com")
+        .header("User-Agent", "curl/8.0")
+        .source_ip("198.51.100.4")
+}

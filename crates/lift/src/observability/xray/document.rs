@@ -47,8 +47,6 @@ pub struct Trimmed {
     pub annotations: u64,
     /// Spans whose metadata or annotations were left out so that they fit in a datagram.
     pub oversize: u64,
-    /// Spans that did not fit even bare (only a huge error message or `aws` block does that).
-    pub unsendable: u64,
 }
 
 /// Where the top-level spans hang.
@@ -112,7 +110,8 @@ fn fresh(capacity: usize) -> Vec<u8> {
     doc
 }
 
-fn count(span: &SpanRecord) -> u64 {
+/// The spans in a tree: the span and everything under it.
+pub(crate) fn count(span: &SpanRecord) -> u64 {
     1 + span.children.iter().map(count).sum::<u64>()
 }
 
@@ -177,13 +176,13 @@ fn tree(
         }
         alone = alone.less();
     }
+    // A span that does not fit even bare (only a huge `aws` block does that) is left out; the
+    // exporter counts it from the datagrams' span counts.
     if doc.len() <= max {
         out.push(Datagram {
             bytes: doc,
             spans: 1,
         });
-    } else {
-        t.unsendable += 1;
     }
     let below = Place {
         trace_id: place.trace_id,

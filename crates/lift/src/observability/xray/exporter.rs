@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use super::document::{datagrams, Datagram, Trimmed, MAX_DATAGRAM};
+use super::document::{self, datagrams, Datagram, Trimmed, MAX_DATAGRAM};
 use super::header::new_id;
 use crate::observability::{
     ExportCounters, ExportFuture, Exporter, ExporterStats, RecordKind, SpanBatch,
@@ -215,10 +215,7 @@ impl Exporter for XRayExporter {
 
     fn spans(&self, batch: &SpanBatch) {
         let i = &self.inner;
-        fn count(s: &crate::observability::SpanRecord) -> u64 {
-            1 + s.children.iter().map(count).sum::<u64>()
-        }
-        let total: u64 = batch.roots.iter().map(count).sum();
+        let total: u64 = batch.roots.iter().map(document::count).sum();
         i.counters.accepted(total);
         let mut trimmed = Trimmed::default();
         // A segment of Lift's own is written only outside Lambda.
