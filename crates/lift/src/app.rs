@@ -36,6 +36,9 @@ impl fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
+/// The request body limit of an app that sets none: 2 MiB.
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 pub(crate) type ShutdownHook = Box<dyn FnOnce() -> BoxFuture<()> + Send>;
 
 /// The application: routes, middleware, shared state and hooks.
@@ -63,6 +66,9 @@ pub struct App {
     observability: Option<Observability>,
     events: EventRoutes,
     after_response_limit: Option<std::time::Duration>,
+    body_limit: Option<usize>,
+    /// The first handler registered twice for the same thing, reported by `build`.
+    duplicate: Option<String>,
 }
 
 impl App {
@@ -111,6 +117,7 @@ impl App {
 
     /// Handle requests that match no route (instead of the 404 error).
     pub fn fallback<H: Handler<A>, A>(mut self, handler: H) -> Self {
+        self.once(self.fallback.is_some(), || "fallback".to_owned());
         self.fallback = Some(endpoint(handler));
         self
     }
@@ -222,7 +229,7 @@ impl App {
     }
 
     fn on_records<H: Handler<A>, A>(mut self, kind: EventKind, handler: H) -> Self {
-        self.events.records.retain(|(k, _)| *k != kind);
+        self.once(self.events.records(kind).is_some(), || kind.to_string());
         self.events
             .records
             .push((kind, event_pipeline(endpoint(handler))));
@@ -237,6 +244,12 @@ impl App {
         detail_type: &str,
         handler: H,
     ) -> Self {
+        let taken = self
+            .events
+            .eventbridge
+            .iter()
+            .any(|(s, d, _)| s == source && d == detail_type);
+        self.once(taken, || format!("eventbridge {source}/{detail_type}"));
         self.events.eventbridge.push((
             source.to_owned(),
             detail_type.to_owned(),
@@ -248,6 +261,8 @@ impl App {
     /// Handle EventBridge events no [`on_eventbridge`](Self::on_eventbridge) handler matches
     /// (without one they are an invocation error).
     pub fn eventbridge_fallback<H: Handler<A>, A>(mut self, handler: H) -> Self {
+        let taken = self.events.eventbridge_fallback.is_some();
+        self.once(taken, || "eventbridge fallback".to_owned());
         self.events.eventbridge_fallback = Some(event_pipeline(endpoint(handler)));
         self
     }
@@ -255,6 +270,8 @@ impl App {
     /// Handle the schedule called `name`: an EventBridge schedule rule of that name, or a
     /// constant input `{"schedule": "<name>"}` (see [`Schedule`](crate::events::Schedule)).
     pub fn on_schedule<H: Handler<A>, A>(mut self, name: &str, handler: H) -> Self {
+        let taken = self.events.schedules.iter().any(|(n, _)| n == name);
+        self.once(taken, || format!("schedule {name}"));
         self.events
             .schedules
             .push((name.to_owned(), event_pipeline(endpoint(handler))));
@@ -264,6 +281,8 @@ impl App {
     /// Handle a WebSocket route key: `$connect`, `$disconnect`, `$default` (also the handler
     /// for keys without their own) or a custom key (see [`WebSocket`](crate::events::WebSocket)).
     pub fn on_websocket<H: Handler<A>, A>(mut self, route_key: &str, handler: H) -> Self {
+        let taken = self.events.websocket.iter().any(|(k, _)| k == route_key);
+        self.once(taken, || format!("websocket {route_key}"));
         self.events
             .websocket
             .push((route_key.to_owned(), event_pipeline(endpoint(handler))));
@@ -277,9 +296,44 @@ impl App {
         self
     }
 
-    /// Build the app: check the routes and freeze the configuration.
+    /// Accept request bodies of up to `bytes` (default 2 MiB) on every route without a limit of
+    /// its own ([`Route::body_limit`]). A larger body is a 413 `payload_too_large` with the
+    /// JSON error body, answered before any middleware or handler can read it; the dev server
+    /// stops reading a body at the largest limit any route accepts.
+    ///
+    /// ```
+    /// use lift::{App, Context};
+    ///
+    /// async fn ingest(ctx: Context) -> String { format!("{} bytes", ctx.body().unwrap().len()) }
+    ///
+    /// let app = App::new().body_limit(64 * 1024).post("/ingest", ingest);
+    /// assert!(app.build().is_ok());
+    /// ```
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = Some(bytes);
+        self
+    }
+
+    /// Remember the first registration of something already registered: one rule for routes
+    /// and event handlers alike, reported by [`build`](Self::build).
+    fn once(&mut self, taken: bool, what: impl FnOnce() -> String) {
+        if taken && self.duplicate.is_none() {
+            self.duplicate = Some(format!("{}: two handlers", what()));
+        }
+    }
+
+    /// Build the app: check the routes and freeze the configuration. A route, a method of a
+    /// route, an event handler or a fallback registered twice is an error, never a silent
+    /// replacement.
     pub fn build(self) -> Result<AppService, BuildError> {
+        if let Some(duplicate) = self.duplicate {
+            return Err(BuildError::new(duplicate));
+        }
         let router = Router::build(self.routes)?;
+        let body_limit = self.body_limit.unwrap_or(DEFAULT_BODY_LIMIT);
+        let max_body_limit = router
+            .max_body_limit()
+            .map_or(body_limit, |m| m.max(body_limit));
         let observability = self.observability.unwrap_or_else(Observability::from_env);
         let dispatch: Endpoint = Arc::new(|ctx: Context| dispatch(ctx));
         Ok(AppService {
@@ -292,6 +346,8 @@ impl App {
                 shutdown: std::sync::Mutex::new(self.shutdown),
                 observability,
                 events: self.events,
+                body_limit,
+                max_body_limit,
                 after_response_limit: self
                     .after_response_limit
                     .unwrap_or(crate::after_response::DEFAULT_AFTER_RESPONSE_LIMIT),
@@ -339,5 +395,56 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().starts_with("invalid app: /a/{y}:"), "{err}");
+    }
+
+    #[test]
+    fn event_handlers_registered_twice_are_build_errors() {
+        async fn h(_: Context) {}
+        let cases: Vec<(App, &str)> = vec![
+            (App::new().on_sqs(h).on_sqs(h), "sqs"),
+            (
+                App::new().on_dynamodb(h).on_kinesis(h).on_kinesis(h),
+                "kinesis",
+            ),
+            (
+                App::new()
+                    .on_eventbridge("shop", "OrderPlaced", h)
+                    .on_eventbridge("shop", "OrderShipped", h)
+                    .on_eventbridge("shop", "OrderPlaced", h),
+                "eventbridge shop/OrderPlaced",
+            ),
+            (
+                App::new().eventbridge_fallback(h).eventbridge_fallback(h),
+                "eventbridge fallback",
+            ),
+            (
+                App::new()
+                    .on_schedule("nightly", h)
+                    .on_schedule("nightly", h),
+                "schedule nightly",
+            ),
+            (
+                App::new()
+                    .on_websocket("$connect", h)
+                    .on_websocket("$connect", h),
+                "websocket $connect",
+            ),
+            (App::new().fallback(h).fallback(h), "fallback"),
+        ];
+        for (app, what) in cases {
+            let err = app.build().unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("invalid app: {what}: two handlers")
+            );
+        }
+        let distinct = App::new()
+            .on_sqs(h)
+            .on_sns(h)
+            .on_schedule("a", h)
+            .on_schedule("b", h)
+            .on_websocket("$connect", h)
+            .on_websocket("$default", h);
+        assert!(distinct.build().is_ok());
     }
 }

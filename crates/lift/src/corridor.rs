@@ -176,14 +176,17 @@ impl AppService {
             path_start,
             ..RouteInfo::default()
         };
+        let mut limit = parts.body_limit;
         let dispatch = match parts.router.lookup(req.method(), path) {
             Match::Found {
                 pipeline,
+                body_limit,
                 template,
                 params,
             } => {
                 route.template = Some(template.clone());
                 route.params = params;
+                limit = body_limit.unwrap_or(limit);
                 Dispatch::Route(pipeline.clone())
             }
             Match::NotFound => match &parts.fallback {
@@ -196,7 +199,15 @@ impl AppService {
                 Dispatch::MethodNotAllowed(allow.clone())
             }
         };
-        route.dispatch = Some(dispatch);
+        // From here on no one reads a body over the limit: not middleware, not the handler.
+        let _ = req.body_limit.set(limit);
+        let too_large = matches!(dispatch, Dispatch::Route(_) | Dispatch::Fallback(_))
+            && req.body_len() > limit;
+        route.dispatch = Some(if too_large {
+            Dispatch::TooLarge(limit)
+        } else {
+            dispatch
+        });
         route
     }
 
@@ -292,7 +303,7 @@ impl AppService {
         };
         let ids = batch::ids(scope.event());
         let fifo =
-            matches!(scope.event(), Parsed::Sqs(r) if r.first().is_some_and(|m| m.is_fifo()));
+            matches!(scope.event(), Parsed::Sqs(r) if r.iter().flatten().any(|m| m.is_fifo()));
         let order = match kind {
             EventKind::Sqs if fifo => Order::FifoGroups,
             EventKind::Sqs => Order::Concurrent(events.options.sqs_concurrency),
@@ -321,6 +332,15 @@ impl AppService {
             .collect();
         let record_span: Arc<str> = Arc::from(format!("{kind} record"));
         let fates = batch::run(&ids, order, |i| -> BoxFuture<Result<(), Error>> {
+            // A record whose shape did not parse fails alone, without a handler call.
+            if let Some(why) = &ids[i].malformed {
+                let e = Error::new(
+                    http::StatusCode::BAD_REQUEST,
+                    "malformed_record",
+                    why.clone(),
+                );
+                return Box::pin(std::future::ready(Err(e)));
+            }
             let route = RouteInfo {
                 record: Some(i),
                 dispatch: Some(Dispatch::Route(pipeline.clone())),
@@ -415,6 +435,9 @@ pub(crate) fn dispatch(mut ctx: Context) -> BoxFuture<Outcome> {
         Some(Dispatch::MethodNotAllowed(allow)) => Box::pin(std::future::ready(Err(
             Error::method_not_allowed().with_header(ALLOW, allow),
         ))),
+        Some(Dispatch::TooLarge(limit)) => {
+            Box::pin(std::future::ready(Err(Error::payload_too_large(limit))))
+        }
         Some(Dispatch::NotFound) | None => Box::pin(std::future::ready(Err(Error::not_found(
             "no route matches this path",
         )))),

@@ -22,8 +22,6 @@ use crate::events::encode::HttpParts;
 use crate::service::{AppService, Reply};
 use crate::BoxError;
 
-/// Lambda's own payload limit for synchronous invocations.
-const MAX_BODY: usize = 6 * 1024 * 1024;
 /// The deadline each local request gets, like a function timeout.
 const LOCAL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -64,9 +62,21 @@ async fn handle(
     req: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
+    // A body over the largest limit any route accepts is refused before it is read: by its
+    // declared length, or as soon as the bytes read pass the limit. The corridor then applies
+    // each route's own limit to what was read.
+    let limit = app.inner.max_body_limit;
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Ok(too_large(limit));
+    }
+    let body = match Limited::new(body, limit).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return Ok(plain(413, "request body too large or unreadable")),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Ok(too_large(limit)),
+        Err(_) => return Ok(plain(400, "the request body could not be read")),
     };
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut event = HttpParts::new(parts.method.clone(), path_and_query, peer.ip().to_string());
@@ -106,6 +116,18 @@ async fn handle(
         tokio::spawn(after.run());
     }
     Ok(out)
+}
+
+/// The 413 with the project's JSON error body, as the corridor would answer it.
+fn too_large(limit: usize) -> http::Response<Full<Bytes>> {
+    let e = crate::Error::payload_too_large(limit);
+    let mut r = http::Response::new(Full::new(Bytes::from(e.to_body(&next_request_id()))));
+    *r.status_mut() = e.status();
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 fn plain(status: u16, message: &str) -> http::Response<Full<Bytes>> {

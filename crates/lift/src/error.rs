@@ -100,6 +100,15 @@ impl Error {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
+    /// 413 `payload_too_large`: the request body is larger than the route accepts.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request body is larger than the limit of {limit} bytes"),
+        )
+    }
+
     /// 415 `unsupported_media_type`.
     pub fn unsupported_media_type(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(

@@ -28,6 +28,10 @@ pub(crate) struct Parts {
     pub(crate) observability: Observability,
     pub(crate) events: EventRoutes,
     pub(crate) after_response_limit: Duration,
+    /// The request body limit of routes without their own.
+    pub(crate) body_limit: usize,
+    /// The largest body any route accepts: what the dev server reads at most.
+    pub(crate) max_body_limit: usize,
 }
 
 /// A built [`App`](crate::App): cheap to clone, shared by concurrent invocations.

@@ -420,3 +420,158 @@ async fn the_same_app_keeps_serving_after_every_bad_input() {
         still_serves(&app).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Body limits
+// ---------------------------------------------------------------------------------------------
+
+const MIB: usize = 1024 * 1024;
+
+/// A JSON document of exactly `len` bytes: `{"name":"xxx…","email":"a@b"}`.
+fn json_of_len(len: usize) -> Vec<u8> {
+    let frame = r#"{"name":"","email":"a@b"}"#.len();
+    let doc = json!({"name": "x".repeat(len - frame), "email": "a@b"});
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    assert_eq!(bytes.len(), len);
+    bytes
+}
+
+#[tokio::test]
+async fn a_body_over_the_default_limit_is_a_413_with_the_error_body() {
+    let app = app();
+    let three_mib_json =
+        TestRequest::post("/users").json(&json!({"name": "x".repeat(3 * MIB), "email": "a@b"}));
+    // Not UTF-8, so sent base64-encoded: the limit is on the decoded size.
+    let three_mib_raw = TestRequest::post("/text").body(vec![0xff_u8; 3 * MIB]);
+    for req in [three_mib_json, three_mib_raw] {
+        for event in [req.v2(), req.v1(), req.alb(), req.function_url()] {
+            let res = invoke_with(&app, event, lambda("req-big")).await.unwrap();
+            assert_eq!(res.status(), 413);
+            assert_eq!(res.header("content-type"), Some("application/json"));
+            assert_eq!(
+                res.text(),
+                error_body(
+                    "payload_too_large",
+                    "request body is larger than the limit of 2097152 bytes",
+                    "req-big"
+                )
+            );
+            still_serves(&app).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_limit_is_inclusive_and_counts_decoded_bytes() {
+    let app = App::new()
+        .post("/len", |ctx: Context| async move {
+            Ok::<_, Error>(ctx.body()?.len().to_string())
+        })
+        .build()
+        .unwrap();
+    let at_limit = TestRequest::post("/len")
+        .json(&serde_json::from_slice::<Value>(&json_of_len(2 * MIB)).unwrap());
+    let res = invoke(&app, at_limit.v2()).await.unwrap();
+    assert_eq!((res.status(), res.text()), (200, (2 * MIB).to_string()));
+
+    // Binary bodies travel base64-encoded, a third larger than the limit they are held to.
+    let binary = TestRequest::post("/len").body(vec![0xfe_u8; 2 * MIB]);
+    let res = invoke(&app, binary.v2()).await.unwrap();
+    assert_eq!((res.status(), res.text()), (200, (2 * MIB).to_string()));
+    let over = TestRequest::post("/len").body(vec![0xfe_u8; 2 * MIB + 1]);
+    assert_eq!(invoke(&app, over.v2()).await.unwrap().status(), 413);
+}
+
+#[tokio::test]
+async fn a_route_overrides_the_app_limit_either_way() {
+    use lift::routing::Route;
+    let len = |ctx: Context| async move { Ok::<_, Error>(ctx.body()?.len().to_string()) };
+    let app = App::new()
+        .body_limit(1024)
+        .post("/small", len)
+        .route(
+            "/uploads",
+            Route::new().post(len).put(len).body_limit(5 * MIB),
+        )
+        .route("/tiny", Route::new().post(len).body_limit(16))
+        .build()
+        .unwrap();
+    let send = |path: &str, n: usize| TestRequest::post(path).body(vec![b'a'; n]).v2();
+    let cases = [
+        ("/small", 1024, 200),
+        ("/small", 1025, 413),
+        ("/uploads", 3 * MIB, 200),
+        ("/uploads", 5 * MIB + 1, 413),
+        ("/tiny", 16, 200),
+        ("/tiny", 17, 413),
+    ];
+    for (path, n, status) in cases {
+        let res = invoke(&app, send(path, n)).await.unwrap();
+        assert_eq!(res.status(), status, "{path} with {n} bytes");
+        if status == 200 {
+            assert_eq!(res.text(), n.to_string());
+        }
+    }
+    let res = invoke(&app, send("/tiny", 17)).await.unwrap();
+    assert_eq!(
+        res.json::<Value>().unwrap()["error"]["message"],
+        "request body is larger than the limit of 16 bytes"
+    );
+}
+
+#[tokio::test]
+async fn middleware_cannot_read_a_body_over_the_limit_either() {
+    use lift::middleware::{from_fn, Next};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let handler_ran = Arc::new(AtomicBool::new(false));
+    let ran = handler_ran.clone();
+    let app = App::new()
+        .body_limit(100)
+        .middleware(from_fn(|ctx: Context, next: Next| async move {
+            // Reading the body first, as a signature check might.
+            let seen = ctx.body().map(|b| b.len());
+            let mut res = next.run(ctx).await?;
+            let seen = match seen {
+                Ok(n) => n.to_string(),
+                Err(e) => e.code().to_owned(),
+            };
+            res.headers_mut()
+                .insert("x-seen", http::HeaderValue::from_str(&seen).unwrap());
+            Ok(res)
+        }))
+        .post("/p", move |_: Context| {
+            ran.store(true, Ordering::SeqCst);
+            async { "ran" }
+        })
+        .build()
+        .unwrap();
+    let res = invoke(&app, TestRequest::post("/p").body(vec![b'a'; 100]).v2())
+        .await
+        .unwrap();
+    assert_eq!((res.status(), res.header("x-seen")), (200, Some("100")));
+    handler_ran.store(false, Ordering::SeqCst);
+
+    let res = invoke(&app, TestRequest::post("/p").body(vec![b'a'; 101]).v2())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert!(
+        !handler_ran.load(Ordering::SeqCst),
+        "the handler must not run"
+    );
+}
+
+#[tokio::test]
+async fn a_large_body_to_an_unknown_path_or_method_is_still_a_404_or_405() {
+    let app = app();
+    let big = vec![b'a'; 3 * MIB];
+    let res = invoke(&app, TestRequest::post("/nope").body(big.clone()).v2())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = invoke(&app, TestRequest::put("/hello").body(big).v2())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+}

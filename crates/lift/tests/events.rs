@@ -1759,3 +1759,141 @@ async fn record_metrics_go_into_the_invocation_emf_document() {
         "{v}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Malformed records
+// ---------------------------------------------------------------------------------------------
+
+/// `sqs_batch(n)` with record `i` replaced by `f(record)`.
+fn sqs_batch_with(n: usize, i: usize, f: impl Fn(&mut Value)) -> Vec<u8> {
+    let mut batch: Value = serde_json::from_slice(&sqs_batch(n, |_| 1.0)).unwrap();
+    f(&mut batch["Records"][i]);
+    serde_json::to_vec(&batch).unwrap()
+}
+
+#[tokio::test]
+async fn a_record_of_the_wrong_shape_fails_alone_under_its_id() {
+    let seen = Seen::default();
+    let mem = MemoryExporter::new();
+    let app = build(orders_app(&seen, partial()), &mem);
+    // The body is a number, not the string SQS always sends.
+    let batch = sqs_batch_with(4, 1, |r| r["body"] = json!(42));
+    let reply = invoke_bytes(&app, batch).await.unwrap();
+    assert_eq!(reply, failures(&["m1"]));
+    assert_eq!(seen.all(), vec![json!("o-0"), json!("o-2"), json!("o-3")]);
+
+    let failed = logged(&mem, "record failed");
+    assert_eq!(record_ids(&failed), vec!["m1"]);
+    assert_eq!(failed[0]["code"], "malformed_record");
+    assert_eq!(
+        failed[0]["error"],
+        "400 malformed_record: record 1 does not have the shape of sqs records: \
+         invalid type: integer `42`, expected a string at line 1 column 188"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_first_record_does_not_decide_the_kind() {
+    let seen = Seen::default();
+    let mem = MemoryExporter::new();
+    let app = build(orders_app(&seen, partial()), &mem);
+    // No eventSource and no body: only its id is left to report it by.
+    let batch = sqs_batch_with(3, 0, |r| *r = json!({"messageId": "m0", "body": ["x"]}));
+    let reply = invoke_bytes(&app, batch).await.unwrap();
+    assert_eq!(reply, failures(&["m0"]));
+    assert_eq!(seen.all(), vec![json!("o-1"), json!("o-2")]);
+}
+
+#[tokio::test]
+async fn a_malformed_record_without_a_readable_id_fails_the_invocation_with_a_bounded_message() {
+    let seen = Seen::default();
+    let mem = MemoryExporter::new();
+    let app = build(orders_app(&seen, partial()), &mem);
+    let batch = sqs_batch_with(3, 2, |r| r["messageId"] = json!(7));
+    let err = invoke_bytes(&app, batch).await.unwrap_err();
+    assert_eq!(err.error_type, "Lift.BatchFailed");
+    assert_eq!(
+        err.message,
+        "1 of 3 sqs records failed (0 not run, 1 without a readable id: the batch is retried whole)"
+    );
+    // The good records still ran; the malformed one is logged by its position.
+    assert_eq!(seen.all(), vec![json!("o-0"), json!("o-1")]);
+    assert_eq!(record_ids(&logged(&mem, "record failed")), vec!["record 2"]);
+}
+
+#[tokio::test]
+async fn a_malformed_fifo_record_holds_back_the_rest_of_its_group_only() {
+    let seen = Seen::default();
+    let mem = MemoryExporter::new();
+    let app = build(
+        App::new()
+            .state(seen.clone())
+            .batch_options(partial())
+            .on_sqs(fifo_order),
+        &mem,
+    );
+    // Groups g1, g1, g2, g1; the first g1 message loses its body's string type.
+    let mut batch = event_json("sqs-fifo-groups.json");
+    batch["Records"][0]["body"] = json!({"id": "a"});
+    let reply = invoke_bytes(&app, serde_json::to_vec(&batch).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(reply, failures(&[FIFO[0], FIFO[1], FIFO[3]]));
+    assert_eq!(seen.all().len(), 1, "only the g2 message runs");
+}
+
+#[tokio::test]
+async fn a_malformed_stream_record_stops_the_stream_at_its_sequence_number() {
+    let seen = Seen::default();
+    let mem = MemoryExporter::new();
+    let app = build(kinesis_app(&seen, partial()), &mem);
+    let mut batch = event_json("kinesis-sam.json");
+    let good = batch["Records"][0].clone();
+    let mut bad = good.clone();
+    bad["kinesis"]["sequenceNumber"] = json!(KINESIS_SEQ[1]);
+    bad["kinesis"]["data"] = json!(12);
+    let mut last = good.clone();
+    last["kinesis"]["sequenceNumber"] = json!(KINESIS_SEQ[2]);
+    let mut first = good;
+    first["kinesis"]["sequenceNumber"] = json!(KINESIS_SEQ[0]);
+    batch["Records"] = json!([first, bad, last]);
+    let reply = invoke_bytes(&app, serde_json::to_vec(&batch).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(reply, failures(&[KINESIS_SEQ[1]]));
+    assert_eq!(
+        seen.all().len(),
+        1,
+        "records after the malformed one are not run"
+    );
+}
+
+#[tokio::test]
+async fn records_naming_two_sources_are_no_kind_lift_handles() {
+    let seen = Seen::default();
+    let mem = MemoryExporter::new();
+    let app = build(orders_app(&seen, partial()), &mem);
+    let batch = sqs_batch_with(2, 1, |r| r["eventSource"] = json!("aws:sns"));
+    let err = invoke_bytes(&app, batch).await.unwrap_err();
+    assert_eq!(err.error_type, "Lift.UnsupportedEvent");
+    assert_eq!(err.message, "no handler for events of kind records");
+    assert!(seen.all().is_empty());
+}
+
+#[tokio::test]
+async fn batch_failure_messages_are_bounded_and_never_name_an_s3_key() {
+    let seen = Seen::default();
+    let mem = MemoryExporter::new();
+    let app = build(orders_app(&seen, BatchOptions::new()), &mem);
+    let err = invoke_bytes(&app, sqs_batch(9, |_| -1.0))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.message,
+        "9 of 9 sqs records failed (0 not run): m0, m1, m2, m3, m4 and 4 more"
+    );
+
+    let app = build(s3_app(&seen), &mem);
+    let err = invoke(&app, "s3-delete-sam.json").await.unwrap_err();
+    assert_eq!(err.message, "1 of 1 s3 records failed (0 not run)");
+}

@@ -11,7 +11,7 @@ use futures_util::stream::{self, StreamExt};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::Serialize;
 
-use super::Parsed;
+use super::{EventKind, Malformed, Parsed};
 use crate::{BoxFuture, Error};
 
 /// How the records of a batch are run.
@@ -40,44 +40,47 @@ pub(crate) enum Fate {
     SkippedStream,
 }
 
-/// A record's id for logs, its identifier for `batchItemFailures`, and its FIFO group.
+/// A record's id for logs, its identifier for `batchItemFailures`, its FIFO group, and, for a
+/// record whose shape did not parse, why.
 #[derive(Debug, Clone)]
 pub(crate) struct RecordIds {
     pub log_id: String,
-    pub item: String,
+    /// `None` only for a malformed record whose id could not be read.
+    pub item: Option<String>,
     pub group: Option<String>,
+    pub malformed: Option<String>,
 }
 
 pub(crate) fn ids(event: &Parsed<'_>) -> Vec<RecordIds> {
+    fn each<T>(records: &[Result<T, Malformed>], ids: impl Fn(&T) -> RecordIds) -> Vec<RecordIds> {
+        records
+            .iter()
+            .map(|r| match r {
+                Ok(record) => ids(record),
+                Err(m) => RecordIds {
+                    log_id: m.log_id.clone(),
+                    item: m.item.clone(),
+                    group: m.group.clone(),
+                    malformed: Some(m.error.clone()),
+                },
+            })
+            .collect()
+    }
     let ids = |log_id: &str, item: &str, group: Option<&str>| RecordIds {
         log_id: log_id.to_owned(),
-        item: item.to_owned(),
+        item: Some(item.to_owned()),
         group: group.map(str::to_owned),
+        malformed: None,
     };
     match event {
-        Parsed::Sqs(r) => r
-            .iter()
-            .map(|m| ids(&m.message_id, &m.message_id, m.group_id()))
-            .collect(),
-        Parsed::Sns(r) => r
-            .iter()
-            .map(|n| ids(&n.sns.message_id, &n.sns.message_id, None))
-            .collect(),
-        Parsed::S3(r) => r
-            .iter()
-            .map(|o| {
-                let id = format!("s3://{}/{}", &*o.s3.bucket.name, o.key());
-                ids(&id, &id, None)
-            })
-            .collect(),
-        Parsed::DynamoDb(r) => r
-            .iter()
-            .map(|d| ids(&d.event_id, &d.dynamodb.sequence_number, None))
-            .collect(),
-        Parsed::Kinesis(r) => r
-            .iter()
-            .map(|k| ids(&k.event_id, &k.kinesis.sequence_number, None))
-            .collect(),
+        Parsed::Sqs(r) => each(r, |m| ids(&m.message_id, &m.message_id, m.group_id())),
+        Parsed::Sns(r) => each(r, |n| ids(&n.sns.message_id, &n.sns.message_id, None)),
+        Parsed::S3(r) => each(r, |o| {
+            let id = format!("s3://{}/{}", &*o.s3.bucket.name, o.key());
+            ids(&id, &id, None)
+        }),
+        Parsed::DynamoDb(r) => each(r, |d| ids(&d.event_id, &d.dynamodb.sequence_number, None)),
+        Parsed::Kinesis(r) => each(r, |k| ids(&k.event_id, &k.kinesis.sequence_number, None)),
         _ => Vec::new(),
     }
 }
@@ -152,12 +155,14 @@ fn fate(r: Result<(), Error>) -> Fate {
 /// At most this many record ids in an invocation error's message.
 const IDS_IN_MESSAGE: usize = 5;
 
-/// What a batch's fates mean for its invocation: the records to retry, and how many failed or
-/// were not run.
+/// What a batch's fates mean for its invocation: the records to retry, and how many failed,
+/// were not run, or cannot be named in a partial response.
 pub(crate) struct Outcome {
     pub(crate) retry: Vec<String>,
     pub(crate) failed: usize,
     pub(crate) skipped: u64,
+    /// Records to retry whose identifier could not be read (malformed ones).
+    pub(crate) unnamed: usize,
 }
 
 /// Sum up the fates; `on_failure` is told about each failed record (to log it).
@@ -170,21 +175,31 @@ pub(crate) fn outcome(
         retry: Vec::new(),
         failed: 0,
         skipped: 0,
+        unnamed: 0,
     };
     for (i, (id, fate)) in ids.iter().zip(fates).enumerate() {
-        match fate {
-            Fate::Done => {}
+        let retry = match fate {
+            Fate::Done => false,
             Fate::Failed(e) => {
                 o.failed += 1;
                 on_failure(i, id, &e);
-                o.retry.push(id.item.clone());
+                true
             }
             Fate::SkippedGroup => {
                 o.skipped += 1;
-                o.retry.push(id.item.clone());
+                true
             }
             // Lambda retries the stream from the failed record: nothing to report.
-            Fate::SkippedStream => o.skipped += 1,
+            Fate::SkippedStream => {
+                o.skipped += 1;
+                false
+            }
+        };
+        if retry {
+            match &id.item {
+                Some(item) => o.retry.push(item.clone()),
+                None => o.unnamed += 1,
+            }
         }
     }
     o
@@ -192,32 +207,46 @@ pub(crate) fn outcome(
 
 impl Outcome {
     /// The reply with partial batch responses on (`batchItemFailures`), or the invocation
-    /// error without them when a record is to be retried. The error's message is bounded: the
-    /// counts and at most a few ids.
+    /// error without them when a record is to be retried. A record to retry that cannot be
+    /// named fails the invocation either way, so the whole batch comes back.
+    ///
+    /// The error's message is bounded: the counts and at most a few ids, and never an S3
+    /// record's id (it holds the object key).
     pub(crate) fn reply(
         self,
-        kind: super::EventKind,
+        kind: EventKind,
         total: usize,
         partial: bool,
     ) -> Result<crate::Reply, crate::InvokeError> {
-        if partial {
+        if partial && self.unnamed == 0 {
             return Ok(crate::Reply::Batch(BatchResponse {
                 failures: self.retry,
             }));
         }
-        if self.retry.is_empty() {
+        if self.retry.is_empty() && self.unnamed == 0 {
             return Ok(crate::Reply::Empty);
         }
-        let mut shown = self.retry[..self.retry.len().min(IDS_IN_MESSAGE)].join(", ");
-        if self.retry.len() > IDS_IN_MESSAGE {
-            shown.push_str(&format!(" and {} more", self.retry.len() - IDS_IN_MESSAGE));
+        let mut message = format!(
+            "{} of {total} {kind} records failed ({} not run",
+            self.failed, self.skipped
+        );
+        if self.unnamed > 0 {
+            message.push_str(&format!(
+                ", {} without a readable id: the batch is retried whole",
+                self.unnamed
+            ));
+        }
+        message.push(')');
+        if kind != EventKind::S3 && !self.retry.is_empty() {
+            message.push_str(": ");
+            message.push_str(&self.retry[..self.retry.len().min(IDS_IN_MESSAGE)].join(", "));
+            if self.retry.len() > IDS_IN_MESSAGE {
+                message.push_str(&format!(" and {} more", self.retry.len() - IDS_IN_MESSAGE));
+            }
         }
         Err(crate::InvokeError {
             error_type: "Lift.BatchFailed",
-            message: format!(
-                "{} of {total} {kind} records failed ({} not run): {shown}",
-                self.failed, self.skipped
-            ),
+            message,
         })
     }
 }

@@ -140,9 +140,7 @@ impl Envelope<'_> {
             }
         }
         if let Some(records) = &self.records {
-            return records
-                .first()
-                .map_or(EventKind::Records, |r| record_kind(r));
+            return batch_kind(records);
         }
         if self.detail_type.is_some() {
             let scheduled = self.source.as_deref() == Some("aws.events")
@@ -160,17 +158,31 @@ impl Envelope<'_> {
     }
 }
 
-/// The source of a batch, from its first record's `eventSource` (`EventSource` for SNS).
-fn record_kind(record: &RawValue) -> EventKind {
-    let Ok(probe) = serde_json::from_str::<SourceProbe<'_>>(record.get()) else {
-        return EventKind::Records;
-    };
-    match probe.lower.or(probe.upper).as_deref() {
-        Some("aws:sqs") => EventKind::Sqs,
-        Some("aws:sns") => EventKind::Sns,
-        Some("aws:s3") => EventKind::S3,
-        Some("aws:dynamodb") => EventKind::DynamoDb,
-        Some("aws:kinesis") => EventKind::Kinesis,
-        _ => EventKind::Records,
+/// The source of a batch: the one source its records name (`eventSource`, `EventSource` for
+/// SNS), whichever record comes first. Records that name none (malformed ones, most likely) do
+/// not count; a batch whose records name two different sources, a source Lift does not know,
+/// or none at all, is of no kind Lift handles.
+fn batch_kind(records: &[&RawValue]) -> EventKind {
+    let mut kind = None;
+    for record in records {
+        match record_kind(record) {
+            Some(k) if kind.is_some_and(|seen| seen != k) => return EventKind::Records,
+            Some(k) => kind = Some(k),
+            None => {}
+        }
+    }
+    kind.unwrap_or(EventKind::Records)
+}
+
+/// The source one record names (`Records` for a source Lift does not know), if it names one.
+fn record_kind(record: &RawValue) -> Option<EventKind> {
+    let probe = serde_json::from_str::<SourceProbe<'_>>(record.get()).ok()?;
+    match probe.lower.or(probe.upper).as_deref()? {
+        "aws:sqs" => Some(EventKind::Sqs),
+        "aws:sns" => Some(EventKind::Sns),
+        "aws:s3" => Some(EventKind::S3),
+        "aws:dynamodb" => Some(EventKind::DynamoDb),
+        "aws:kinesis" => Some(EventKind::Kinesis),
+        _ => Some(EventKind::Records),
     }
 }

@@ -27,6 +27,7 @@ mod envelope;
 pub(crate) mod eventbridge;
 pub(crate) mod json;
 pub(crate) mod kinesis;
+mod malformed;
 pub(crate) mod s3;
 mod shape;
 pub(crate) mod sns;
@@ -48,6 +49,7 @@ use serde::Serialize;
 
 use crate::http::{Request, Response};
 pub(crate) use envelope::Envelope;
+pub(crate) use malformed::Malformed;
 
 /// The kind of event an invocation carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,11 +132,11 @@ impl fmt::Display for EventKind {
 pub(crate) enum Parsed<'a> {
     Http(Request<'a>),
     WebSocket(Request<'a>, websocket::Meta<'a>),
-    Sqs(Vec<sqs::SqsWire<'a>>),
-    Sns(Vec<sns::SnsWire<'a>>),
-    S3(Vec<s3::S3Wire<'a>>),
-    DynamoDb(Vec<dynamodb::DynamoDbWire<'a>>),
-    Kinesis(Vec<kinesis::KinesisWire<'a>>),
+    Sqs(Vec<Result<sqs::SqsWire<'a>, Malformed>>),
+    Sns(Vec<Result<sns::SnsWire<'a>, Malformed>>),
+    S3(Vec<Result<s3::S3Wire<'a>, Malformed>>),
+    DynamoDb(Vec<Result<dynamodb::DynamoDbWire<'a>, Malformed>>),
+    Kinesis(Vec<Result<kinesis::KinesisWire<'a>, Malformed>>),
     EventBridge(eventbridge::Event<'a>),
     /// `{"Records": []}`: a batch of nothing.
     EmptyBatch,
@@ -161,11 +163,15 @@ impl<'a> Parsed<'a> {
                 let (req, meta) = websocket::request(env);
                 Parsed::WebSocket(req, meta)
             }
-            EventKind::Sqs => Parsed::Sqs(records(env.records.take())?),
-            EventKind::Sns => Parsed::Sns(records(env.records.take())?),
-            EventKind::S3 => Parsed::S3(records(env.records.take())?),
-            EventKind::DynamoDb => Parsed::DynamoDb(records(env.records.take())?),
-            EventKind::Kinesis => Parsed::Kinesis(records(env.records.take())?),
+            EventKind::Sqs => Parsed::Sqs(malformed::records(EventKind::Sqs, env.records.take())),
+            EventKind::Sns => Parsed::Sns(malformed::records(EventKind::Sns, env.records.take())),
+            EventKind::S3 => Parsed::S3(malformed::records(EventKind::S3, env.records.take())),
+            EventKind::DynamoDb => {
+                Parsed::DynamoDb(malformed::records(EventKind::DynamoDb, env.records.take()))
+            }
+            EventKind::Kinesis => {
+                Parsed::Kinesis(malformed::records(EventKind::Kinesis, env.records.take()))
+            }
             k @ (EventKind::EventBridge | EventKind::Schedule) => {
                 Parsed::EventBridge(eventbridge::event(env, k))
             }
@@ -195,11 +201,12 @@ impl<'a> Parsed<'a> {
 /// The record of `records` the context is for, or a 400 naming what was expected.
 pub(crate) fn current<'r, T>(
     ctx: &crate::Context,
-    records: &'r [T],
+    records: &'r [Result<T, Malformed>],
     what: &'static str,
 ) -> Result<&'r T, crate::Error> {
     ctx.record_index()
         .and_then(|i| records.get(i))
+        .and_then(|r| r.as_ref().ok())
         .ok_or_else(|| crate::Error::bad_request(format!("no {what} in this context")))
 }
 
@@ -224,16 +231,6 @@ pub(crate) fn mismatch(what: &str, e: &serde_json::Error) -> crate::Error {
         e.line(),
         e.column()
     ))
-}
-
-/// Parse each raw record of a batch into its source's record type.
-fn records<'a, T: serde::Deserialize<'a>>(
-    raw: Option<Vec<&'a serde_json::value::RawValue>>,
-) -> Result<Vec<T>, serde_json::Error> {
-    raw.unwrap_or_default()
-        .into_iter()
-        .map(|r| serde_json::from_str(r.get()))
-        .collect()
 }
 
 self_cell::self_cell!(

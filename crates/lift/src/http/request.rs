@@ -1,6 +1,7 @@
 //! The HTTP request view every HTTP source is normalised into.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use base64::Engine as _;
 use http::Method;
@@ -34,6 +35,8 @@ pub struct Request<'a> {
     pub(crate) api_request_id: Option<Str<'a>>,
     pub(crate) multi_value: bool,
     pub(crate) authorizer: Option<&'a RawValue>,
+    /// The route's body limit, set once the request is routed: a larger body is never read.
+    pub(crate) body_limit: OnceLock<usize>,
 }
 
 /// The request non-HTTP events answer with: no method-specific data, no headers, no body.
@@ -60,6 +63,7 @@ impl<'a> Request<'a> {
             api_request_id: None,
             multi_value: false,
             authorizer: None,
+            body_limit: OnceLock::new(),
         }
     }
 
@@ -178,12 +182,34 @@ impl<'a> Request<'a> {
         self.api_request_id.as_deref()
     }
 
+    /// The body's size in bytes once decoded, read off its length without decoding it.
+    pub fn body_len(&self) -> usize {
+        let Some(body) = self.body.as_deref() else {
+            return 0;
+        };
+        if !self.base64 {
+            return body.len();
+        }
+        let b = body.as_bytes();
+        let padding = if b.len() % 4 == 0 {
+            b.iter().rev().take(2).take_while(|&&c| c == b'=').count()
+        } else {
+            0
+        };
+        (b.len() * 3 / 4).saturating_sub(padding)
+    }
+
     /// The body's bytes, base64-decoded when the source sent it encoded.
-    /// Invalid base64 is a 400.
+    /// Invalid base64 is a 400; a body over the route's limit is a 413, and is not read.
     pub fn body(&self) -> Result<Cow<'_, [u8]>, Error> {
         let Some(body) = self.body.as_deref() else {
             return Ok(Cow::Borrowed(&[]));
         };
+        if let Some(&limit) = self.body_limit.get() {
+            if self.body_len() > limit {
+                return Err(Error::payload_too_large(limit));
+            }
+        }
         if !self.base64 {
             return Ok(Cow::Borrowed(body.as_bytes()));
         }

@@ -27,6 +27,8 @@ pub(crate) enum Dispatch {
     Fallback(Endpoint),
     NotFound,
     MethodNotAllowed(http::HeaderValue),
+    /// The body is over the route's limit (in bytes): a 413 before anything reads it.
+    TooLarge(usize),
 }
 
 /// The handlers for one path, by method, with route-level middleware.
@@ -43,6 +45,7 @@ pub(crate) enum Dispatch {
 pub struct Route {
     pub(crate) methods: Vec<(Option<Method>, Endpoint)>,
     pub(crate) middleware: Vec<Arc<dyn Middleware>>,
+    pub(crate) body_limit: Option<usize>,
 }
 
 impl Route {
@@ -96,6 +99,23 @@ impl Route {
     /// Handle `OPTIONS`.
     pub fn options<H: Handler<A>, A>(self, handler: H) -> Self {
         self.on(Method::OPTIONS, handler)
+    }
+
+    /// Accept request bodies of up to `bytes` on this route, instead of the app's limit
+    /// ([`App::body_limit`](crate::App::body_limit), 2 MiB by default). A larger body is a 413
+    /// `payload_too_large`, and is never read.
+    ///
+    /// ```
+    /// use lift::{routing::Route, App, Context};
+    ///
+    /// async fn upload(ctx: Context) -> String { format!("{} bytes", ctx.body().unwrap().len()) }
+    ///
+    /// let app = App::new().route("/uploads", Route::new().post(upload).body_limit(5 << 20));
+    /// assert!(app.build().is_ok());
+    /// ```
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = Some(bytes);
+        self
     }
 
     /// Add middleware that runs for this route only, inside app-wide and group middleware.

@@ -17,15 +17,22 @@ pub(crate) struct Router {
 struct Entry {
     template: Arc<str>,
     param_names: Vec<Arc<str>>,
-    methods: Vec<(Method, Arc<Pipeline>)>,
-    any: Option<Arc<Pipeline>>,
+    methods: Vec<(Method, Target)>,
+    any: Option<Target>,
     allow: HeaderValue,
+}
+
+/// What one method of a route runs, and the body size it accepts (`None`: the app's limit).
+struct Target {
+    pipeline: Arc<Pipeline>,
+    body_limit: Option<usize>,
 }
 
 /// What the router found for a method and path.
 pub(crate) enum Match<'r> {
     Found {
         pipeline: &'r Arc<Pipeline>,
+        body_limit: Option<usize>,
         template: &'r Arc<str>,
         params: Vec<(Arc<str>, String)>,
     },
@@ -55,7 +62,10 @@ impl Router {
             };
             let entry = &mut entries[idx];
             for (method, endpoint) in route.methods {
-                let pipeline = Pipeline::new(route.middleware.clone(), endpoint);
+                let pipeline = Target {
+                    pipeline: Pipeline::new(route.middleware.clone(), endpoint),
+                    body_limit: route.body_limit,
+                };
                 match method {
                     None if entry.any.is_some() => {
                         return Err(BuildError::new(format!("{path}: two any-method handlers")))
@@ -78,6 +88,15 @@ impl Router {
         Ok(Router { matcher, entries })
     }
 
+    /// The largest body limit a route sets, if any sets one.
+    pub(crate) fn max_body_limit(&self) -> Option<usize> {
+        self.entries
+            .iter()
+            .flat_map(|e| e.methods.iter().map(|(_, t)| t).chain(&e.any))
+            .filter_map(|t| t.body_limit)
+            .max()
+    }
+
     pub(crate) fn lookup<'r>(&'r self, method: &Method, path: &str) -> Match<'r> {
         let Ok(m) = self.matcher.at(path) else {
             return Match::NotFound;
@@ -98,7 +117,7 @@ impl Router {
                     .flatten()
             })
             .or(entry.any.as_ref());
-        let Some(pipeline) = found else {
+        let Some(target) = found else {
             return Match::MethodNotAllowed {
                 allow: &entry.allow,
                 template: &entry.template,
@@ -111,7 +130,8 @@ impl Router {
             .map(|(name, (_, v))| (name.clone(), decode(v.into(), false).0.into_owned()))
             .collect();
         Match::Found {
-            pipeline,
+            pipeline: &target.pipeline,
+            body_limit: target.body_limit,
             template: &entry.template,
             params,
         }
@@ -136,7 +156,7 @@ fn param_names(template: &str) -> Vec<Arc<str>> {
     names
 }
 
-fn allow_header(methods: &[(Method, Arc<Pipeline>)]) -> Result<HeaderValue, BuildError> {
+fn allow_header(methods: &[(Method, Target)]) -> Result<HeaderValue, BuildError> {
     let mut names: Vec<&str> = Vec::new();
     for (m, _) in methods {
         names.push(m.as_str());
