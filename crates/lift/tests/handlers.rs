@@ -876,3 +876,48 @@ async fn binary_request_bodies_arrive_as_bytes() {
         assert_eq!(res.text(), "3 bytes: [255, 0, 128]");
     }
 }
+
+#[tokio::test]
+async fn a_cookie_value_from_the_request_cannot_inject_attributes_in_any_source() {
+    use lift::http::{Cookie, Response};
+    // The value comes from the caller: a classic injection vector.
+    let app = App::new()
+        .get("/remember", |ctx: Context| async move {
+            let note = ctx.query("note").unwrap_or_default().to_owned();
+            Response::text("ok")
+                .with_cookie(Cookie::new("note", note).path("/").http_only())
+                .with_cookie(Cookie::new("lang", "ünï, çødé").secure())
+        })
+        .build()
+        .unwrap();
+    let hostile = "x; Domain=evil.example; Max-Age=99999\r\nSet-Cookie: admin=1";
+    let req = TestRequest::get("/remember").query("note", &utf8_percent(hostile));
+    let want = vec![
+        "note=x%3B%20Domain=evil.example%3B%20Max-Age=99999%0D%0ASet-Cookie:%20admin=1; Path=/; HttpOnly",
+        "lang=%C3%BCn%C3%AF%2C%20%C3%A7%C3%B8d%C3%A9; Secure",
+    ];
+    for event in [req.v1(), req.v2(), req.function_url(), req.alb_multi()] {
+        let res = invoke(&app, event).await.unwrap();
+        assert_eq!(res.header_all("set-cookie"), want);
+    }
+    let decoded: Vec<String> = want
+        .iter()
+        .map(|c| {
+            let value = c.split_once('=').unwrap().1.split_once("; ").unwrap().0;
+            Cookie::decode(value).into_owned()
+        })
+        .collect();
+    assert_eq!(decoded, vec![hostile, "ünï, çødé"]);
+}
+
+/// Percent-encode every byte but unreserved ones, as a browser's form would.
+fn utf8_percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
