@@ -622,6 +622,69 @@ async fn a_tower_http_compression_layer_on_a_route() {
     assert_eq!(res.text(), "plain");
 }
 
+/// A tower layer whose service answers with the URI it was handed.
+fn echo_uri() -> TowerLayer<
+    impl tower::Layer<
+            lift::middleware::NextService,
+            Service = impl tower::Service<
+                http::Request<http_body_util::Full<bytes::Bytes>>,
+                Response = http::Response<http_body_util::Full<bytes::Bytes>>,
+                Error = std::convert::Infallible,
+                Future = impl Send,
+            > + Send,
+        > + Send
+        + Sync,
+> {
+    TowerLayer::new(tower::layer::layer_fn(|_next| {
+        tower::service_fn(
+            |req: http::Request<http_body_util::Full<bytes::Bytes>>| async move {
+                let uri = req.uri().to_string();
+                Ok::<_, std::convert::Infallible>(http::Response::new(uri.into()))
+            },
+        )
+    }))
+}
+
+#[tokio::test]
+async fn a_tower_service_is_handed_the_real_path_and_the_raw_query() {
+    let app = App::new()
+        .route(
+            "/files/{*name}",
+            Route::new()
+                .get(|_ctx: Context| async { "unused" })
+                .middleware(echo_uri()),
+        )
+        .build()
+        .unwrap();
+    let query = "q=a%20b&tag=x%26y&plus=a+b&empty=&q=2";
+    let req = TestRequest::get(&format!("/files/my%20report.pdf?{query}"));
+    // HTTP API and Function URLs keep the query string as sent.
+    for event in [req.v2(), req.function_url()] {
+        let res = invoke(&app, event).await.unwrap();
+        assert_eq!(res.text(), format!("/files/my%20report.pdf?{query}"));
+    }
+    // REST API and ALB hand over parameters, not the string: written back percent-encoded, in
+    // the event's order (these events list them by name), repeats included where the event
+    // keeps them.
+    let written = [
+        (req.v1(), "empty=&plus=a%20b&q=a%20b&q=2&tag=x%26y"),
+        (req.alb_multi(), "empty=&plus=a%20b&q=a%20b&q=2&tag=x%26y"),
+        // Single-value ALB events keep the last value of a repeat.
+        (req.alb(), "empty=&plus=a%20b&q=2&tag=x%26y"),
+    ];
+    for (event, query) in written {
+        let res = invoke(&app, event).await.unwrap();
+        assert_eq!(res.text(), format!("/files/my%20report.pdf?{query}"));
+    }
+    // A path that arrives decoded, with a space and non-ASCII, still reaches the service.
+    let mut event: Value = serde_json::from_slice(&TestRequest::get("/files/x").v1()).unwrap();
+    event["path"] = json!("/files/my report é.pdf");
+    let res = invoke(&app, serde_json::to_vec(&event).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.text(), "/files/my%20report%20%C3%A9.pdf");
+}
+
 #[tokio::test]
 async fn errors_pass_through_a_tower_layer_unchanged() {
     let app = App::new()

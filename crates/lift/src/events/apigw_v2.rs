@@ -16,12 +16,13 @@ use crate::http::{Request, Response};
 pub(crate) fn request(env: Envelope<'_>, kind: EventKind) -> Request<'_> {
     let rc = env.request_context.unwrap_or_default();
     let http = rc.http.unwrap_or_default();
-    let query = match env.raw_query_string {
-        Some(raw) => parse_query(raw),
-        None => env.query_string_parameters.0,
+    let (query, raw_query) = match env.raw_query_string {
+        Some(raw) => (parse_query(raw.clone()), Some(raw)),
+        None => (env.query_string_parameters.0, None),
     };
     Request {
         query,
+        raw_query,
         headers: env.headers.0,
         cookies: env.cookies.unwrap_or_default(),
         body: env.body,

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use http::Method;
-use percent_encoding::percent_decode_str;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
@@ -24,6 +24,8 @@ pub struct Request<'a> {
     pub(crate) method: Method,
     pub(crate) path: Str<'a>,
     pub(crate) query: Vec<(Str<'a>, Str<'a>)>,
+    /// The query string exactly as sent, when the source keeps it (HTTP API `rawQueryString`).
+    pub(crate) raw_query: Option<Str<'a>>,
     pub(crate) headers: Vec<(Str<'a>, Str<'a>)>,
     pub(crate) cookies: Vec<Str<'a>>,
     pub(crate) body: Option<Str<'a>>,
@@ -52,6 +54,7 @@ impl<'a> Request<'a> {
             method,
             path,
             query: Vec::new(),
+            raw_query: None,
             headers: Vec::new(),
             cookies: Vec::new(),
             body: None,
@@ -104,6 +107,25 @@ impl<'a> Request<'a> {
             .iter()
             .filter(move |(k, _)| &**k == name)
             .map(|(_, v)| &**v)
+    }
+
+    /// The query string, without the `?`: exactly as sent when the source keeps it (HTTP API,
+    /// Function URL); otherwise (REST API and ALB, which hand over parameters) written back from
+    /// the parameters, percent-encoded, in order.
+    pub fn raw_query(&self) -> Cow<'_, str> {
+        if let Some(raw) = &self.raw_query {
+            return Cow::Borrowed(raw);
+        }
+        let mut out = String::new();
+        for (k, v) in &self.query {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            out.extend(utf8_percent_encode(k, QUERY_COMPONENT));
+            out.push('=');
+            out.extend(utf8_percent_encode(v, QUERY_COMPONENT));
+        }
+        Cow::Owned(out)
     }
 
     /// All query parameters, in order, repeats included.
@@ -262,6 +284,14 @@ pub(crate) fn is_json_content_type(ct: &str) -> bool {
             .get(essence.len().saturating_sub(5)..)
             .is_some_and(|s| s.eq_ignore_ascii_case("+json"))
 }
+
+/// What a query component written back from its decoded form keeps: RFC 3986's unreserved
+/// characters.
+const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Percent-decode a path segment or a query component; borrows when there is nothing to decode.
 /// Query components also turn `+` into a space (`application/x-www-form-urlencoded`).

@@ -1,7 +1,8 @@
 //! `TowerLayer`: use a tower / tower-http layer on Lift routes.
 //!
 //! The layer wraps the rest of the chain as a tower `Service<http::Request<Full<Bytes>>>`: the
-//! request it sees is built from the invocation (method, path and query, headers, body), and
+//! request it sees is built from the invocation (method; the path as received and the raw query
+//! string, with only the bytes a URI cannot hold percent-encoded; headers; body), and
 //! the `http::Response` it returns becomes the Lift response (its body collected). This suits
 //! response-side layers — compression, response headers, propagation of headers — which is
 //! what the ecosystem offers for Lambda. Changes a layer makes to the *request* are not seen
@@ -27,6 +28,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use tower::{Layer, Service, ServiceExt};
 
 use super::{Middleware, Next, Outcome};
@@ -118,17 +120,46 @@ impl<L> TowerLayer<L> {
     }
 }
 
+/// Bytes a URI query cannot carry as they are (a raw query may hold a space sent as is);
+/// `%`, `&`, `=`, `+`, `/` and `?` are kept.
+const QUERY: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Bytes a URI path cannot carry as they are (a REST API or ALB path arrives decoded, and may
+/// hold spaces or non-ASCII): those of a query, and `?`. `%` is kept, so that a path already
+/// encoded stays as it is.
+const PATH: &AsciiSet = &QUERY.add(b'?');
+
+/// The request's URI as the source received it: the real path, and the raw query string.
+fn uri(ctx: &Context) -> Result<http::Uri, Error> {
+    let req = ctx.request();
+    let mut uri: String = utf8_percent_encode(req.raw_path(), PATH).collect();
+    let query = req.raw_query();
+    if !query.is_empty() {
+        uri.push('?');
+        uri.extend(utf8_percent_encode(&query, QUERY));
+    }
+    http::Uri::try_from(uri)
+        .map_err(|e| Error::bad_request("request path is not a valid URI").with_source(e))
+}
+
 fn http_request(ctx: &Context) -> Result<http::Request<Full<Bytes>>, Error> {
     let req = ctx.request();
-    let query: Vec<String> = req.query_pairs().map(|(k, v)| format!("{k}={v}")).collect();
-    let uri = if query.is_empty() {
-        req.raw_path().to_owned()
-    } else {
-        format!("{}?{}", req.raw_path(), query.join("&"))
-    };
-    let mut builder = http::Request::builder().method(ctx.method().clone());
-    // A path the `http` crate rejects still reaches the inner chain; the layer sees `/`.
-    builder = builder.uri(http::Uri::try_from(uri).unwrap_or_default());
+    let mut builder = http::Request::builder()
+        .method(ctx.method().clone())
+        .uri(uri(ctx)?);
     for (k, v) in req.headers() {
         if let (Ok(name), Ok(value)) = (
             http::HeaderName::try_from(k.to_ascii_lowercase()),
