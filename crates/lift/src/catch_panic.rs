@@ -113,7 +113,7 @@ impl<F: Future> Future for CatchPanic<F> {
 }
 
 /// Poll `fut` once, containing a panic raised while polling it.
-fn poll_caught<F: Future>(
+pub(crate) fn poll_caught<F: Future>(
     fut: Pin<&mut F>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<F::Output, Caught>> {

@@ -49,7 +49,44 @@ impl AppService {
         };
         let kind = cell.borrow_dependent().kind();
         let scope = self.scope(cell, lambda);
-        let (reply, failed) = match kind {
+        let outcome = {
+            let run = std::pin::pin!(self.dispatch_kind(&scope, kind));
+            poll_fn_caught(run).await
+        };
+        let (reply, failed) = match outcome {
+            Ok(done) => done,
+            // A panic no `Recover` contained: the log has what happened, the runtime only
+            // that it did, since a panic's text can hold anything the code had at hand.
+            Err(caught) => {
+                Logger::context(Frame::main(scope.clone(), None)).error(
+                    "panic outside Recover",
+                    &[
+                        ("panic", Field::Str(&caught.message)),
+                        ("location", caught.location.as_deref().unwrap_or("").into()),
+                    ],
+                );
+                let e = InvokeError {
+                    error_type: "Lift.Panic",
+                    message: "the invocation panicked; the function's log has the details"
+                        .to_owned(),
+                };
+                (Err(e), true)
+            }
+        };
+        scope.telemetry.set_outcome(!failed);
+        Invocation {
+            reply,
+            after_response: AfterResponse::new(scope, self.inner.after_response_limit),
+        }
+    }
+
+    /// The invocation by its kind: HTTP, WebSocket, a batch, or one EventBridge event.
+    async fn dispatch_kind(
+        &self,
+        scope: &Arc<Scope>,
+        kind: EventKind,
+    ) -> (Result<Reply, InvokeError>, bool) {
+        match kind {
             EventKind::ApiGatewayV1
             | EventKind::ApiGatewayV2
             | EventKind::FunctionUrl
@@ -66,11 +103,6 @@ impl AppService {
                 (Ok(Reply::Empty), false)
             }
             EventKind::Records | EventKind::Unknown => (Err(unsupported(kind.as_str())), true),
-        };
-        scope.telemetry.set_outcome(!failed);
-        Invocation {
-            reply,
-            after_response: AfterResponse::new(scope, self.inner.after_response_limit),
         }
     }
 
@@ -468,6 +500,13 @@ fn invalid_event(e: &serde_json::Error) -> InvokeError {
             ),
         },
     }
+}
+
+/// Await `fut`, containing a panic raised while polling it (without boxing it).
+async fn poll_fn_caught<F: std::future::Future>(
+    mut fut: std::pin::Pin<&mut F>,
+) -> Result<F::Output, crate::catch_panic::Caught> {
+    std::future::poll_fn(|cx| crate::catch_panic::poll_caught(fut.as_mut(), cx)).await
 }
 
 fn unsupported(kind: &str) -> InvokeError {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -62,21 +62,12 @@ async fn handle(
     req: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    // A body over the largest limit any route accepts is refused before it is read: by its
-    // declared length, or as soon as the bytes read pass the limit. The corridor then applies
-    // each route's own limit to what was read.
-    let limit = app.inner.max_body_limit;
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Ok(too_large(limit));
-    }
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Ok(too_large(limit)),
-        Err(_) => return Ok(plain(400, "the request body could not be read")),
+    // A body over the largest limit any route accepts is refused without being kept; the
+    // corridor then applies each route's own limit to what was read.
+    let body = match read_body(body, app.inner.max_body_limit).await {
+        Body::Read(b) => b,
+        Body::TooLarge(limit) => return Ok(too_large(limit)),
+        Body::Unreadable => return Ok(plain(400, "the request body could not be read")),
     };
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut event = HttpParts::new(parts.method.clone(), path_and_query, peer.ip().to_string());
@@ -116,6 +107,54 @@ async fn handle(
         tokio::spawn(after.run());
     }
     Ok(out)
+}
+
+/// How much of a body over the limit is read (and dropped) so that the client, still
+/// sending, gets the 413 rather than a reset connection: Lambda's own payload limit, and some.
+const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
+
+enum Body {
+    Read(Bytes),
+    TooLarge(usize),
+    Unreadable,
+}
+
+/// Read a body of at most `limit` bytes. A larger one (by its declared length, or as soon as
+/// the bytes read pass the limit) is not kept: the rest is read and dropped, up to
+/// [`DRAIN_LIMIT`].
+async fn read_body(mut body: Incoming, limit: usize) -> Body {
+    let declared = http_body::Body::size_hint(&body).exact();
+    let mut kept = Vec::new();
+    let mut seen: u64 = 0;
+    let mut over = declared.is_some_and(|n| n > limit as u64);
+    if over && declared.is_some_and(|n| n > DRAIN_LIMIT) {
+        return Body::TooLarge(limit);
+    }
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Body::Unreadable;
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len() as u64;
+        if seen > limit as u64 {
+            over = true;
+            kept = Vec::new();
+        }
+        if over {
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        } else {
+            kept.extend_from_slice(&data);
+        }
+    }
+    if over {
+        Body::TooLarge(limit)
+    } else {
+        Body::Read(Bytes::from(kept))
+    }
 }
 
 /// The 413 with the project's JSON error body, as the corridor would answer it.

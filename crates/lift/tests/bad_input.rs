@@ -575,3 +575,40 @@ async fn a_large_body_to_an_unknown_path_or_method_is_still_a_404_or_405() {
         .unwrap();
     assert_eq!(res.status(), 405);
 }
+
+#[tokio::test]
+async fn a_panic_outside_recover_is_a_generic_invocation_error_and_is_logged() {
+    use lift::observability::{LogFormat, MemoryExporter, Observability};
+    let mem = MemoryExporter::new();
+    let app = App::new()
+        .observability(
+            Observability::new()
+                .log_format(LogFormat::Json)
+                .exporter(mem.clone()),
+        )
+        .get("/crash", |_: Context| async {
+            if true {
+                panic!("token=s3cr3t");
+            }
+            "unreachable"
+        })
+        .get("/hello", |_: Context| async { "Hello, Ada!" })
+        .build()
+        .unwrap();
+    let err = invoke_error(&app, TestRequest::get("/crash").v2()).await;
+    assert_eq!(err.error_type, "Lift.Panic");
+    assert_eq!(
+        err.message,
+        "the invocation panicked; the function's log has the details"
+    );
+    let res = invoke(&app, TestRequest::get("/hello").v2()).await.unwrap();
+    assert_eq!(res.text(), "Hello, Ada!");
+    let panics: Vec<Value> = mem
+        .logs()
+        .into_iter()
+        .filter(|l| l["message"] == "panic outside Recover")
+        .collect();
+    assert_eq!(panics.len(), 1, "{panics:#?}");
+    assert_eq!(panics[0]["panic"], "token=s3cr3t");
+    assert_eq!(panics[0]["request_id"], "req-bad");
+}

@@ -240,3 +240,31 @@ fn keeps_serving_after_errors() {
     assert_eq!(resp.status, 200);
     assert_eq!(resp.text(), r#"{"message":"Hello, Ada!"}"#);
 }
+
+/// 3 MiB: over the default 2 MiB body limit, under Lambda's 6 MB payload limit.
+const THREE_MIB: usize = 3 * 1024 * 1024;
+
+#[test]
+fn bodies_over_the_limit_get_413_and_the_server_keeps_serving() {
+    let mut srv = DevServer::start();
+    let json_body =
+        serde_json::to_vec(&json!({"name": "x".repeat(THREE_MIB), "email": "a@b.c"})).unwrap();
+    let raw_body = vec![0xa5_u8; THREE_MIB];
+    let sent = [
+        ("application/json", json_body),
+        ("application/octet-stream", raw_body),
+    ];
+    for (content_type, body) in sent {
+        let resp = srv.request("POST", "/users", &[("Content-Type", content_type)], &body);
+        let error = assert_error(&resp, 413, "payload_too_large");
+        assert_eq!(
+            error["message"], "request body is larger than the limit of 2097152 bytes",
+            "{error}"
+        );
+        let resp = srv.get("/hello?name=Ada");
+        assert_eq!(resp.text(), r#"{"message":"Hello, Ada!"}"#);
+    }
+    // A body under the limit is still read in full.
+    let resp = srv.post_json("/users", r#"{"name":"Ada","email":"ada@example.com"}"#);
+    assert_eq!(resp.status, 201, "{resp:?}");
+}

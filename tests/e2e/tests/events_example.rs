@@ -423,3 +423,37 @@ fn eventbridge_schedules_and_s3_are_handled_and_logged() {
     assert_eq!(resp.json(), json!({"status": "ok"}));
     f.emu.assert_running();
 }
+
+#[test]
+fn a_malformed_record_among_good_ones_fails_alone() {
+    let mut f = Function::start();
+    // `sqs-orders-mixed.json` with its good records kept and the third message's body turned
+    // into a number: a record whose shape SQS never sends.
+    let mut batch = common::fixture_json("events/sqs-orders-mixed.json");
+    let records = batch["Records"].as_array_mut().unwrap();
+    records.remove(1);
+    records[1]["body"] = json!(42);
+    let resp = f.emu.invoke_raw(&serde_json::to_vec(&batch).unwrap());
+    let rid = f.last_request_id();
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(resp.json(), failures(&[MIXED[2]]));
+
+    let logs = f.logs_until(&rid, "record failed");
+    let failed = with_message(&logs, "record failed");
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0]["record_id"], MIXED[2], "{}", failed[0]);
+    assert_eq!(failed[0]["code"], "malformed_record", "{}", failed[0]);
+    let error = failed[0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(
+            "400 malformed_record: record 1 does not have the shape of sqs records: \
+             invalid type: integer `42`, expected a string at line 1 column "
+        ),
+        "{error}"
+    );
+    let logs = f.logs_until(&rid, "order accepted");
+    let accepted = with_message(&logs, "order accepted");
+    let ids: Vec<&Value> = accepted.iter().map(|l| &l["record_id"]).collect();
+    assert_eq!(ids, [MIXED[0], MIXED[3]], "{accepted:#?}");
+    f.emu.assert_running();
+}

@@ -320,3 +320,49 @@ fn sequential_sigterm_writes_the_buffered_process_metric_and_exits_0() {
 fn concurrent_sigterm_writes_the_buffered_process_metric_and_exits_0() {
     sigterm_writes_the_buffered_process_metric_and_exits_0(CONCURRENT);
 }
+
+/// What the `/crash` handler panics with.
+const CRASH_SECRET: &str = "db password hunter2 at 10.0.0.7";
+
+#[test]
+fn a_panic_outside_recover_reaches_the_runtime_api_as_a_generic_error() {
+    let mut emu = Emulator::start_function(FUNCTION, SEQUENTIAL);
+    let port = emu.port();
+    let target = format!("/2015-03-31/functions/{FUNCTION}/invocations");
+    let headers = [("Content-Type", "application/json")];
+    let resp = common::http(port, "POST", &target, &headers, &event("/crash", ""));
+    assert_eq!(resp.status, 500, "{resp:?}");
+    assert_eq!(
+        resp.json(),
+        serde_json::json!({
+            "errorType": "Lift.Panic",
+            "errorMessage": "the invocation panicked; the function's log has the details",
+        })
+    );
+    assert!(!resp.text().contains("hunter2"), "{resp:?}");
+
+    // The log has what happened; the function serves on.
+    let lines = emu.wait_for_function_stdout("the panic's log line", |lines| {
+        !log_lines(lines, "panic outside Recover").is_empty()
+    });
+    let logged = log_lines(&lines, "panic outside Recover");
+    assert_eq!(logged.len(), 1, "{logged:#?}");
+    assert_eq!(logged[0]["level"], "ERROR", "{}", logged[0]);
+    assert_eq!(logged[0]["panic"], CRASH_SECRET, "{}", logged[0]);
+    assert!(
+        logged[0]["location"]
+            .as_str()
+            .is_some_and(|l| l.contains("lifecycle.rs")),
+        "{}",
+        logged[0]
+    );
+    assert_get(port, "/hello", "name=Ada", r#"{"message":"Hello, Ada!"}"#);
+    // Not printed by the panic hook either.
+    assert_eq!(
+        emu.function_stderr(),
+        Vec::<String>::new(),
+        "{}",
+        emu.output()
+    );
+    emu.assert_running();
+}

@@ -337,3 +337,47 @@ fn garbage_events_are_runtime_errors_and_the_function_keeps_serving() {
         assert_hello_ada(&good);
     }
 }
+
+/// 3 MiB: over the default 2 MiB body limit, under Lambda's 6 MB payload limit.
+const THREE_MIB: usize = 3 * 1024 * 1024;
+
+#[test]
+fn bodies_over_the_limit_get_413_and_the_function_keeps_serving() {
+    let emu = Emulator::start();
+    let json_body =
+        serde_json::to_vec(&json!({"name": "x".repeat(THREE_MIB), "email": "a@b.c"})).unwrap();
+    let raw_body = vec![0xa5_u8; THREE_MIB];
+    let sent = [
+        ("application/json", json_body.clone()),
+        ("application/octet-stream", raw_body),
+    ];
+    // Through the function URL: the emulator turns the request into an event.
+    for (content_type, body) in &sent {
+        let resp = emu.url("POST", "/users", &[("Content-Type", content_type)], body);
+        let error = assert_furl_error(&resp, 413, "payload_too_large");
+        assert_eq!(
+            error["message"], "request body is larger than the limit of 2097152 bytes",
+            "{error}"
+        );
+        assert_eq!(
+            emu.url("GET", "/hello?name=Ada", &[], b"").text(),
+            HELLO_ADA
+        );
+    }
+    // As a REST API event through the Invoke API.
+    let mut event = fixture_json("users-post-v1-base64.json");
+    event["body"] = Value::from(String::from_utf8(json_body).unwrap());
+    event["isBase64Encoded"] = Value::from(false);
+    let resp = emu.invoke_raw(&serde_json::to_vec(&event).unwrap());
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let reply = LambdaHttp::parse(&resp.json());
+    assert_eq!(reply.status, 413, "{}", reply.raw);
+    assert_error_body(
+        &serde_json::from_str(&reply.body).unwrap(),
+        "payload_too_large",
+    );
+    assert_eq!(
+        emu.url("GET", "/hello?name=Ada", &[], b"").text(),
+        HELLO_ADA
+    );
+}

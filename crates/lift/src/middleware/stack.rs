@@ -32,7 +32,26 @@ use super::security_headers::SecurityHeaders;
 use super::{AccessLog, ErrorHandler, Recover, RequestId, RequestMetrics, Timeout};
 use crate::App;
 
-/// The default middleware stack. Every part can be replaced or removed.
+/// A setter that replaces (or sets) one part of the stack and one that removes it, for each
+/// part: the promise that every part can be replaced or removed, kept by construction.
+macro_rules! parts {
+    ($( #[doc = $what:literal] $field:ident, $without:ident: $ty:ty; )*) => {$(
+        #[doc = concat!("Replace ", $what, ".")]
+        pub fn $field(mut self, m: $ty) -> Self {
+            self.$field = Some(m);
+            self
+        }
+
+        #[doc = concat!("Remove ", $what, ".")]
+        pub fn $without(mut self) -> Self {
+            self.$field = None;
+            self
+        }
+    )*};
+}
+
+/// The default middleware stack. Every part can be replaced or removed: each has a setter
+/// named after it and a `without_` one.
 #[derive(Debug, Clone)]
 pub struct Stack {
     request_id: Option<RequestId>,
@@ -66,64 +85,23 @@ impl Stack {
         }
     }
 
-    /// Replace the request-id middleware.
-    pub fn request_id(mut self, m: RequestId) -> Self {
-        self.request_id = Some(m);
-        self
-    }
-
-    /// Replace the access log.
-    pub fn access_log(mut self, m: AccessLog) -> Self {
-        self.access_log = Some(m);
-        self
-    }
-
-    /// Drop the access log.
-    pub fn without_access_log(mut self) -> Self {
-        self.access_log = None;
-        self
-    }
-
-    /// Drop the request metrics.
-    pub fn without_metrics(mut self) -> Self {
-        self.metrics = None;
-        self
-    }
-
-    /// Replace the security headers.
-    pub fn security_headers(mut self, m: SecurityHeaders) -> Self {
-        self.security_headers = Some(m);
-        self
-    }
-
-    /// Drop the security headers.
-    pub fn without_security_headers(mut self) -> Self {
-        self.security_headers = None;
-        self
-    }
-
-    /// Turn CORS on.
-    pub fn cors(mut self, m: Cors) -> Self {
-        self.cors = Some(m);
-        self
-    }
-
-    /// Replace the error handler (to add mappers).
-    pub fn error_handler(mut self, m: ErrorHandler) -> Self {
-        self.error_handler = Some(m);
-        self
-    }
-
-    /// Replace the timeout.
-    pub fn timeout(mut self, m: Timeout) -> Self {
-        self.timeout = Some(m);
-        self
-    }
-
-    /// Drop the timeout.
-    pub fn without_timeout(mut self) -> Self {
-        self.timeout = None;
-        self
+    parts! {
+        /// the request-id middleware
+        request_id, without_request_id: RequestId;
+        /// the access log
+        access_log, without_access_log: AccessLog;
+        /// the request metrics
+        metrics, without_metrics: RequestMetrics;
+        /// the security headers
+        security_headers, without_security_headers: SecurityHeaders;
+        /// CORS (off by default: setting it turns CORS on)
+        cors, without_cors: Cors;
+        /// the error handler (to add mappers)
+        error_handler, without_error_handler: ErrorHandler;
+        /// panic recovery
+        recover, without_recover: Recover;
+        /// the timeout
+        timeout, without_timeout: Timeout;
     }
 
     /// Add the stack to `app`'s app-wide middleware, outermost first.

@@ -4,6 +4,8 @@
 //!
 //! - `GET /hello?name=Ada` → `{"message":"Hello, Ada!"}` (the harness's warm-up event);
 //! - `GET /panic` → `panic scheduled`; its after-response task panics;
+//! - `GET /crash` → the handler panics, with no `Recover` anywhere in the app, and with text
+//!   that must never leave the process's log (`CRASH_SECRET`);
 //! - `GET /hang` → `hang scheduled`; its after-response task never finishes and is cut off at
 //!   the app's after-response limit (200 ms);
 //! - `GET /metric/{n}` → `served {n}`; adds `n` to the invocation's `Served` counter, so the
@@ -36,6 +38,13 @@ async fn panic_later(ctx: Context) -> &'static str {
     "panic scheduled"
 }
 
+/// What the `/crash` handler's panic says: a stand-in for anything a panic message can hold.
+const CRASH_SECRET: &str = "db password hunter2 at 10.0.0.7";
+
+async fn crash(_ctx: Context) -> &'static str {
+    panic!("{CRASH_SECRET}")
+}
+
 async fn hang_later(ctx: Context) -> &'static str {
     ctx.after_response(std::future::pending());
     "hang scheduled"
@@ -58,6 +67,7 @@ fn app(obs: Observability) -> App {
         .get("/hello", hello)
         .get("/panic", panic_later)
         .get("/hang", hang_later)
+        .get("/crash", crash)
         .get("/metric/{n}", metric)
         .get("/buffer", move |ctx: Context| {
             let obs = process.clone();
