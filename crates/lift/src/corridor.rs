@@ -49,6 +49,13 @@ impl AppService {
         };
         let kind = cell.borrow_dependent().kind();
         let scope = self.scope(cell, lambda);
+        if let Some(sent) = crate::context::duration_deadline_warning() {
+            Logger::context(Frame::main(scope.clone(), None)).warn(
+                "the Runtime API sent the deadline as a duration, as local emulators do, not as \
+                 an epoch time: it is read as a duration",
+                &[("deadline_ms", Field::U64(sent))],
+            );
+        }
         let outcome = {
             let run = std::pin::pin!(self.dispatch_kind(&scope, kind));
             poll_fn_caught(run).await
@@ -90,14 +97,14 @@ impl AppService {
             EventKind::ApiGatewayV1
             | EventKind::ApiGatewayV2
             | EventKind::FunctionUrl
-            | EventKind::Alb => self.http(&scope).await,
-            EventKind::WebSocket => self.websocket(&scope).await,
+            | EventKind::Alb => self.http(scope).await,
+            EventKind::WebSocket => self.websocket(scope).await,
             EventKind::Sqs
             | EventKind::Sns
             | EventKind::S3
             | EventKind::DynamoDb
-            | EventKind::Kinesis => self.batch(&scope, kind).await,
-            EventKind::EventBridge | EventKind::Schedule => self.event(&scope).await,
+            | EventKind::Kinesis => self.batch(scope, kind).await,
+            EventKind::EventBridge | EventKind::Schedule => self.event(scope).await,
             // An empty batch (`{"Records": []}`) is nothing to do, whoever sent it.
             EventKind::Records if matches!(scope.event(), Parsed::EmptyBatch) => {
                 (Ok(Reply::Empty), false)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lift::middleware::{
-    AccessLog, ErrorHandler, Recover, RequestId, RequestMetrics, Timeout, TowerLayer,
+    AccessLog, ErrorHandler, Recover, RequestId, RequestMetrics, Stack, Timeout, TowerLayer,
 };
 use lift::observability::{LogFormat, MemoryExporter, Observability};
 use lift::prelude::*;
@@ -843,4 +843,183 @@ async fn a_deadline_already_past_gives_504_without_running_the_handler() {
         );
     }
     assert!(!ran.load(Ordering::SeqCst));
+}
+
+// --- the default stack -----------------------------------------------------------------------
+
+/// What one request through a stack shows of each part: the request id header, an access-log
+/// line, a `Requests` metric, a security header, a CORS header, a mapped error code, a contained
+/// panic (500) and the zero-budget timeout (504).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Parts {
+    request_id: bool,
+    access_log: bool,
+    metrics: bool,
+    security_headers: bool,
+    cors: bool,
+    mapped_error: bool,
+    recovered_panic: bool,
+    timed_out: bool,
+}
+
+async fn parts_of(stack: Stack) -> Parts {
+    let mem = MemoryExporter::new();
+    let app = App::new()
+        .observability(obs(&mem))
+        .middleware_stack(stack)
+        .get("/ok", |_: Context| async { "ok" })
+        .get("/teapot", |_: Context| async {
+            Err::<&str, _>(Error::new(
+                http::StatusCode::IM_A_TEAPOT,
+                "teapot",
+                "short and stout",
+            ))
+        })
+        .get("/panic", |_: Context| async {
+            if true {
+                panic!("boom");
+            }
+            "unreachable"
+        })
+        .build()
+        .unwrap();
+    let ok = invoke(
+        &app,
+        TestRequest::get("/ok")
+            .header("origin", "https://app.example")
+            .v2(),
+    )
+    .await
+    .unwrap();
+    let teapot = invoke(&app, TestRequest::get("/teapot").v2())
+        .await
+        .unwrap();
+    let panicked = invoke(&app, TestRequest::get("/panic").v2()).await;
+    // A deadline already past: the timeout answers without running the handler.
+    let late = invoke_with(
+        &app,
+        TestRequest::get("/ok").v2(),
+        LambdaContext::local("late", Duration::ZERO),
+    )
+    .await
+    .unwrap();
+    Parts {
+        request_id: ok.header("x-request-id").is_some(),
+        access_log: mem.logs().iter().any(|l| l["message"] == "request"),
+        metrics: mem.metrics().iter().any(|m| m.get("Requests").is_some()),
+        security_headers: ok.header("x-content-type-options").is_some(),
+        cors: ok.header("access-control-allow-origin").is_some(),
+        mapped_error: teapot.json::<Value>().unwrap()["error"]["code"] == "mapped",
+        recovered_panic: panicked.is_ok_and(|r| r.status() == 500),
+        timed_out: late.status() == 504,
+    }
+}
+
+#[tokio::test]
+async fn every_part_of_the_stack_can_be_removed_and_replaced() {
+    let cors = || {
+        lift::middleware::cors::Cors::builder()
+            .allow_origin("https://app.example")
+            .build()
+            .unwrap()
+    };
+    let mapped = || {
+        ErrorHandler::new().map_error(|e| {
+            (e.code() == "teapot").then(|| Error::new(e.status(), "mapped", "mapped"))
+        })
+    };
+    let all = Stack::new().cors(cors()).error_handler(mapped());
+    let everything = Parts {
+        request_id: true,
+        access_log: true,
+        metrics: true,
+        security_headers: true,
+        cors: true,
+        mapped_error: true,
+        recovered_panic: true,
+        timed_out: true,
+    };
+    assert_eq!(parts_of(all.clone()).await, everything);
+
+    let removed = [
+        (
+            all.clone().without_request_id(),
+            Parts {
+                request_id: false,
+                ..everything
+            },
+        ),
+        (
+            all.clone().without_access_log(),
+            Parts {
+                access_log: false,
+                ..everything
+            },
+        ),
+        (
+            all.clone().without_metrics(),
+            Parts {
+                metrics: false,
+                ..everything
+            },
+        ),
+        (
+            all.clone().without_security_headers(),
+            Parts {
+                security_headers: false,
+                ..everything
+            },
+        ),
+        (
+            all.clone().without_cors(),
+            Parts {
+                cors: false,
+                ..everything
+            },
+        ),
+        (
+            all.clone().without_error_handler(),
+            Parts {
+                mapped_error: false,
+                ..everything
+            },
+        ),
+        (
+            all.clone().without_recover(),
+            Parts {
+                recovered_panic: false,
+                ..everything
+            },
+        ),
+        (
+            all.clone().without_timeout(),
+            Parts {
+                timed_out: false,
+                ..everything
+            },
+        ),
+    ];
+    for (stack, want) in removed {
+        assert_eq!(parts_of(stack).await, want);
+    }
+
+    // Replacing a part: the new one acts, the old one is gone.
+    let replaced = all
+        .clone()
+        .request_id(RequestId::new().header("x-correlation-id"))
+        .error_handler(ErrorHandler::new())
+        .timeout(Timeout::new(Duration::from_secs(5)))
+        .recover(Recover::new())
+        .metrics(RequestMetrics::new())
+        .access_log(AccessLog::new())
+        .security_headers(lift::middleware::SecurityHeaders::default());
+    // (A fixed timeout is still cut short by a deadline already past.)
+    assert_eq!(
+        parts_of(replaced).await,
+        Parts {
+            request_id: false,
+            mapped_error: false,
+            ..everything
+        }
+    );
 }

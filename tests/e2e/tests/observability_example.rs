@@ -140,6 +140,11 @@ impl Run {
 /// Splits the function's stdout into one run per request id (in invocation order). Every line
 /// must be a JSON object, every log line must carry its run's `request_id`, and the first line
 /// must belong to the first invocation.
+/// The warning Lift logs, once, in the first invocation that gets its deadline as a duration
+/// (as `cargo lambda watch` sends it).
+const DURATION_WARNING: &str =
+    "the Runtime API sent the deadline as a duration, as local emulators do, not as an epoch time: it is read as a duration";
+
 fn split_runs(lines: &[String], ids: &[String]) -> Vec<Run> {
     let parsed: Vec<Value> = lines
         .iter()
@@ -303,8 +308,17 @@ fn lambda_logs_and_metrics_per_invocation() {
     let runs = split_runs(&lines, &ids);
     let (cold_hello, user, warm_hello) = (&runs[0], &runs[1], &runs[2]);
 
-    // Invocation 1: the cold GET /hello.
-    assert_eq!(cold_hello.messages(), ["request"], "{output}");
+    // Invocation 1: the cold GET /hello. The emulator sends the deadline as a duration, which
+    // Lift reads as one and says so, once, inside the first invocation.
+    assert_eq!(
+        cold_hello.messages(),
+        [DURATION_WARNING, "request"],
+        "{output}"
+    );
+    let warning = cold_hello.only(DURATION_WARNING);
+    assert_eq!(warning["level"], "WARN", "{warning}");
+    assert_eq!(warning["deadline_ms"], 600000, "{warning}");
+    assert_eq!(warm_hello.messages(), ["request"], "{output}");
     assert_access_log(cold_hello, "/hello", "/hello", true);
     for doc in &cold_hello.emf {
         assert_emf_document(doc, started, finished);
@@ -837,7 +851,7 @@ fn tenant_streams_keep_each_tenants_lines_apart() {
     for _ in 0..200 {
         found = streams(moto_port, group);
         let lines: usize = found.iter().map(|(_, m)| m.len()).sum();
-        if found.len() == 3 && lines >= 7 {
+        if found.len() == 3 && lines >= 8 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
@@ -862,11 +876,14 @@ fn tenant_streams_keep_each_tenants_lines_apart() {
     let request = |path: &str| json!(path);
     assert_eq!(
         summary(&found[0].1),
-        [("request".to_owned(), Value::Null, Value::Null)],
+        [
+            (DURATION_WARNING.to_owned(), Value::Null, Value::Null),
+            ("request".to_owned(), Value::Null, Value::Null)
+        ],
         "{:#?}",
         found[0].1
     );
-    assert_eq!(found[0].1[0]["path"], request("/hello"));
+    assert_eq!(found[0].1[1]["path"], request("/hello"));
     let line =
         |message: &str, tenant: &str, user: &str| (message.to_owned(), json!(tenant), json!(user));
     assert_eq!(

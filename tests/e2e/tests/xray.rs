@@ -106,7 +106,7 @@ fn root_and_parent(header: &str) -> (String, String) {
 fn concurrent_invocations_send_subsegments_under_the_parent_the_runtime_handed_over() {
     let daemon = Daemon::start();
     let address = format!("127.0.0.1:{}", daemon.port);
-    let emu = Emulator::start_function_tapped(
+    let mut emu = Emulator::start_function_tapped(
         "observability",
         &[
             ("AWS_XRAY_DAEMON_ADDRESS", &address),
@@ -132,12 +132,18 @@ fn concurrent_invocations_send_subsegments_under_the_parent_the_runtime_handed_o
     let docs = daemon.documents(9);
     assert_eq!(docs.len(), 9, "{docs:#?}\n{}", emu.output());
 
-    let logs: Vec<Value> = emu
-        .function_stdout()
-        .iter()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|l: &Value| l["message"] == "request")
-        .collect();
+    // The access-log lines are written after each response: wait for all nine.
+    let request_lines = |lines: &[String]| -> Vec<Value> {
+        lines
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter(|l: &Value| l["message"] == "request")
+            .collect()
+    };
+    let lines = emu.wait_for_function_stdout("nine access-log lines", |lines| {
+        request_lines(lines).len() >= 9
+    });
+    let logs = request_lines(&lines);
     let by_trace: BTreeMap<&str, &Value> = docs
         .iter()
         .map(|(_, d)| (d["trace_id"].as_str().unwrap(), d))
