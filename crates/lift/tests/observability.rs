@@ -323,15 +323,20 @@ async fn a_panicking_invocation_loses_no_log_line_or_metric() {
         })
         .build()
         .unwrap();
-    let app2 = app.clone();
-    let joined =
-        tokio::spawn(async move { invoke(&app2, TestRequest::get("/?panic=1").v2()).await }).await;
-    assert!(
-        joined.is_err(),
-        "the panic propagates without a Recover middleware"
-    );
+    // Without a Recover middleware the corridor contains the panic: the invocation fails.
+    let err = invoke(&app, TestRequest::get("/?panic=1").v2())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type, "Lift.Panic");
     let messages: Vec<Value> = mem.logs().iter().map(|l| l["message"].clone()).collect();
-    assert_eq!(messages, vec![json!("before the panic"), json!("buffered")]);
+    assert_eq!(
+        messages,
+        vec![
+            json!("before the panic"),
+            json!("buffered"),
+            json!("panic outside Recover")
+        ]
+    );
     let docs = mem.metrics();
     assert_eq!(
         docs.iter().filter(|d| d.get("Attempts").is_some()).count(),
