@@ -1,8 +1,9 @@
 //! The other direction from decoding: [`HttpParts`], a plain description of an HTTP request,
 //! and the JSON building blocks the HTTP sources' encoders (`apigw_v1::encode`,
 //! `apigw_v2::encode`, `alb::encode`) share to turn it into that source's event. The dev server
-//! encodes each request it serves this way, and [`TestRequest`](crate::testing::TestRequest)
-//! builds its events with them.
+//! encodes each request it serves this way, [`TestRequest`](crate::testing::TestRequest)
+//! builds its events with them, and [`TestWebSocket`](crate::testing::TestWebSocket) its
+//! headers and body.
 
 use base64::Engine as _;
 use http::Method;
@@ -93,14 +94,19 @@ impl HttpParts {
                 event.insert("isBase64Encoded".into(), Value::Bool(false));
             }
             Some(b) => {
-                let (body, b64) = match std::str::from_utf8(b) {
-                    Ok(s) => (s.to_owned(), false),
-                    Err(_) => (base64::engine::general_purpose::STANDARD.encode(b), true),
-                };
+                let (body, b64) = body_text(b);
                 event.insert("body".into(), Value::String(body));
                 event.insert("isBase64Encoded".into(), Value::Bool(b64));
             }
         }
+    }
+}
+
+/// A body as an event carries it: text as is, bytes that are not UTF-8 in base64 (`true`).
+pub(crate) fn body_text(b: &[u8]) -> (String, bool) {
+    match std::str::from_utf8(b) {
+        Ok(s) => (s.to_owned(), false),
+        Err(_) => (base64::engine::general_purpose::STANDARD.encode(b), true),
     }
 }
 
@@ -110,7 +116,7 @@ fn decode(s: &str) -> String {
 }
 
 /// Last value wins, as API Gateway's single-value maps do.
-pub(super) fn single(pairs: &[(String, String)]) -> Value {
+pub(crate) fn single(pairs: &[(String, String)]) -> Value {
     let mut m = Map::new();
     for (k, v) in pairs {
         m.insert(k.clone(), Value::String(v.clone()));
@@ -119,7 +125,7 @@ pub(super) fn single(pairs: &[(String, String)]) -> Value {
 }
 
 /// Every value of each name, in order.
-pub(super) fn multi(pairs: &[(String, String)]) -> Value {
+pub(crate) fn multi(pairs: &[(String, String)]) -> Value {
     let mut m = Map::new();
     for (k, v) in pairs {
         if let Value::Array(a) = m

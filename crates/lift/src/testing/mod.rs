@@ -1,8 +1,15 @@
-//! Test an [`App`](crate::App) in-process: build events of every HTTP source, invoke the app
+//! Test an [`App`](crate::App) in-process: build events of every source, invoke the app
 //! through the whole corridor, and read the response back parsed.
 //!
-//! [`TestRequest`] is a builder over the encoders in `events/` (the ones the dev server uses
-//! too); [`invoke`] runs an event and [`TestResponse`] reads the reply.
+//! [`TestRequest`] builds HTTP events with the encoders in `events/` (the ones the dev server
+//! uses too). The other sources have a builder each, giving the event in exactly the shape AWS
+//! sends it, with deterministic defaults (ids numbered from 1, region `us-east-1`, account
+//! `123456789012`, 2024-05-01T12:00:00Z) and a setter for every value a handler can read:
+//! [`TestSqs`] (standard and FIFO queues) with [`TestSqsMessage`], [`TestSns`] with
+//! [`TestSnsMessage`], [`TestS3`] with [`TestS3Record`], [`TestEventBridge`], [`TestSchedule`],
+//! [`TestDynamoDb`] with [`TestDynamoDbRecord`], [`TestKinesis`] with [`TestKinesisRecord`], and
+//! [`TestWebSocket`]. [`invoke`] runs an event and [`TestResponse`] reads the reply, including
+//! a batch's failed records ([`TestResponse::failed_ids`]).
 //!
 //! ```
 //! use lift::{testing::{invoke, TestRequest}, App, Context};
@@ -42,6 +49,23 @@ use crate::events::{alb, apigw_v1, apigw_v2};
 pub use crate::observability::MemoryExporter;
 use crate::service::{AppService, InvokeError};
 
+mod defaults;
+mod dynamodb;
+mod eventbridge;
+mod kinesis;
+mod s3;
+mod sns;
+mod sqs;
+mod websocket;
+
+pub use dynamodb::{TestDynamoDb, TestDynamoDbRecord};
+pub use eventbridge::{TestEventBridge, TestSchedule};
+pub use kinesis::{TestKinesis, TestKinesisRecord};
+pub use s3::{TestS3, TestS3Record};
+pub use sns::{TestSns, TestSnsMessage};
+pub use sqs::{TestSqs, TestSqsMessage};
+pub use websocket::TestWebSocket;
+
 /// An HTTP request to turn into an event of any HTTP source.
 #[derive(Debug, Clone)]
 pub struct TestRequest {
@@ -52,7 +76,7 @@ impl TestRequest {
     /// A request; `path` may carry a query string (`/hello?name=Ada`), kept percent-encoded.
     pub fn new(method: Method, path: &str) -> Self {
         TestRequest {
-            parts: HttpParts::new(method, path, "203.0.113.7".to_owned()),
+            parts: HttpParts::new(method, path, defaults::SOURCE_IP.to_owned()),
         }
     }
 
@@ -164,10 +188,7 @@ impl TestRequest {
 pub fn lambda_context() -> LambdaContext {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    LambdaContext::local(
-        format!("00000000-0000-4000-8000-{n:012x}"),
-        Duration::from_secs(30),
-    )
+    LambdaContext::local(defaults::uuid(n), Duration::from_secs(30))
 }
 
 /// Invoke the app with an event (as the runtime would), run its after-response work, and
@@ -281,5 +302,18 @@ impl TestResponse {
     /// The reply exactly as the runtime would post it.
     pub fn raw(&self) -> &Value {
         &self.raw
+    }
+
+    /// The records a batch reply asks Lambda to retry: the `itemIdentifier`s of
+    /// `batchItemFailures` (message ids for SQS, sequence numbers for DynamoDB and Kinesis), in
+    /// order. Empty for any other reply, `null` included (a batch handled without partial
+    /// batch responses).
+    pub fn failed_ids(&self) -> Vec<&str> {
+        self.raw["batchItemFailures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["itemIdentifier"].as_str())
+            .collect()
     }
 }
