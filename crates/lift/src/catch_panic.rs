@@ -21,6 +21,10 @@ thread_local! {
 /// of printing them; other panics go to the previous hook as before.
 fn install_hook() {
     static HOOK: Once = Once::new();
+    // The check every contained poll makes, kept to one load.
+    if HOOK.is_completed() {
+        return;
+    }
     HOOK.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {

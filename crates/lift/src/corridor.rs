@@ -239,7 +239,7 @@ impl AppService {
             }
         };
         // From here on no one reads a body over the limit: not middleware, not the handler.
-        let _ = req.body_limit.set(limit);
+        req.body_limit.set(limit);
         let too_large = matches!(dispatch, Dispatch::Route(_) | Dispatch::Fallback(_))
             && req.body_len() > limit;
         route.dispatch = Some(if too_large {

@@ -1,7 +1,7 @@
 //! The HTTP request view every HTTP source is normalised into.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use http::Method;
@@ -38,7 +38,32 @@ pub struct Request<'a> {
     pub(crate) multi_value: bool,
     pub(crate) authorizer: Option<&'a RawValue>,
     /// The route's body limit, set once the request is routed: a larger body is never read.
-    pub(crate) body_limit: OnceLock<usize>,
+    pub(crate) body_limit: BodyLimit,
+}
+
+/// The largest body a request's route accepts, set by the corridor once it has routed the
+/// request (no limit until then). Atomic, so the shared request can take it.
+#[derive(Debug)]
+pub(crate) struct BodyLimit(AtomicUsize);
+
+impl BodyLimit {
+    const fn none() -> Self {
+        BodyLimit(AtomicUsize::new(usize::MAX))
+    }
+
+    pub(crate) fn set(&self, bytes: usize) {
+        self.0.store(bytes, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Clone for BodyLimit {
+    fn clone(&self) -> Self {
+        BodyLimit(AtomicUsize::new(self.get()))
+    }
 }
 
 /// The request non-HTTP events answer with: no method-specific data, no headers, no body.
@@ -66,7 +91,7 @@ impl<'a> Request<'a> {
             api_request_id: None,
             multi_value: false,
             authorizer: None,
-            body_limit: OnceLock::new(),
+            body_limit: BodyLimit::none(),
         }
     }
 
@@ -227,10 +252,9 @@ impl<'a> Request<'a> {
         let Some(body) = self.body.as_deref() else {
             return Ok(Cow::Borrowed(&[]));
         };
-        if let Some(&limit) = self.body_limit.get() {
-            if self.body_len() > limit {
-                return Err(Error::payload_too_large(limit));
-            }
+        let limit = self.body_limit.get();
+        if self.body_len() > limit {
+            return Err(Error::payload_too_large(limit));
         }
         if !self.base64 {
             return Ok(Cow::Borrowed(body.as_bytes()));
