@@ -157,45 +157,7 @@ impl App {
         self
     }
 
-    /// `GET` (and `HEAD`) on `path`.
-    pub fn get<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().get(h))
-    }
-
-    /// `POST` on `path`.
-    pub fn post<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().post(h))
-    }
-
-    /// `PUT` on `path`.
-    pub fn put<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().put(h))
-    }
-
-    /// `PATCH` on `path`.
-    pub fn patch<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().patch(h))
-    }
-
-    /// `DELETE` on `path`.
-    pub fn delete<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().delete(h))
-    }
-
-    /// `HEAD` on `path` (without it, `HEAD` uses the `GET` handler).
-    pub fn head<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().head(h))
-    }
-
-    /// `OPTIONS` on `path`.
-    pub fn options<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().options(h))
-    }
-
-    /// Every method on `path` (methods with their own handler excepted).
-    pub fn any<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().any(h))
-    }
+    crate::routing::verbs!(path "");
 
     /// Handle SQS messages: the handler runs once per message (see
     /// [`SqsMessage`](crate::events::SqsMessage)). A message whose handler fails — an error, a

@@ -1,8 +1,8 @@
-//! Handlers: plain async functions or closures that take the [`Context`] first, then up to two
-//! typed extractors, and return anything that is [`IntoResponse`].
+//! Handlers: plain async functions or closures that take up to eight typed extractors, with or
+//! without the [`Context`] first, and return anything that is [`IntoResponse`].
 //!
 //! ```
-//! use lift::{App, Context, Error, http::Json};
+//! use lift::{App, Context, Error, http::{Json, Path}};
 //! use serde::Deserialize;
 //!
 //! #[derive(Deserialize)]
@@ -16,8 +16,17 @@
 //!     Ok(Json(note.text))
 //! }
 //!
-//! let app = App::new().get("/hello", hello).post("/notes", create);
+//! // Without the Context: only extractors, as in axum.
+//! async fn note(Path(id): Path<u64>) -> String {
+//!     format!("note {id}")
+//! }
+//!
+//! let app = App::new().get("/hello", hello).post("/notes", create).get("/notes/{id}", note);
+//! assert!(app.build().is_ok());
 //! ```
+//!
+//! Extractors run in argument order; the first that fails answers with its error and the
+//! handler does not run.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -29,61 +38,77 @@ use crate::BoxFuture;
 
 /// Implemented for async functions and closures that can handle a request.
 ///
-/// `Args` is a marker naming the handler's argument list; users never write it.
+/// `Args` is a marker naming the handler's argument list; users never write it. A handler takes
+/// the [`Context`] and up to eight [`FromContext`] extractors (`Fn(Context, E1, …, E8)`), or the
+/// extractors alone (`Fn(E1, …, E8)`, also with none: `Fn()`).
 pub trait Handler<Args>: Send + Sync + 'static {
     /// Run the handler for one invocation.
     fn call(&self, ctx: Context) -> BoxFuture<Outcome>;
 }
 
-impl<F, Fut, R> Handler<(Context,)> for F
-where
-    F: Fn(Context) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = R> + Send + 'static,
-    R: IntoResponse,
-{
-    fn call(&self, ctx: Context) -> BoxFuture<Outcome> {
-        let fut = self(ctx);
-        Box::pin(async move { fut.await.into_response() })
-    }
+/// Run each extractor in order, or return the first one's error as the outcome.
+macro_rules! extract {
+    ($ctx:ident; $($e:ident $v:ident),*) => {
+        $(
+            let $v = match $e::from_context(&$ctx) {
+                Ok(value) => value,
+                Err(e) => return Box::pin(std::future::ready(Err(e))),
+            };
+        )*
+    };
 }
 
-impl<F, Fut, R, E1> Handler<(Context, E1)> for F
-where
-    F: Fn(Context, E1) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = R> + Send + 'static,
-    R: IntoResponse,
-    E1: FromContext,
-{
-    fn call(&self, ctx: Context) -> BoxFuture<Outcome> {
-        match E1::from_context(&ctx) {
-            Ok(e1) => {
-                let fut = self(ctx, e1);
+/// `Handler` for `Fn(Context, E1, …, En)`, marked `(Context, E1, …, En)`, and for
+/// `Fn(E1, …, En)`, marked `((), E1, …, En)`. The two markers never unify (`Context` is not
+/// `()`), and a function taking a `Context` first cannot satisfy the second form (`Context` is
+/// not an extractor), so every handler has exactly one impl and its `Args` is always inferred.
+macro_rules! handler {
+    ($($e:ident $v:ident),*) => {
+        impl<F, Fut, R, $($e,)*> Handler<(Context, $($e,)*)> for F
+        where
+            F: Fn(Context, $($e,)*) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: IntoResponse,
+            $($e: FromContext,)*
+        {
+            fn call(&self, ctx: Context) -> BoxFuture<Outcome> {
+                extract!(ctx; $($e $v),*);
+                let fut = self(ctx, $($v,)*);
                 Box::pin(async move { fut.await.into_response() })
             }
-            Err(e) => Box::pin(std::future::ready(Err(e))),
         }
-    }
+
+        impl<F, Fut, R, $($e,)*> Handler<((), $($e,)*)> for F
+        where
+            F: Fn($($e,)*) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: IntoResponse,
+            $($e: FromContext,)*
+        {
+            fn call(&self, ctx: Context) -> BoxFuture<Outcome> {
+                extract!(ctx; $($e $v),*);
+                let fut = self($($v,)*);
+                Box::pin(async move {
+                    let response = fut.await.into_response();
+                    // The invocation's context lives as long as its handler runs, as it does
+                    // for a handler that takes it.
+                    drop(ctx);
+                    response
+                })
+            }
+        }
+    };
 }
 
-impl<F, Fut, R, E1, E2> Handler<(Context, E1, E2)> for F
-where
-    F: Fn(Context, E1, E2) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = R> + Send + 'static,
-    R: IntoResponse,
-    E1: FromContext,
-    E2: FromContext,
-{
-    fn call(&self, ctx: Context) -> BoxFuture<Outcome> {
-        let extracted = E1::from_context(&ctx).and_then(|e1| Ok((e1, E2::from_context(&ctx)?)));
-        match extracted {
-            Ok((e1, e2)) => {
-                let fut = self(ctx, e1, e2);
-                Box::pin(async move { fut.await.into_response() })
-            }
-            Err(e) => Box::pin(std::future::ready(Err(e))),
-        }
-    }
-}
+handler!();
+handler!(E1 e1);
+handler!(E1 e1, E2 e2);
+handler!(E1 e1, E2 e2, E3 e3);
+handler!(E1 e1, E2 e2, E3 e3, E4 e4);
+handler!(E1 e1, E2 e2, E3 e3, E4 e4, E5 e5);
+handler!(E1 e1, E2 e2, E3 e3, E4 e4, E5 e5, E6 e6);
+handler!(E1 e1, E2 e2, E3 e3, E4 e4, E5 e5, E6 e6, E7 e7);
+handler!(E1 e1, E2 e2, E3 e3, E4 e4, E5 e5, E6 e6, E7 e7, E8 e8);
 
 /// Erase a handler's type so routes can store it.
 pub(crate) fn endpoint<H: Handler<A>, A>(h: H) -> Endpoint {

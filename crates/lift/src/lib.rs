@@ -22,7 +22,8 @@
 //! }
 //! ```
 //!
-//! The guides in `docs/` explain routing, handlers, errors, the runtime and testing.
+//! The [`guides`] explain routing, handlers, middleware, errors, events, observability,
+//! security, the runtime and testing.
 #![deny(missing_docs)]
 
 mod after_response;
@@ -54,45 +55,52 @@ pub use events::EventKind;
 pub use handler::Handler;
 pub use service::{AppService, Invocation, InvokeError, Reply};
 
-/// The README and the guides in `docs/`, compiled and run as doc tests so their examples stay true.
-#[cfg(doctest)]
-mod guides {
-    #[doc = include_str!("../../../README.md")]
-    struct Readme;
-    #[doc = include_str!("../../../docs/routing.md")]
-    struct Routing;
-    #[doc = include_str!("../../../docs/handlers.md")]
-    struct Handlers;
-    #[doc = include_str!("../../../docs/middleware.md")]
-    struct Middleware;
-    #[doc = include_str!("../../../docs/errors.md")]
-    struct Errors;
-    #[doc = include_str!("../../../docs/runtime.md")]
-    struct Runtime;
-    #[doc = include_str!("../../../docs/testing.md")]
-    struct Testing;
-    #[doc = include_str!("../../../docs/observability.md")]
-    struct Observability;
-    #[doc = include_str!("../../../docs/cors.md")]
-    struct Cors;
-    #[doc = include_str!("../../../docs/events.md")]
-    struct Events;
-    #[doc = include_str!("../../../docs/telemetry.md")]
-    struct Telemetry;
-    #[doc = include_str!("../../../docs/security.md")]
-    struct Security;
-    #[doc = include_str!("../../../docs/tracing.md")]
-    struct Tracing;
+/// The guides, one question a page, with examples that compile and run as doc tests.
+///
+/// They are the pages of the repository's `docs/` directory (`crates/lift/docs` links to it, so
+/// the published crate carries them).
+#[cfg(any(doc, doctest))]
+pub mod guides {
+    #[doc = include_str!("../docs/routing.md")]
+    pub mod routing {}
+    #[doc = include_str!("../docs/handlers.md")]
+    pub mod handlers {}
+    #[doc = include_str!("../docs/middleware.md")]
+    pub mod middleware {}
+    #[doc = include_str!("../docs/errors.md")]
+    pub mod errors {}
+    #[doc = include_str!("../docs/runtime.md")]
+    pub mod runtime {}
+    #[doc = include_str!("../docs/testing.md")]
+    pub mod testing {}
+    #[doc = include_str!("../docs/observability.md")]
+    pub mod observability {}
+    #[doc = include_str!("../docs/cors.md")]
+    pub mod cors {}
+    #[doc = include_str!("../docs/events.md")]
+    pub mod events {}
+    #[doc = include_str!("../docs/telemetry.md")]
+    pub mod telemetry {}
+    #[doc = include_str!("../docs/security.md")]
+    pub mod security {}
+    #[doc = include_str!("../docs/tracing.md")]
+    pub mod tracing {}
 }
+
+/// The README, compiled and run as a doc test so its example stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct Readme;
 
 /// A boxed, sendable future, as middleware and handlers return.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
 
 /// The names most handlers need: `use lift::prelude::*;`.
 pub mod prelude {
-    pub use crate::http::{Cookie, IntoResponse, Json, Response, ValidJson};
+    pub use crate::http::{
+        Cookie, IntoResponse, Json, Method, Path, Query, Response, State, StatusCode, ValidJson,
+    };
     pub use crate::middleware::{from_fn, Middleware, Next};
     pub use crate::routing::{Group, Route};
     pub use crate::{App, Context, Error};
-    pub use http::{Method, StatusCode};
 }

@@ -1,11 +1,29 @@
 //! HTTP requests, responses, cookies and the typed extractors handlers take.
+//!
+//! The types of the [`http`](https://docs.rs/http) crate that handlers name are re-exported
+//! here, so a function needs no `http` dependency of its own: [`StatusCode`], [`Method`],
+//! [`HeaderName`], [`HeaderValue`], [`HeaderMap`], [`Uri`] and the [`header`] constants.
+//! [`Request`] and [`Response`] are Lift's own (a request borrowed from the event, a response
+//! written in the source's shape), not `http::Request` and `http::Response`.
+//!
+//! ```
+//! use lift::http::{header, HeaderValue, Response, StatusCode};
+//!
+//! let r = Response::text("gone")
+//!     .with_status(StatusCode::GONE)
+//!     .with_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+//! assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+//! ```
 
 mod cookie;
 mod extract;
+mod params;
 pub(crate) mod request;
 mod response;
 
+#[doc(no_inline)]
+pub use ::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 pub use cookie::{Cookie, SameSite};
-pub use extract::{FromContext, ValidJson, Validate};
+pub use extract::{FromContext, Path, Query, State, ValidJson, Validate};
 pub use request::Request;
 pub use response::{IntoResponse, Json, Response};

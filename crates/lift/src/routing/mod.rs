@@ -31,6 +31,50 @@ pub(crate) enum Dispatch {
     TooLarge(usize),
 }
 
+/// The method verbs, written once for [`Route`] (`.get(handler)`) and for the builders that
+/// take a path first, [`App`](crate::App) and [`Group`] (`.get(path, handler)`, a one-method
+/// route at `path`), so the three always offer the same set.
+macro_rules! verbs {
+    (route) => {
+        $crate::routing::verbs!(@each route);
+    };
+    (path $where:literal) => {
+        $crate::routing::verbs!(@each path $where);
+    };
+    // Each verb: its name, its method (`None`: any), what it handles, and a note.
+    (@each $($kind:tt)+) => {
+        $crate::routing::verbs!(@one $($kind)+, get, Some(::http::Method::GET), "`GET`",
+            " The handler answers `HEAD` too, without the body, unless `HEAD` has its own.");
+        $crate::routing::verbs!(@one $($kind)+, post, Some(::http::Method::POST), "`POST`",
+            "");
+        $crate::routing::verbs!(@one $($kind)+, put, Some(::http::Method::PUT), "`PUT`", "");
+        $crate::routing::verbs!(@one $($kind)+, patch, Some(::http::Method::PATCH), "`PATCH`",
+            "");
+        $crate::routing::verbs!(@one $($kind)+, delete, Some(::http::Method::DELETE),
+            "`DELETE`", "");
+        $crate::routing::verbs!(@one $($kind)+, head, Some(::http::Method::HEAD), "`HEAD`",
+            " Without a `HEAD` handler, the `GET` handler answers it.");
+        $crate::routing::verbs!(@one $($kind)+, options, Some(::http::Method::OPTIONS),
+            "`OPTIONS`", "");
+        $crate::routing::verbs!(@one $($kind)+, any, None,
+            "every method that has no handler of its own", "");
+    };
+    (@one route, $verb:ident, $method:expr, $what:literal, $note:literal) => {
+        #[doc = concat!("Handle ", $what, ".", $note)]
+        pub fn $verb<H: $crate::Handler<A>, A>(mut self, handler: H) -> Self {
+            self.methods.push(($method, $crate::handler::endpoint(handler)));
+            self
+        }
+    };
+    (@one path $where:literal, $verb:ident, $method:expr, $what:literal, $note:literal) => {
+        #[doc = concat!("Handle ", $what, " at `path`", $where, ".", $note)]
+        pub fn $verb<H: $crate::Handler<A>, A>(self, path: &str, handler: H) -> Self {
+            self.route(path, $crate::routing::Route::new().$verb(handler))
+        }
+    };
+}
+pub(crate) use verbs;
+
 /// The handlers for one path, by method, with route-level middleware.
 ///
 /// ```
@@ -60,46 +104,7 @@ impl Route {
         self
     }
 
-    /// Handle every method that has no handler of its own.
-    pub fn any<H: Handler<A>, A>(mut self, handler: H) -> Self {
-        self.methods.push((None, endpoint(handler)));
-        self
-    }
-
-    /// Handle `GET` (and `HEAD`, unless it has its own handler).
-    pub fn get<H: Handler<A>, A>(self, handler: H) -> Self {
-        self.on(Method::GET, handler)
-    }
-
-    /// Handle `POST`.
-    pub fn post<H: Handler<A>, A>(self, handler: H) -> Self {
-        self.on(Method::POST, handler)
-    }
-
-    /// Handle `PUT`.
-    pub fn put<H: Handler<A>, A>(self, handler: H) -> Self {
-        self.on(Method::PUT, handler)
-    }
-
-    /// Handle `PATCH`.
-    pub fn patch<H: Handler<A>, A>(self, handler: H) -> Self {
-        self.on(Method::PATCH, handler)
-    }
-
-    /// Handle `DELETE`.
-    pub fn delete<H: Handler<A>, A>(self, handler: H) -> Self {
-        self.on(Method::DELETE, handler)
-    }
-
-    /// Handle `HEAD` explicitly.
-    pub fn head<H: Handler<A>, A>(self, handler: H) -> Self {
-        self.on(Method::HEAD, handler)
-    }
-
-    /// Handle `OPTIONS`.
-    pub fn options<H: Handler<A>, A>(self, handler: H) -> Self {
-        self.on(Method::OPTIONS, handler)
-    }
+    verbs!(route);
 
     /// Accept request bodies of up to `bytes` on this route, instead of the app's limit
     /// ([`App::body_limit`](crate::App::body_limit), 2 MiB by default). A larger body is a 413
@@ -181,35 +186,7 @@ impl Group {
         self
     }
 
-    /// `GET` (and `HEAD`) under the prefix.
-    pub fn get<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().get(h))
-    }
-
-    /// `POST` under the prefix.
-    pub fn post<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().post(h))
-    }
-
-    /// `PUT` under the prefix.
-    pub fn put<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().put(h))
-    }
-
-    /// `PATCH` under the prefix.
-    pub fn patch<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().patch(h))
-    }
-
-    /// `DELETE` under the prefix.
-    pub fn delete<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().delete(h))
-    }
-
-    /// Every method under the prefix.
-    pub fn any<H: Handler<A>, A>(self, path: &str, h: H) -> Self {
-        self.route(path, Route::new().any(h))
-    }
+    verbs!(path " under the group's prefix");
 }
 
 fn join(prefix: &str, path: &str) -> String {
