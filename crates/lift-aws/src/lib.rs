@@ -12,6 +12,9 @@
 //! - `xray`: `xray::XRayInterceptor`, AWS SDK calls made from handlers as X-Ray subsegments
 //!   (`docs/tracing.md`).
 //!
+//! [`exporters::Exporters`] turns each exporter on (stdout, CloudWatch Logs, CloudWatch Metrics,
+//! X-Ray, OpenTelemetry) from code or from the environment, with the features the build has.
+//!
 //! Both plug into [`lift::security::secrets::Secrets`], the cache that serves a secret for its
 //! TTL, makes one fetch for concurrent calls, and serves the stale value when a refresh fails.
 //! The SDK crates are re-exported ([`aws_config`], `aws_sdk_secretsmanager`, `aws_sdk_ssm`), so
@@ -67,6 +70,7 @@
 mod aws_error;
 #[cfg(any(feature = "cloudwatch-logs", feature = "cloudwatch-metrics"))]
 pub mod delivery;
+pub mod exporters;
 #[cfg(feature = "cloudwatch-logs")]
 pub mod logs;
 #[cfg(feature = "cloudwatch-metrics")]

@@ -15,7 +15,8 @@
 //! Locally (`cargo run -p observability`) logs are human-readable; in Lambda (or with
 //! `LIFT_LOG_FORMAT=json`) they are JSON lines, and each invocation writes one EMF document.
 //!
-//! The exporters come from the environment; without these variables everything goes to stdout:
+//! The exporters come from the environment (`lift_aws::exporters::Exporters::from_env`; or
+//! name them in `LIFT_EXPORTERS`); without these variables everything goes to stdout:
 //! - `LIFT_CLOUDWATCH_LOG_GROUP=<group>`: log lines to that CloudWatch Logs group through
 //!   PutLogEvents (falling back to stdout while CloudWatch is unreachable), and
 //!   `LIFT_CLOUDWATCH_TENANT_STREAMS=1` for one stream per tenant, `LIFT_CLOUDWATCH_LOGS_BATCH=1`
@@ -32,13 +33,10 @@
 
 use std::time::Instant;
 
-use lift::observability::xray::{self, XRayExporter};
-use lift::observability::{install_tracing_bridge, Observability, StdoutExporter, Unit};
+use lift::observability::{install_tracing_bridge, Observability, Unit};
 use lift::prelude::*;
 use lift::security::AuthorizerClaims;
-use lift_aws::aws_config;
-use lift_aws::logs::CloudWatchLogsExporter;
-use lift_aws::metrics::CloudWatchMetricsExporter;
+use lift_aws::exporters::Exporters;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -130,29 +128,6 @@ fn observability() -> Observability {
     Observability::from_env().debug_buffer(lift::observability::DEFAULT_DEBUG_BUFFER_BYTES)
 }
 
-/// Add the exporters the environment asks for (see the module docs); none means stdout.
-async fn exporters(obs: Observability) -> Observability {
-    // Lambda sets the daemon's address when active tracing is on.
-    let obs = if std::env::var_os(xray::ENV_DAEMON_ADDRESS).is_some() {
-        obs.exporter(XRayExporter::from_env())
-    } else {
-        obs
-    };
-    let wanted = ["LIFT_CLOUDWATCH_LOG_GROUP", "LIFT_CLOUDWATCH_METRICS"];
-    if wanted.iter().all(|v| std::env::var_os(v).is_none()) {
-        return obs.exporter(StdoutExporter::new());
-    }
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let obs = match CloudWatchLogsExporter::from_env(&config) {
-        Some(logs) => obs.exporter(logs),
-        None => obs.exporter(StdoutExporter::logs_only()),
-    };
-    match CloudWatchMetricsExporter::from_env(&config) {
-        Some(metrics) => obs.exporter(metrics),
-        None => obs.exporter(StdoutExporter::metrics_only()),
-    }
-}
-
 fn app(obs: Observability) -> App {
     App::new()
         .observability(obs)
@@ -167,7 +142,8 @@ fn app(obs: Observability) -> App {
 
 #[tokio::main]
 async fn main() -> Result<(), lift::BoxError> {
-    let obs = exporters(observability()).await;
+    // Every exporter the environment asks for, and stdout for what none of them takes.
+    let obs = Exporters::from_env().await?.install(observability());
     install_tracing_bridge(&obs)?;
     app(obs).run().await
 }
