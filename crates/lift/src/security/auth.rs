@@ -6,7 +6,7 @@ use crate::context::Context;
 use crate::middleware::{Middleware, Next, Outcome};
 use crate::BoxFuture;
 
-use super::authorize::unauthorized;
+use super::authorize::{unauthenticated, unauthorized};
 use super::jwt::{Jwt, JwtError};
 use super::tenant::LambdaTenant;
 
@@ -14,9 +14,10 @@ use super::tenant::LambdaTenant;
 ///
 /// - The token comes from `Authorization: Bearer <token>` (the scheme in any case), or, when
 ///   [`cookie`](Self::cookie) names one, from that cookie when the header has none.
-/// - A missing or invalid token gets 401 with `WWW-Authenticate: Bearer
-///   error="invalid_token"` and the project's error body; why it was refused goes to the log
-///   (`token refused`, with `reason`), never to the client.
+/// - An invalid token gets 401 with `WWW-Authenticate: Bearer error="invalid_token"` and the
+///   project's error body; a request with no token gets the same 401 with `WWW-Authenticate:
+///   Bearer` alone (RFC 6750, section 3.1). Why it was refused goes to the log (`token
+///   refused`, with `reason`), never to the client.
 /// - The principal's user and tenant become the request's identity, so every later log line,
 ///   metric and span carries them.
 /// - In Lambda's tenant isolation mode, a token whose tenant is not the invocation's gets 403
@@ -92,7 +93,12 @@ impl Middleware for JwtAuth {
                         "token refused",
                         &[("reason", reason.to_string().as_str().into())],
                     );
-                    return Err(unauthorized());
+                    // No token at all is not an invalid one (RFC 6750, section 3.1).
+                    return Err(if matches!(reason, JwtError::Missing) {
+                        unauthenticated()
+                    } else {
+                        unauthorized()
+                    });
                 }
             };
             this.lambda_tenant.check(&ctx, &principal)?;

@@ -10,13 +10,21 @@ use crate::BoxFuture;
 
 use super::principal::Principal;
 
-/// The 401 every missing or invalid token gets: `WWW-Authenticate: Bearer
-/// error="invalid_token"` and the project's error body, the reason only in the log.
+/// The 401 every invalid token gets: `WWW-Authenticate: Bearer error="invalid_token"` and the
+/// project's error body, the reason only in the log.
 pub(crate) fn unauthorized() -> Error {
     Error::unauthorized("missing or invalid token").with_header(
         WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer error=\"invalid_token\""),
     )
+}
+
+/// The 401 a request without any credentials gets: `WWW-Authenticate: Bearer` with no error
+/// code, as RFC 6750 (section 3.1) asks of a request that did not try to authenticate, and the
+/// same body as [`unauthorized`].
+pub(crate) fn unauthenticated() -> Error {
+    Error::unauthorized("missing or invalid token")
+        .with_header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
 }
 
 /// The 403 every failed check gets: it names no role, scope or tenant.
@@ -93,7 +101,7 @@ fn same_tenant(p: &Principal, asked: Option<&str>) -> bool {
 impl Middleware for Require {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
         let verdict = match ctx.principal() {
-            None => Err(unauthorized()),
+            None => Err(unauthenticated()),
             Some(p) if self.allows(&ctx, p) => Ok(()),
             Some(_) => Err(forbidden()),
         };
