@@ -64,5 +64,9 @@ fi
 step "doc tests" cargo test --workspace --all-features --doc
 step "rustdoc" env RUSTDOCFLAGS="-D warnings" cargo doc -p lift -p lift-aws --no-deps --all-features
 
+# Every fuzz target for a few seconds over its seeds and regression inputs, so that a crash
+# found once stays found (its own target dir: cargo-fuzz builds with other flags).
+step "fuzz (brief)" env FUZZ_SECONDS="${FUZZ_SECONDS:-5}" scripts/fuzz.sh
+
 print_summary
 echo "test.sh: all green"

@@ -20,6 +20,13 @@ use super::record::{MetricDatum, MetricValue, MetricsRecord};
 pub(crate) const MAX_METRICS: usize = 100;
 
 fn json_f64(buf: &mut Vec<u8>, v: f64) {
+    // A sum of finite values can overflow to infinity, which JSON cannot hold (it would be
+    // written `null`): it saturates at the largest finite value instead.
+    let v = if v.is_infinite() {
+        f64::MAX.copysign(v)
+    } else {
+        v
+    };
     let _ = serde_json::to_writer(&mut *buf, &v);
 }
 

@@ -50,7 +50,10 @@ fn bin_value(index: i32, width: u32) -> f64 {
     if index == NON_POSITIVE {
         0.0
     } else {
-        ((f64::from(index) + 0.5) * BIN_SIZE * f64::from(width)).exp()
+        // The top bin's midpoint can lie past the largest finite value.
+        ((f64::from(index) + 0.5) * BIN_SIZE * f64::from(width))
+            .exp()
+            .min(f64::MAX)
     }
 }
 

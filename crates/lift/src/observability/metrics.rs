@@ -188,8 +188,12 @@ pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.chars().count() <= 255
         && !name.chars().any(char::is_control)
-        && name != "_aws"
+        && !RESERVED.contains(&name)
 }
+
+/// The names Lift itself writes at an EMF document's root, which a metric or dimension of the
+/// same name would repeat: the metadata, the trace id, and the tenant-overflow count.
+const RESERVED: [&str; 3] = ["_aws", "xray_trace_id", "TenantOverflow"];
 
 impl MetricSet {
     fn reject(&mut self, shared: &Settings, e: MetricsError) {
