@@ -116,8 +116,14 @@ impl<F: Future> Future for CatchPanic<F> {
     }
 }
 
+/// Await a pinned `fut`, containing a panic raised while polling it, without boxing it (what
+/// the corridor runs each invocation in).
+pub(crate) async fn caught<F: Future>(mut fut: Pin<&mut F>) -> Result<F::Output, Caught> {
+    std::future::poll_fn(|cx| poll_caught(fut.as_mut(), cx)).await
+}
+
 /// Poll `fut` once, containing a panic raised while polling it.
-pub(crate) fn poll_caught<F: Future>(
+fn poll_caught<F: Future>(
     fut: Pin<&mut F>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<F::Output, Caught>> {

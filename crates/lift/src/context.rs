@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -81,19 +81,17 @@ fn local_config() -> Arc<FunctionConfig> {
 /// as the epoch time it claims to be (one in 1970 is simply past).
 const MAX_TIMEOUT_MS: u64 = 15 * 60 * 1000;
 
-/// Whether a deadline was read as a duration, and the first such deadline (milliseconds).
-static DURATION_SEEN: AtomicBool = AtomicBool::new(false);
+/// The first deadline read as a duration, for its one warning: 0 until one is, that deadline
+/// plus one until the warning is taken, [`WARNED`] after.
 static DURATION_DEADLINE: AtomicU64 = AtomicU64::new(0);
-/// Set once the warning about it has been taken, so it is logged once per process.
-static DURATION_WARNED: AtomicBool = AtomicBool::new(false);
+const WARNED: u64 = u64::MAX;
 
 fn deadline_ms(sent: u64) -> u64 {
     if sent > MAX_TIMEOUT_MS {
         return sent;
     }
-    if !DURATION_SEEN.swap(true, Ordering::Relaxed) {
-        DURATION_DEADLINE.store(sent, Ordering::Relaxed);
-    }
+    // Only the first one is kept (a zero deadline is kept as 1).
+    let _ = DURATION_DEADLINE.compare_exchange(0, sent + 1, Ordering::Relaxed, Ordering::Relaxed);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -104,10 +102,14 @@ fn deadline_ms(sent: u64) -> u64 {
 /// The deadline, in milliseconds, that was read as a duration, the first time one was: for
 /// the one warning the corridor logs inside that invocation. `None` ever after.
 pub(crate) fn duration_deadline_warning() -> Option<u64> {
-    if !DURATION_SEEN.load(Ordering::Relaxed) || DURATION_WARNED.swap(true, Ordering::Relaxed) {
+    let seen = DURATION_DEADLINE.load(Ordering::Relaxed);
+    if seen == 0 || seen == WARNED {
         return None;
     }
-    Some(DURATION_DEADLINE.load(Ordering::Relaxed))
+    DURATION_DEADLINE
+        .compare_exchange(seen, WARNED, Ordering::Relaxed, Ordering::Relaxed)
+        .ok()
+        .map(|_| seen - 1)
 }
 
 impl From<lambda_runtime::Context> for LambdaContext {

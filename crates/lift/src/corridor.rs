@@ -58,7 +58,7 @@ impl AppService {
         }
         let outcome = {
             let run = std::pin::pin!(self.dispatch_kind(&scope, kind));
-            poll_fn_caught(run).await
+            crate::catch_panic::caught(run).await
         };
         let (reply, failed) = match outcome {
             Ok(done) => done,
@@ -507,13 +507,6 @@ fn invalid_event(e: &serde_json::Error) -> InvokeError {
             ),
         },
     }
-}
-
-/// Await `fut`, containing a panic raised while polling it (without boxing it).
-async fn poll_fn_caught<F: std::future::Future>(
-    mut fut: std::pin::Pin<&mut F>,
-) -> Result<F::Output, crate::catch_panic::Caught> {
-    std::future::poll_fn(|cx| crate::catch_panic::poll_caught(fut.as_mut(), cx)).await
 }
 
 fn unsupported(kind: &str) -> InvokeError {
