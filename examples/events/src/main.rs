@@ -10,7 +10,7 @@
 //! - HTTP `GET /health`.
 
 use lift::events::{EventBridgeEvent, S3Record, Schedule, SqsMessage};
-use lift::middleware::{Recover, RequestId};
+use lift::middleware::Stack;
 use lift::observability::{Field, Unit};
 use lift::prelude::*;
 use lift::routing::BatchOptions;
@@ -88,8 +88,7 @@ async fn health(_ctx: Context) -> Json<Value> {
 
 fn app() -> App {
     App::new()
-        .middleware(RequestId::new())
-        .middleware(Recover::new())
+        .middleware_stack(Stack::new())
         .batch_options(BatchOptions::new().partial_batch_response(true))
         .on_sqs(order)
         .on_eventbridge("lift.example", "Ping", ping)

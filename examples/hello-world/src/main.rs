@@ -8,6 +8,7 @@
 //! Run it locally with `cargo run -p hello-world` (serves on 127.0.0.1:3000), or under the
 //! Lambda Runtime API with `cargo lambda watch`.
 
+use lift::middleware::Stack;
 use lift::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -50,7 +51,10 @@ async fn create_user(
 
 /// The app, shared by `main` and the tests.
 fn app() -> App {
+    // The default middleware: request ids, a log line and metrics per request, security headers,
+    // JSON error bodies, panic recovery.
     App::new()
+        .middleware_stack(Stack::new())
         .get("/hello", hello)
         .get("/users/{id}", get_user)
         .post("/users", create_user)

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use lift::events::SqsMessage;
 use lift::http::ValidJson;
-use lift::middleware::{Recover, RequestId};
+use lift::middleware::Stack;
 use lift::prelude::*;
 use lift::routing::BatchOptions;
 use lift::security::{
@@ -183,8 +183,7 @@ fn app(jwt: Jwt) -> App {
     let members = || require_any_role(["user", "admin"]);
     App::new()
         .state(Store::default())
-        .middleware(RequestId::new())
-        .middleware(Recover::new())
+        .middleware_stack(Stack::new())
         .batch_options(BatchOptions::new().partial_batch_response(true))
         .on_sqs(import_order)
         .get("/health", health)

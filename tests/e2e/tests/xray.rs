@@ -9,58 +9,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::UdpSocket;
-use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
 
-use common::{http, moto, Emulator};
+use common::{http, moto, Emulator, XRayDaemon};
 use serde_json::{json, Value};
-
-const HEADER: &[u8] = b"{\"format\":\"json\",\"version\":1}\n";
-
-/// A stand-in for the daemon: a thread reads every datagram as it comes.
-struct Daemon {
-    port: u16,
-    received: Arc<Mutex<Vec<Vec<u8>>>>,
-}
-
-impl Daemon {
-    fn start() -> Daemon {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = socket.local_addr().unwrap().port();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let sink = received.clone();
-        // Ends with the test process.
-        thread::spawn(move || {
-            let mut buf = vec![0u8; 70 * 1024];
-            while let Ok(n) = socket.recv(&mut buf) {
-                sink.lock().unwrap().push(buf[..n].to_vec());
-            }
-        });
-        Daemon { port, received }
-    }
-
-    /// The documents received, once there are at least `n` (or after 10 s).
-    fn documents(&self, n: usize) -> Vec<(Vec<u8>, Value)> {
-        for _ in 0..200 {
-            if self.received.lock().unwrap().len() >= n {
-                break;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        self.received
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|d| {
-                assert!(d.len() <= 64 * 1024);
-                let body = d.strip_prefix(HEADER).expect("the daemon's header line");
-                (body.to_vec(), serde_json::from_slice(body).expect("JSON"))
-            })
-            .collect()
-    }
-}
 
 /// A call to moto's X-Ray API (REST JSON; moto routes by the signing service and checks no
 /// signature).
@@ -104,8 +56,8 @@ fn root_and_parent(header: &str) -> (String, String) {
 
 #[test]
 fn concurrent_invocations_send_subsegments_under_the_parent_the_runtime_handed_over() {
-    let daemon = Daemon::start();
-    let address = format!("127.0.0.1:{}", daemon.port);
+    let daemon = XRayDaemon::start();
+    let address = daemon.address();
     let mut emu = Emulator::start_function_tapped(
         "observability",
         &[

@@ -136,7 +136,9 @@ impl Observability {
     /// `AWS_LAMBDA_LOG_LEVEL`, else `POWERTOOLS_LOG_LEVEL`, `POWERTOOLS_LOGGER_SAMPLE_RATE`,
     /// `POWERTOOLS_METRICS_DISABLED`, `POWERTOOLS_TRACE_DISABLED`. Logs are JSON in Lambda
     /// (`AWS_LAMBDA_FUNCTION_NAME` set) and human-readable elsewhere; `LIFT_LOG_FORMAT=json` or
-    /// `pretty` overrides.
+    /// `pretty` overrides. With `AWS_XRAY_DAEMON_ADDRESS` set (Lambda sets it under active
+    /// tracing) the default exporters are stdout and
+    /// [`XRayExporter::from_env`](super::xray::XRayExporter::from_env), so traces need no code.
     pub fn from_env() -> Self {
         let mut o = Self::new();
         let s = o.settings_mut();
@@ -162,6 +164,10 @@ impl Observability {
             _ if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() => LogFormat::Json,
             _ => LogFormat::Pretty,
         };
+        // Lambda sets the daemon's address only under active tracing: trace by default there.
+        if s.tracing_enabled && env(super::xray::ENV_DAEMON_ADDRESS).is_some() {
+            s.pipeline = Exporters::stdout_and(Arc::new(super::xray::XRayExporter::from_env()));
+        }
         o
     }
 
@@ -268,8 +274,9 @@ impl Observability {
     }
 
     /// Add an exporter: logs, metrics and spans go to every exporter that takes them. Without
-    /// any, telemetry goes to [`StdoutExporter`](super::StdoutExporter); once one is added,
-    /// only to the added ones (add `StdoutExporter` too to keep stdout).
+    /// any, telemetry goes to [`StdoutExporter`](super::StdoutExporter) (and X-Ray, under
+    /// active tracing: see [`from_env`](Self::from_env)); once one is added, only to the added
+    /// ones (add `StdoutExporter` too to keep stdout).
     pub fn exporter(mut self, exporter: impl Exporter) -> Self {
         let s = self.settings_mut();
         s.pipeline = s.pipeline.with(Arc::new(exporter));

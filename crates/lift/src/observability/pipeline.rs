@@ -37,7 +37,7 @@ fn index(kind: RecordKind) -> usize {
 
 pub(crate) struct Exporters {
     exporters: Vec<(Arc<dyn Exporter>, Kinds)>,
-    /// Whether the exporters are the ones the user added, not the stdout default.
+    /// Whether the exporters are the ones the user added, not the defaults.
     added: bool,
     /// What at least one exporter takes.
     wanted: Kinds,
@@ -68,7 +68,13 @@ impl Exporters {
         Self::new(vec![Arc::new(StdoutExporter::new())], false)
     }
 
-    /// These exporters plus `exporter` (which replaces the stdout default).
+    /// The defaults under Lambda's active tracing: stdout and X-Ray, which the first exporter
+    /// added replaces, as it replaces stdout.
+    pub(crate) fn stdout_and(exporter: Arc<dyn Exporter>) -> Self {
+        Self::new(vec![Arc::new(StdoutExporter::new()), exporter], false)
+    }
+
+    /// These exporters plus `exporter` (which replaces the defaults).
     pub(crate) fn with(&self, exporter: Arc<dyn Exporter>) -> Self {
         let mut all: Vec<Arc<dyn Exporter>> = if self.added {
             self.exporters.iter().map(|(e, _)| e.clone()).collect()
@@ -79,16 +85,12 @@ impl Exporters {
         Self::new(all, true)
     }
 
-    /// The same exporters with fresh counters (a fresh stdout default).
+    /// The same exporters with fresh counters.
     pub(crate) fn fresh(&self) -> Self {
-        if self.added {
-            Self::new(
-                self.exporters.iter().map(|(e, _)| e.clone()).collect(),
-                true,
-            )
-        } else {
-            Self::stdout()
-        }
+        Self::new(
+            self.exporters.iter().map(|(e, _)| e.clone()).collect(),
+            self.added,
+        )
     }
 
     pub(crate) fn wants(&self, kind: RecordKind) -> bool {

@@ -33,6 +33,9 @@ use serde_json::Value;
 mod key_server;
 #[allow(unused_imports)] // not every test binary starts a key server
 pub use key_server::{KeyServer, Serve};
+mod xray_daemon;
+#[allow(unused_imports)] // not every test binary needs the daemon
+pub use xray_daemon::XRayDaemon;
 
 /// The default example under test: its package, binary and Lambda function name are all this.
 pub const FUNCTION: &str = "hello-world";
@@ -751,6 +754,16 @@ impl Emulator {
     /// [`Emulator::handed_over`].
     pub fn start_function_tapped(function: &str, env: &[(&str, &str)]) -> Emulator {
         Emulator::launch(function, env, &[], "hello-v2.json", true)
+    }
+
+    /// [`Emulator::start_function_tapped`] with another warm-up event (see
+    /// [`Emulator::start_function_warmed_by`]).
+    pub fn start_function_tapped_warmed_by(
+        function: &str,
+        env: &[(&str, &str)],
+        warm_up_fixture: &str,
+    ) -> Emulator {
+        Emulator::launch(function, env, &[], warm_up_fixture, true)
     }
 
     /// For each event the function received through the tap, in order: its request id and
