@@ -7,7 +7,8 @@
 #     (tests/e2e/tests/emf_powertools.rs); pure Python, and its optional extras are not needed;
 #   - aws-embedded-metrics: AWS's EMF library for Python, the reference Lift's histograms are
 #     compared with (tests/e2e/tests/emf_histograms.rs);
-#   - cfn-lint: validates the SAM template in deploy/ offline (tests/e2e/tests/deploy_template.rs);
+#   - cfn-lint with aws-sam-translator: validates the SAM template in deploy/ offline, after the
+#     SAM transform (tests/e2e/tests/deploy_template.rs);
 #   - PyJWT with cryptography: an independent JWT implementation that signs the tokens Lift's
 #     verifier is tested with (tests/e2e/py/jwt_tokens.py).
 # aws-sam-cli is deliberately not here: it only regenerates tests/fixtures (see its README).
@@ -29,7 +30,7 @@ lift_setup() {
         "moto[server]==5.* cbor2"
         "aws-lambda-powertools==3.37.0"
         "aws-embedded-metrics==3.5.0"
-        "cfn-lint==1.58.0"
+        "cfn-lint==1.58.0 aws-sam-translator==1.115.0"
         "PyJWT[crypto]==2.10.1"
     )
     local stamp="$venv/.lift-setup-stamp"

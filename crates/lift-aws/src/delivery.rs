@@ -86,6 +86,25 @@ where
     }
 }
 
+/// Time kept back from the flush deadline, so an exporter settles every record itself (sent,
+/// fallen back or dropped, and counted) before the pipeline cuts it off.
+pub(crate) const DEADLINE_MARGIN: Duration = Duration::from_millis(20);
+
+/// The deadline an exporter's own calls must end by: the flush's, less [`DEADLINE_MARGIN`].
+pub(crate) fn settle_by(deadline: Instant) -> Instant {
+    deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline)
+}
+
+/// `call`, or `None` once `deadline` has passed without an answer.
+pub(crate) async fn before<F: std::future::Future>(
+    deadline: Instant,
+    call: F,
+) -> Option<F::Output> {
+    tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), call)
+        .await
+        .ok()
+}
+
 /// Opens after `threshold` failed flushes in a row. While open, [`allows`](Self::allows) says
 /// no until `cooldown` has passed; then one flush is let through (half-open): its success
 /// closes the circuit, its failure opens it for another `cooldown`.

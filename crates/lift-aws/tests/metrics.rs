@@ -201,3 +201,47 @@ async fn faults_never_fail_a_request_and_nothing_is_lost() {
     assert_eq!(res.status(), 200);
     assert_eq!(metrics.detail().stats.written, 3);
 }
+
+#[tokio::test]
+async fn a_slow_cloudwatch_falls_back_within_the_flush_deadline_even_with_sdk_retries_configured() {
+    let moto = Moto::start();
+    let proxy = Server::proxy(&moto);
+    // A user's SDK configuration, standard retries included: the exporter's own client turns
+    // them off, so its calls end within the flush deadline.
+    let config = sdk_config_with(&proxy, RetryConfig::standard()).await;
+    let metrics = CloudWatchMetricsExporter::new(&config);
+    let mem = MemoryExporter::new();
+    let obs = Observability::new()
+        .service("shop")
+        .namespace("Lift/Shop")
+        .cold_start_metric(false)
+        .flush_timeout(Duration::from_millis(300))
+        .exporter(metrics.clone())
+        .exporter(mem.clone());
+    let service = App::new()
+        .observability(obs.clone())
+        .get("/order", |ctx: Context| async move {
+            ctx.metrics().counter("Orders").add(2.0);
+            "ok"
+        })
+        .build()
+        .unwrap();
+    proxy.set_mode(r#"{"mode": "delay", "ms": 2000}"#);
+    let res = invoke(&service, TestRequest::get("/order").v2())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let d = metrics.detail();
+    assert_eq!(
+        (d.stats.accepted, d.stats.written, d.stats.fallen_back),
+        (1, 0, 1),
+        "{d:?}"
+    );
+    assert_eq!(d.stats.dropped_total(), 0);
+    assert_eq!(
+        d.stats.last_error.as_deref(),
+        Some("PutMetricData did not answer before the flush deadline")
+    );
+    // The flush settled itself: the pipeline did not have to cut it off.
+    assert_eq!(obs.stats().flush_timeouts, 0);
+}

@@ -591,6 +591,28 @@ async fn sink_failures_are_counted_not_fatal() {
         stats.last_error.as_deref(),
         Some("memory exporter set to fail")
     );
+    // The same, as the JSON a shutdown hook logs.
+    assert_eq!(
+        o.stats().to_json(),
+        json!({
+            "exporters": [{
+                "name": "memory",
+                "accepted": 3,
+                "written": 0,
+                "dropped": {"write_failed": 3},
+                "fallen_back": 0,
+                "last_error": "memory exporter set to fail",
+            }],
+            "rejected_metrics": 0,
+            "folded_tenants": 0,
+            "invalid_tenants": 0,
+            "late_records": 0,
+            "exporter_panics": 0,
+            "flush_timeouts": 0,
+            "after_response_panics": 0,
+            "after_response_timeouts": 0,
+        })
+    );
 }
 
 #[tokio::test]

@@ -26,7 +26,8 @@
 //! - `AWS_XRAY_DAEMON_ADDRESS` (which Lambda sets when active tracing is on): X-Ray
 //!   subsegments for each invocation, sent to the daemon after the response.
 //!
-//! What is not sent through an API stays on stdout.
+//! What is not sent through an API stays on stdout. At shutdown (SIGTERM) the function logs one
+//! `telemetry stats` line: each exporter's accepted, written, fallen-back and dropped counts.
 //!
 //! The SDK's own settings apply: `AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` to point the
 //! exporters at a stand-in.
@@ -145,7 +146,26 @@ async fn main() -> Result<(), lift::BoxError> {
     // Every exporter the environment asks for, and stdout for what none of them takes.
     let obs = Exporters::from_env().await?.install(observability());
     install_tracing_bridge(&obs)?;
-    app(obs).run().await
+    let stats = obs.clone();
+    app(obs)
+        // One line per sandbox, at its end: what each exporter delivered, fell back and lost.
+        .on_shutdown(move || async move { log_stats(&stats) })
+        .run()
+        .await
+}
+
+/// The `telemetry stats` line: [`TelemetryStats`](lift::observability::TelemetryStats) as JSON,
+/// at WARN when anything was lost.
+fn log_stats(obs: &Observability) {
+    let stats = obs.stats();
+    let lost = stats.exporters.iter().any(|(_, e)| e.dropped_total() > 0);
+    let json = stats.to_json();
+    let fields = [("stats", (&json).into())];
+    if lost {
+        obs.logger().warn("telemetry stats", &fields);
+    } else {
+        obs.logger().info("telemetry stats", &fields);
+    }
 }
 
 #[cfg(test)]

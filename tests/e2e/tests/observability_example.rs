@@ -751,67 +751,6 @@ fn lines_held_across_invocations_are_delivered_at_sigterm() {
     assert!(lines.iter().all(|l| l["path"] == "/hello"), "{lines:?}");
 }
 
-/// A CloudWatch Logs call to moto (JSON protocol; moto checks no signature).
-fn logs_call(moto_port: u16, action: &str, body: &Value) -> Value {
-    let target = format!("Logs_20140328.{action}");
-    let headers = [
-        ("Content-Type", "application/x-amz-json-1.1"),
-        ("X-Amz-Target", target.as_str()),
-        (
-            "Authorization",
-            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0",
-        ),
-    ];
-    let resp = http(
-        moto_port,
-        "POST",
-        "/",
-        &headers,
-        body.to_string().as_bytes(),
-    );
-    if resp.status == 200 {
-        resp.json()
-    } else {
-        Value::Null
-    }
-}
-
-/// Every stream of `group` with its messages (parsed), in the order moto stored them.
-fn streams(moto_port: u16, group: &str) -> Vec<(String, Vec<Value>)> {
-    let listed = logs_call(
-        moto_port,
-        "DescribeLogStreams",
-        &json!({ "logGroupName": group }),
-    );
-    let Some(streams) = listed["logStreams"].as_array() else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = streams
-        .iter()
-        .map(|s| s["logStreamName"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| {
-            let events = logs_call(
-                moto_port,
-                "GetLogEvents",
-                &json!({ "logGroupName": group, "logStreamName": name, "startFromHead": true }),
-            );
-            let messages = events["events"]
-                .as_array()
-                .map(|es| {
-                    es.iter()
-                        .map(|e| serde_json::from_str(e["message"].as_str().unwrap()).unwrap())
-                        .collect()
-                })
-                .unwrap_or_default();
-            (name, messages)
-        })
-        .collect()
-}
-
 /// `authorizer-jwt-v2.json` (`GET /me` behind an HTTP API JWT authorizer) for another caller.
 fn me_event(tenant: &str, user: &str) -> Vec<u8> {
     let mut event = common::fixture_json("authorizer-jwt-v2.json");
@@ -849,7 +788,7 @@ fn tenant_streams_keep_each_tenants_lines_apart() {
 
     let mut found = Vec::new();
     for _ in 0..200 {
-        found = streams(moto_port, group);
+        found = common::log_streams(moto_port, group);
         let lines: usize = found.iter().map(|(_, m)| m.len()).sum();
         if found.len() == 3 && lines >= 8 {
             break;

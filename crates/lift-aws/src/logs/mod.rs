@@ -91,10 +91,6 @@ pub const ENV_TENANT_STREAMS: &str = "LIFT_CLOUDWATCH_TENANT_STREAMS";
 /// [`CloudWatchLogsExporter::from_env`]).
 pub const ENV_BATCH: &str = "LIFT_CLOUDWATCH_LOGS_BATCH";
 
-/// Time kept back from the flush deadline, so the exporter settles every line itself before the
-/// pipeline cuts it off.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(20);
-
 /// When a flush sends, in [`batch_across_invocations`](CloudWatchLogsBuilder::batch_across_invocations)
 /// mode: as soon as any limit is reached when a flush runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -538,7 +534,7 @@ impl Inner {
             retries: &self.retries,
             retention_days: self.retention_days,
             counters: &self.counters,
-            deadline: deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline),
+            deadline: crate::delivery::settle_by(deadline),
         };
         let mut failure: Option<String> = None;
         let mut answered = false;

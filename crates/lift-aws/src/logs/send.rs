@@ -13,7 +13,7 @@ use lift::observability::ExportCounters;
 
 use super::batch::{Batch, Rejected};
 use crate::aws_error::{DENIED, THROTTLING};
-use crate::delivery::{with_retries, Retry, RetryPolicy};
+use crate::delivery::{before, with_retries, Retry, RetryPolicy};
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,10 +87,10 @@ where
     F: std::future::Future<Output = Result<T, SdkError<E>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    match tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), call).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(classify(operation, target, &e)),
-        Err(_) => Err((
+    match before(deadline, call).await {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(e)) => Err(classify(operation, target, &e)),
+        None => Err((
             Retry::No,
             Failure::Unavailable(format!(
                 "{operation} for `{target}` did not answer before the flush deadline"

@@ -14,9 +14,12 @@
 //!   jitter within the flush's deadline ([`delivery`](crate::delivery)). A call that still fails,
 //!   or is not made because the circuit is open, falls back to EMF on stdout, where CloudWatch
 //!   extracts the same metrics from the function's log: nothing vanishes. A call CloudWatch
-//!   refuses as invalid is dropped and counted (`invalid`).
+//!   refuses as invalid is dropped and counted (`invalid`). The exporter's client makes one
+//!   attempt per call (the SDK's retries are off) and each call ends 20 ms before the flush
+//!   deadline, so the fallback is written in time; if the flush is cut off all the same, what
+//!   it left unsent is counted (`cut_off`).
 //! - **Stats.** [`Exporter::stats`] counts Lift's metric values: accepted, written, dropped
-//!   by reason (`non_finite`, `invalid_namespace`, `too_many_dimensions`, `invalid`), fallen
+//!   by reason (`non_finite`, `invalid_namespace`, `too_many_dimensions`, `invalid`, `cut_off`), fallen
 //!   back; [`CloudWatchMetricsExporter::detail`] adds retries, circuit state and the last flush's
 //!   latency.
 //!
@@ -38,7 +41,7 @@ use lift::observability::{
 };
 
 use crate::aws_error::THROTTLING;
-use crate::delivery::{with_retries, Circuit, Retry, RetryPolicy, Warner};
+use crate::delivery::{before, settle_by, with_retries, Circuit, Retry, RetryPolicy, Warner};
 use aggregate::{Aggregator, Call, Datum, DatumValue};
 
 /// Sends metrics with PutMetricData. Cloning is cheap; clones share the buffer and stats.
@@ -79,7 +82,12 @@ impl CloudWatchMetricsExporter {
     /// An exporter with a client made from `config` (its region, credentials and endpoint:
     /// `AWS_ENDPOINT_URL` points it at a stand-in).
     pub fn new(config: &SdkConfig) -> Self {
-        Self::from_client(Client::new(config))
+        // The SDK's own retries are off: the exporter retries within the flush deadline, which
+        // the SDK does not know (its backoff alone can outlast the flush and lose the metrics).
+        let config = aws_sdk_cloudwatch::config::Builder::from(config)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        Self::from_client(Client::from_conf(config))
     }
 
     /// An exporter over `client`.
@@ -174,8 +182,16 @@ impl CloudWatchMetricsExporter {
                 i.counters.dropped(reason, n);
             }
         }
+        // What a flush cut off at its deadline leaves unsent is counted, never lost unseen.
+        let mut unsettled = Unsettled {
+            counters: &i.counters,
+            sources: calls.iter().map(Call::sources).sum(),
+        };
+        let deadline = settle_by(deadline);
         for call in calls {
+            let sources = call.sources();
             self.send(call, deadline).await;
+            unsettled.sources -= sources;
         }
         let took = started.elapsed().as_micros().min(u64::MAX as u128) as u64;
         i.last_flush_us.store(took, Ordering::Relaxed);
@@ -194,7 +210,17 @@ impl CloudWatchMetricsExporter {
                 .put_metric_data()
                 .namespace(call.namespace.as_ref())
                 .set_metric_data(Some(datums.clone()));
-            async move { request.send().await.map(|_| ()).map_err(classify) }
+            async move {
+                match before(deadline, request.send()).await {
+                    Some(answer) => answer.map(|_| ()).map_err(classify),
+                    None => Err((
+                        Retry::No,
+                        Failed::Unavailable(
+                            "PutMetricData did not answer before the flush deadline".into(),
+                        ),
+                    )),
+                }
+            }
         })
         .await;
         match sent {
@@ -240,6 +266,21 @@ impl CloudWatchMetricsExporter {
 }
 
 /// Why a call failed, once retries are spent.
+/// The metric values of a flush not yet sent, fallen back or dropped: if the flush is cut off
+/// (its future dropped at the pipeline's deadline), they are counted as `cut_off`.
+struct Unsettled<'a> {
+    counters: &'a ExportCounters,
+    sources: u64,
+}
+
+impl Drop for Unsettled<'_> {
+    fn drop(&mut self) {
+        if self.sources > 0 {
+            self.counters.dropped("cut_off", self.sources);
+        }
+    }
+}
+
 enum Failed {
     /// CloudWatch refused the request itself.
     Invalid(String),

@@ -81,6 +81,37 @@ pub struct TelemetryStats {
     pub after_response_timeouts: u64,
 }
 
+impl TelemetryStats {
+    /// The stats as JSON, to log (say, from an [`App::on_shutdown`](crate::App::on_shutdown)
+    /// hook: one line per sandbox) or to serve: `{"exporters": [{"name", "accepted",
+    /// "written", "dropped": {reason: n}, "fallen_back", "last_error"}, …]`, then each counter
+    /// of this struct under its field name.
+    pub fn to_json(&self) -> serde_json::Value {
+        let exporters: Vec<serde_json::Value> = self
+            .exporters
+            .iter()
+            .map(|(name, stats)| {
+                let mut v = stats.to_json();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("name".into(), name.as_str().into());
+                }
+                v
+            })
+            .collect();
+        serde_json::json!({
+            "exporters": exporters,
+            "rejected_metrics": self.rejected_metrics,
+            "folded_tenants": self.folded_tenants,
+            "invalid_tenants": self.invalid_tenants,
+            "late_records": self.late_records,
+            "exporter_panics": self.exporter_panics,
+            "flush_timeouts": self.flush_timeouts,
+            "after_response_panics": self.after_response_panics,
+            "after_response_timeouts": self.after_response_timeouts,
+        })
+    }
+}
+
 /// The debug buffer's default size, as Powertools uses.
 pub const DEFAULT_DEBUG_BUFFER_BYTES: usize = 20 * 1024;
 /// The default cap on distinct tenant values per process.

@@ -151,6 +151,23 @@ impl ExporterStats {
             .map(|(_, n)| n)
             .sum()
     }
+
+    /// The stats as JSON, to log or serve: `{"accepted", "written", "dropped": {reason: n},
+    /// "fallen_back", "last_error"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let dropped: serde_json::Map<String, serde_json::Value> = self
+            .dropped
+            .iter()
+            .map(|(reason, n)| (reason.clone(), (*n).into()))
+            .collect();
+        serde_json::json!({
+            "accepted": self.accepted,
+            "written": self.written,
+            "dropped": dropped,
+            "fallen_back": self.fallen_back,
+            "last_error": self.last_error,
+        })
+    }
 }
 
 /// Counters an exporter can keep its [`ExporterStats`] in: lock-free for the common counts, a

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 mod key_server;
 #[allow(unused_imports)] // not every test binary starts a key server
@@ -1528,4 +1528,65 @@ pub fn sdk_env(endpoint: &str) -> [(&'static str, String); 4] {
         ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
     ]
+}
+
+/// A CloudWatch Logs call to moto (JSON protocol; moto checks no signature).
+pub fn logs_call(moto_port: u16, action: &str, body: &Value) -> Value {
+    let target = format!("Logs_20140328.{action}");
+    let headers = [
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("X-Amz-Target", target.as_str()),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0",
+        ),
+    ];
+    let resp = http(
+        moto_port,
+        "POST",
+        "/",
+        &headers,
+        body.to_string().as_bytes(),
+    );
+    if resp.status == 200 {
+        resp.json()
+    } else {
+        Value::Null
+    }
+}
+
+/// Every stream of `group` with its messages (parsed), in the order moto stored them.
+pub fn log_streams(moto_port: u16, group: &str) -> Vec<(String, Vec<Value>)> {
+    let listed = logs_call(
+        moto_port,
+        "DescribeLogStreams",
+        &json!({ "logGroupName": group }),
+    );
+    let Some(streams) = listed["logStreams"].as_array() else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = streams
+        .iter()
+        .map(|s| s["logStreamName"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let events = logs_call(
+                moto_port,
+                "GetLogEvents",
+                &json!({ "logGroupName": group, "logStreamName": name, "startFromHead": true }),
+            );
+            let messages = events["events"]
+                .as_array()
+                .map(|es| {
+                    es.iter()
+                        .map(|e| serde_json::from_str(e["message"].as_str().unwrap()).unwrap())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (name, messages)
+        })
+        .collect()
 }
