@@ -105,8 +105,10 @@ impl CorsBuilder {
     /// `https://a.b.example.org`, not `https://example.org`, another scheme or another port).
     /// `"*"` is the same as [`allow_any_origin`](Self::allow_any_origin).
     ///
-    /// Scheme and host are compared case-insensitively and a default port (`:443` for https,
-    /// `:80` for http) is dropped, as browsers do; anything else malformed (a path, a trailing
+    /// The configured origin is written the way a browser serialises one: scheme and host in
+    /// lowercase, a default port (`:443` for https, `:80` for http) dropped. A request's
+    /// `Origin` is compared with that form exactly (browsers always send it so; `HTTPS://APP.…`
+    /// is not a browser's and is refused). Anything else malformed (a path, a trailing
     /// `/`, `null`) is a [`CorsError::InvalidOrigin`] from [`build`](Self::build).
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
         self.origins.push(origin.into());

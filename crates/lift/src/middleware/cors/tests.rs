@@ -41,6 +41,16 @@ fn origins_are_normalised_as_browsers_send_them() {
 }
 
 #[test]
+fn a_request_origin_is_compared_in_the_form_browsers_send() {
+    // The configured side is normalised; the request's `Origin` is taken as sent, and a
+    // browser always sends it in lowercase.
+    let p = pattern("https://*.Example.org");
+    assert!(p.matches("https://a.example.org"));
+    assert!(!p.matches("https://A.example.org"));
+    assert!(!p.matches("HTTPS://a.example.org"));
+}
+
+#[test]
 fn malformed_origins_are_refused() {
     for bad in [
         "null",
