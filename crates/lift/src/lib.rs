@@ -61,6 +61,8 @@ pub use service::{AppService, Invocation, InvokeError, Reply};
 /// the published crate carries them).
 #[cfg(any(doc, doctest))]
 pub mod guides {
+    #[doc = include_str!("../docs/getting-started.md")]
+    pub mod getting_started {}
     #[doc = include_str!("../docs/routing.md")]
     pub mod routing {}
     #[doc = include_str!("../docs/handlers.md")]
@@ -85,6 +87,12 @@ pub mod guides {
     pub mod security {}
     #[doc = include_str!("../docs/tracing.md")]
     pub mod tracing {}
+    #[doc = include_str!("../docs/deployment.md")]
+    pub mod deployment {}
+    #[doc = include_str!("../docs/operations.md")]
+    pub mod operations {}
+    #[doc = include_str!("../docs/observability-env.md")]
+    pub mod observability_env {}
 }
 
 /// The README, compiled and run as a doc test so its example stays true.
