@@ -12,10 +12,9 @@
 mod common;
 
 use std::net::UdpSocket;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{free_port, http, Emulator, Proc, XRayDaemon};
+use common::{free_port, http, Emulator, XRayDaemon};
 use serde_json::Value;
 
 const REQUESTS: usize = 20;
@@ -126,13 +125,7 @@ fn dropped_total(v: &Value) -> u64 {
 
 fn healthy_run() -> Run {
     let (_moto, moto_port) = common::moto();
-    let proxy_port = free_port();
-    let mut proxy_cmd = Command::new(common::venv_python());
-    proxy_cmd
-        .arg(common::workspace_root().join("crates/lift-aws/tests/proxy/aws_proxy.py"))
-        .args([proxy_port.to_string(), moto_port.to_string()]);
-    let mut proxy = Proc::spawn("aws_proxy", proxy_cmd);
-    proxy.wait_for_port(proxy_port);
+    let (_proxy, proxy_port) = common::aws_proxy(moto_port);
     let daemon = XRayDaemon::start();
     let run = run(
         &format!("http://127.0.0.1:{proxy_port}"),

@@ -590,13 +590,7 @@ fn cloudwatch_metrics_fall_back_to_emf_on_stdout_when_unreachable() {
 #[test]
 fn cloudwatch_metrics_reach_cloudwatch_and_leave_stdout() {
     let (_moto, moto_port) = common::moto();
-    let proxy_port = free_port();
-    let mut proxy_cmd = Command::new(common::venv_python());
-    proxy_cmd
-        .arg(common::workspace_root().join("crates/lift-aws/tests/proxy/aws_proxy.py"))
-        .args([proxy_port.to_string(), moto_port.to_string()]);
-    let mut proxy = Proc::spawn("aws_proxy", proxy_cmd);
-    proxy.wait_for_port(proxy_port);
+    let (_proxy, proxy_port) = common::aws_proxy(moto_port);
 
     let (mut proc, port) = with_cloudwatch_metrics(&format!("http://127.0.0.1:{proxy_port}"));
     let resp = http(port, "GET", "/hello?name=Ada", &[], b"");

@@ -1519,6 +1519,18 @@ pub fn moto() -> (Proc, u16) {
     (moto, port)
 }
 
+/// The test proxy (`crates/lift-aws/tests/proxy/aws_proxy.py`) in front of moto on
+/// `moto_port`: it translates the CloudWatch SDK's CBOR into moto's JSON and passes the rest.
+pub fn aws_proxy(moto_port: u16) -> (Proc, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(venv_python());
+    cmd.arg(workspace_root().join("crates/lift-aws/tests/proxy/aws_proxy.py"))
+        .args([port.to_string(), moto_port.to_string()]);
+    let mut proxy = Proc::spawn("aws_proxy", cmd);
+    proxy.wait_for_port(port);
+    (proxy, port)
+}
+
 /// The SDK's settings for a function talking to the stand-in at `endpoint`: the endpoint,
 /// us-east-1, the test credentials.
 pub fn sdk_env(endpoint: &str) -> [(&'static str, String); 4] {
