@@ -5,7 +5,8 @@
 //! and every metric document reaches CloudWatch or stdout, and the `telemetry stats` line the
 //! function logs at SIGTERM counts what each exporter delivered, fell back and lost.
 //!
-//! The client-side latencies of both runs are printed (`--nocapture`), never asserted.
+//! The client-side latencies of both runs are printed (`--nocapture`), never asserted; requests
+//! are 100 ms apart, so each one's latency is its own, not the previous flush's.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -65,6 +66,9 @@ fn run(endpoint: &str, daemon: &str, moto_port: Option<u16>) -> Run {
     let event = std::fs::read(common::fixture("hello-v2.json")).unwrap();
     let mut latencies = Vec::new();
     for _ in 0..REQUESTS {
+        // Time for the previous invocation's after-response flush, so each latency is the
+        // request's own (a flush delays the next invocation, never the response).
+        std::thread::sleep(Duration::from_millis(100));
         let started = Instant::now();
         let resp = http(
             emu.port(),
