@@ -58,7 +58,9 @@ w1() {
     local bin="$target/release/w1-lift"
     echo
     echo "==> W1 beside the anchors: W1_EXTRA=\"lift=$bin;lift-traced=$bin --traced\" $anchors/run_all.sh"
-    W1_EXTRA="lift=$bin;lift-traced=$bin --traced" "$anchors/run_all.sh"
+    # The anchors build into their own folders (the floor is read from there below), never
+    # into this workspace's target directory.
+    env -u CARGO_TARGET_DIR W1_EXTRA="lift=$bin;lift-traced=$bin --traced" "$anchors/run_all.sh"
 
     local work="${W1_WORK:-/tmp/w1-anchors}"
     local floor="$work/rust-baseline/target/release/w1-rust-baseline"
