@@ -38,7 +38,7 @@
 use std::fmt;
 
 use lift::observability::xray::XRayExporter;
-use lift::observability::{Exporter, Observability, RecordKind, StdoutExporter};
+use lift::observability::{Exporter, NullExporter, Observability, RecordKind, StdoutExporter};
 
 /// The environment variable that lists the exporters.
 pub const ENV_EXPORTERS: &str = "LIFT_EXPORTERS";
@@ -210,10 +210,14 @@ impl Exporters {
 
     /// Add the exporters to `obs`, stdout for the kinds no other one takes.
     pub fn install(self, obs: Observability) -> Observability {
+        let nothing = self.names().is_empty();
         let mut obs = match self.stdout_kinds() {
             (true, true) => obs.exporter(StdoutExporter::new()),
             (true, false) => obs.exporter(StdoutExporter::logs_only()),
             (false, true) => obs.exporter(StdoutExporter::metrics_only()),
+            // Replaces the defaults (stdout, X-Ray under active tracing) when nothing else is
+            // chosen: `without_stdout` alone means no telemetry, not the defaults.
+            (false, false) if nothing => obs.exporter(NullExporter),
             (false, false) => obs,
         };
         #[cfg(feature = "cloudwatch-logs")]
@@ -368,5 +372,18 @@ mod tests {
             Exporters::new().without_stdout().names(),
             Vec::<&str>::new()
         );
+    }
+
+    #[test]
+    fn without_stdout_and_nothing_else_replaces_the_defaults() {
+        // `Observability::new()` has the stdout default; nothing chosen means nothing written.
+        let obs = Exporters::new()
+            .without_stdout()
+            .install(lift::observability::Observability::new());
+        let names: Vec<String> = obs.stats().exporters.into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["null"]);
+        let obs = Exporters::new().install(lift::observability::Observability::new());
+        let names: Vec<String> = obs.stats().exporters.into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["stdout"]);
     }
 }

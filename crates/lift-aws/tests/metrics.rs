@@ -245,3 +245,41 @@ async fn a_slow_cloudwatch_falls_back_within_the_flush_deadline_even_with_sdk_re
     // The flush settled itself: the pipeline did not have to cut it off.
     assert_eq!(obs.stats().flush_timeouts, 0);
 }
+
+#[tokio::test]
+async fn a_flush_dropped_half_way_counts_what_it_left_unsent() {
+    let moto = Moto::start();
+    let proxy = Server::proxy(&moto);
+    let config = sdk_config_with(&proxy, RetryConfig::disabled()).await;
+    let metrics = CloudWatchMetricsExporter::new(&config);
+    let service = App::new()
+        .observability(
+            Observability::new()
+                .service("shop")
+                .namespace("Lift/Shop")
+                .cold_start_metric(false)
+                .flush_timeout(Duration::from_secs(30))
+                .exporter(metrics.clone()),
+        )
+        .get("/order", |ctx: Context| async move {
+            ctx.metrics().counter("Orders").add(2.0);
+            "ok"
+        })
+        .build()
+        .unwrap();
+    proxy.set_mode(r#"{"mode": "delay", "ms": 5000}"#);
+    // The invocation's flush is waiting on CloudWatch when its future is dropped.
+    let cut = tokio::time::timeout(
+        Duration::from_millis(500),
+        invoke(&service, TestRequest::get("/order").v2()),
+    )
+    .await;
+    assert!(cut.is_err(), "the flush should still be waiting");
+    let d = metrics.detail();
+    assert_eq!(
+        (d.stats.accepted, d.stats.written, d.stats.fallen_back),
+        (1, 0, 0),
+        "{d:?}"
+    );
+    assert_eq!(d.stats.dropped, vec![("cut_off".to_owned(), 1)]);
+}

@@ -27,7 +27,8 @@
 //!   subsegments for each invocation, sent to the daemon after the response.
 //!
 //! What is not sent through an API stays on stdout. At shutdown (SIGTERM) the function logs one
-//! `telemetry stats` line: each exporter's accepted, written, fallen-back and dropped counts.
+//! `telemetry stats` line: each exporter's accepted, written, fallen-back and dropped counts up
+//! to the shutdown flush, which runs after the hook (what it sends is not in the line).
 //!
 //! The SDK's own settings apply: `AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` to point the
 //! exporters at a stand-in.
@@ -155,10 +156,13 @@ async fn main() -> Result<(), lift::BoxError> {
 }
 
 /// The `telemetry stats` line: [`TelemetryStats`](lift::observability::TelemetryStats) as JSON,
-/// at WARN when anything was lost.
+/// at WARN when anything was lost or cut off.
 fn log_stats(obs: &Observability) {
     let stats = obs.stats();
-    let lost = stats.exporters.iter().any(|(_, e)| e.dropped_total() > 0);
+    let lost = stats.exporters.iter().any(|(_, e)| e.dropped_total() > 0)
+        || stats.flush_timeouts > 0
+        || stats.exporter_panics > 0
+        || stats.late_records > 0;
     let json = stats.to_json();
     let fields = [("stats", (&json).into())];
     if lost {

@@ -82,6 +82,8 @@ fn run(endpoint: &str, daemon: &str, moto_port: Option<u16>) -> Run {
         assert_eq!(resp.json()["statusCode"], 200, "{resp:?}");
         assert_eq!(resp.json()["body"], r#"{"message":"Hello, Ada!"}"#);
     }
+    // The last invocation's flush runs after its response: let it end before SIGTERM.
+    std::thread::sleep(Duration::from_millis(200));
     emu.function().signal("TERM");
     let status = emu.function().wait_exit(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "exit status\n{}", emu.output());

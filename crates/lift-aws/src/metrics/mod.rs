@@ -14,14 +14,14 @@
 //!   jitter within the flush's deadline ([`delivery`](crate::delivery)). A call that still fails,
 //!   or is not made because the circuit is open, falls back to EMF on stdout, where CloudWatch
 //!   extracts the same metrics from the function's log: nothing vanishes. A call CloudWatch
-//!   refuses as invalid is dropped and counted (`invalid`). The exporter's client makes one
-//!   attempt per call (the SDK's retries are off) and each call ends 20 ms before the flush
-//!   deadline, so the fallback is written in time; if the flush is cut off all the same, what
-//!   it left unsent is counted (`cut_off`).
-//! - **Stats.** [`Exporter::stats`] counts Lift's metric values: accepted, written, dropped
-//!   by reason (`non_finite`, `invalid_namespace`, `too_many_dimensions`, `invalid`, `cut_off`), fallen
-//!   back; [`CloudWatchMetricsExporter::detail`] adds retries, circuit state and the last flush's
-//!   latency.
+//!   refuses as invalid is dropped and counted (`invalid`). The client
+//!   [`CloudWatchMetricsExporter::new`] makes has the SDK's retries off, and each call ends
+//!   20 ms before the flush deadline, so the fallback is written in time; if the flush is cut
+//!   off all the same, what it left unsent is counted (`cut_off`).
+//! - **Stats.** [`Exporter::stats`] counts Lift's metric values: accepted, written, dropped by
+//!   reason (`non_finite`, `invalid_namespace`, `too_many_dimensions`, `invalid`, `cut_off`),
+//!   fallen back; [`CloudWatchMetricsExporter::detail`] adds retries, circuit state and the last
+//!   flush's latency.
 //!
 //! The exporter's own calls use a client of its own, which request tracing leaves alone.
 
@@ -90,7 +90,9 @@ impl CloudWatchMetricsExporter {
         Self::from_client(Client::from_conf(config))
     }
 
-    /// An exporter over `client`.
+    /// An exporter over `client`. Its SDK retries, if it has any, run inside each of the
+    /// exporter's attempts; the flush deadline bounds them all the same. Build it with
+    /// `RetryConfig::disabled()`, as [`new`](Self::new) does, to leave retrying to the exporter.
     pub fn from_client(client: Client) -> Self {
         CloudWatchMetricsExporter {
             inner: Arc::new(Inner {
@@ -265,9 +267,9 @@ impl CloudWatchMetricsExporter {
     }
 }
 
-/// Why a call failed, once retries are spent.
-/// The metric values of a flush not yet sent, fallen back or dropped: if the flush is cut off
-/// (its future dropped at the pipeline's deadline), they are counted as `cut_off`.
+/// The metric values of a flush not yet sent, fallen back or dropped: if the flush ends early
+/// (its future dropped at the pipeline's deadline, or a panic while sending), they are counted
+/// as `cut_off`.
 struct Unsettled<'a> {
     counters: &'a ExportCounters,
     sources: u64,
@@ -281,6 +283,7 @@ impl Drop for Unsettled<'_> {
     }
 }
 
+/// Why a call failed, once retries are spent.
 enum Failed {
     /// CloudWatch refused the request itself.
     Invalid(String),

@@ -366,7 +366,8 @@ impl Observability {
 }
 
 impl Clone for Settings {
-    /// The configuration, with fresh process-wide counters.
+    /// The configuration, with fresh process-wide counters; the exporters are the same ones,
+    /// shared with their own stats.
     fn clone(&self) -> Settings {
         Settings {
             service: self.service.clone(),

@@ -16,7 +16,8 @@
 //!
 //! In Lambda the default exporter is stdout: one JSON log line per call, written as it is
 //! logged, and CloudWatch Embedded Metric Format (EMF) documents after the response is posted,
-//! which CloudWatch turns into metrics without an API call.
+//! which CloudWatch turns into metrics without an API call. Under active tracing
+//! (`AWS_XRAY_DAEMON_ADDRESS` set) the defaults add [`xray::XRayExporter`] for the spans.
 //!
 //! ```
 //! use lift::observability::{Level, Observability, Unit};

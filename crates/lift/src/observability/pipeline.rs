@@ -85,7 +85,7 @@ impl Exporters {
         Self::new(all, true)
     }
 
-    /// The same exporters with fresh counters.
+    /// The same exporters (shared, with their own stats) and fresh pipeline counters.
     pub(crate) fn fresh(&self) -> Self {
         Self::new(
             self.exporters.iter().map(|(e, _)| e.clone()).collect(),
