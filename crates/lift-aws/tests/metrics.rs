@@ -202,22 +202,18 @@ async fn faults_never_fail_a_request_and_nothing_is_lost() {
     assert_eq!(metrics.detail().stats.written, 3);
 }
 
-#[tokio::test]
-async fn a_slow_cloudwatch_falls_back_within_the_flush_deadline_even_with_sdk_retries_configured() {
-    let moto = Moto::start();
-    let proxy = Server::proxy(&moto);
-    // A user's SDK configuration, standard retries included: the exporter's own client turns
-    // them off, so its calls end within the flush deadline.
-    let config = sdk_config_with(&proxy, RetryConfig::standard()).await;
-    let metrics = CloudWatchMetricsExporter::new(&config);
-    let mem = MemoryExporter::new();
+/// A function counting one `Orders` value per request into `metrics` alone, its flush bounded
+/// by `flush_timeout`; the `Observability` is returned too, for its stats.
+fn one_counter(
+    metrics: &CloudWatchMetricsExporter,
+    flush_timeout: Duration,
+) -> (lift::AppService, Observability) {
     let obs = Observability::new()
         .service("shop")
         .namespace("Lift/Shop")
         .cold_start_metric(false)
-        .flush_timeout(Duration::from_millis(300))
-        .exporter(metrics.clone())
-        .exporter(mem.clone());
+        .flush_timeout(flush_timeout)
+        .exporter(metrics.clone());
     let service = App::new()
         .observability(obs.clone())
         .get("/order", |ctx: Context| async move {
@@ -226,6 +222,18 @@ async fn a_slow_cloudwatch_falls_back_within_the_flush_deadline_even_with_sdk_re
         })
         .build()
         .unwrap();
+    (service, obs)
+}
+
+#[tokio::test]
+async fn a_slow_cloudwatch_falls_back_within_the_flush_deadline_even_with_sdk_retries_configured() {
+    let moto = Moto::start();
+    let proxy = Server::proxy(&moto);
+    // A user's SDK configuration, standard retries included: the exporter's own client turns
+    // them off, so its calls end within the flush deadline.
+    let config = sdk_config_with(&proxy, RetryConfig::standard()).await;
+    let metrics = CloudWatchMetricsExporter::new(&config);
+    let (service, obs) = one_counter(&metrics, Duration::from_millis(300));
     proxy.set_mode(r#"{"mode": "delay", "ms": 2000}"#);
     let res = invoke(&service, TestRequest::get("/order").v2())
         .await
@@ -252,21 +260,7 @@ async fn a_flush_dropped_half_way_counts_what_it_left_unsent() {
     let proxy = Server::proxy(&moto);
     let config = sdk_config_with(&proxy, RetryConfig::disabled()).await;
     let metrics = CloudWatchMetricsExporter::new(&config);
-    let service = App::new()
-        .observability(
-            Observability::new()
-                .service("shop")
-                .namespace("Lift/Shop")
-                .cold_start_metric(false)
-                .flush_timeout(Duration::from_secs(30))
-                .exporter(metrics.clone()),
-        )
-        .get("/order", |ctx: Context| async move {
-            ctx.metrics().counter("Orders").add(2.0);
-            "ok"
-        })
-        .build()
-        .unwrap();
+    let (service, _obs) = one_counter(&metrics, Duration::from_secs(30));
     proxy.set_mode(r#"{"mode": "delay", "ms": 5000}"#);
     // The invocation's flush is waiting on CloudWatch when its future is dropped.
     let cut = tokio::time::timeout(
