@@ -382,15 +382,10 @@ fn the_dashboard_is_a_dashboard_body() {
             .unwrap_or_else(|| panic!("{name}: properties is not an object"));
         let allowed: &[&str] = match o["type"].as_str() {
             Some("metric") => {
-                let region = props.get("region").and_then(Value::as_str);
-                assert!(region.is_some_and(|r| !r.is_empty()), "{name}: no region");
-                let view = props
-                    .get("view")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                assert!(
-                    ["timeSeries", "singleValue", "gauge", "bar", "pie"].contains(&view),
-                    "{name}: view {view:?}"
+                assert_region_and_view(
+                    &name,
+                    props,
+                    &["timeSeries", "singleValue", "gauge", "bar", "pie"],
                 );
                 if let Some(stat) = props.get("stat") {
                     assert!(
@@ -417,16 +412,7 @@ fn the_dashboard_is_a_dashboard_body() {
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 assert!(query.starts_with("SOURCE '"), "{name}: query {query:?}");
-                let region = props.get("region").and_then(Value::as_str);
-                assert!(region.is_some_and(|r| !r.is_empty()), "{name}: no region");
-                let view = props
-                    .get("view")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                assert!(
-                    ["table", "timeSeries", "bar", "pie"].contains(&view),
-                    "{name}: view {view:?}"
-                );
+                assert_region_and_view(&name, props, &["table", "timeSeries", "bar", "pie"]);
                 &["query", "region", "title", "view", "stacked"]
             }
             Some("text") => {
@@ -677,4 +663,15 @@ fn the_log_widgets_read_the_showcase_s_log_group_and_lift_s_own_messages() {
         }
     }
     assert!(messages > 0, "no log widget filters on Lift's own messages");
+}
+
+/// A widget names a region, and a view among `views`.
+fn assert_region_and_view(name: &str, props: &serde_json::Map<String, Value>, views: &[&str]) {
+    let region = props.get("region").and_then(Value::as_str);
+    assert!(region.is_some_and(|r| !r.is_empty()), "{name}: no region");
+    let view = props
+        .get("view")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(views.contains(&view), "{name}: view {view:?}");
 }
