@@ -806,6 +806,90 @@ async fn access_log_redacts_every_sensitive_query_key_and_header_by_default() {
     );
 }
 
+/// What a user expects redacted: every key holding one of the words that mark a secret, in any
+/// case and anywhere in the key, and `jwt`; the ALB OIDC headers and any header named like a
+/// secret are left out. Keys without such a word, and one given back, are written as they are.
+#[tokio::test]
+async fn access_log_redacts_query_keys_and_headers_by_the_words_that_mark_a_secret() {
+    let mem = MemoryExporter::new();
+    let app = access_app(
+        &mem,
+        AccessLog::new()
+            .log_headers(true)
+            .reveal_query("Session_Count"),
+    );
+    let secrets = [
+        ("jwt", "eyJ0"),
+        ("client_secret", "cs01"),
+        ("auth", "au02"),
+        ("session", "ss03"),
+        ("id_token", "it04"),
+        ("accessToken", "at05"),
+        ("api_key", "ak06"),
+        ("APIKEY", "ak07"),
+        ("x-api-key", "ak08"),
+        ("Signature", "sg09"),
+        ("password", "pw10"),
+        ("passwd", "pw11"),
+        ("pwd", "pw12"),
+        ("oauth_code", "oc13"),
+        ("X-Amz-Credential", "AKIAEXAMPLE14"),
+        ("SAMLResponse_sig", "sr15"),
+        ("sessionid", "sid16"),
+        ("user_jwt", "uj17"),
+    ];
+    let query: Vec<String> = secrets.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let path = format!(
+        "/users/42?{}&page=2&sort=name&session_count=7",
+        query.join("&")
+    );
+    let req = TestRequest::get(&path)
+        .header("X-Amzn-Oidc-Accesstoken", "oidc-access-token")
+        .header("X-Amzn-Oidc-Data", "oidc-data-jwt")
+        .header("X-Amzn-Oidc-Identity", "oidc-identity-sub")
+        .header("X-Auth-Token", "auth-token-value")
+        .header("X-Csrf-Token", "csrf-value")
+        .header("X-Session-Id", "session-id-value")
+        .header("Accept", "application/json")
+        .header("Accept-Encoding", "gzip");
+    invoke_with(&app, req.alb(), lambda("req-words"))
+        .await
+        .unwrap();
+    let raw = mem.raw(lift::observability::RecordKind::Log);
+    assert_eq!(raw.len(), 1);
+    for (_, secret) in secrets {
+        assert!(!raw[0].contains(secret), "{secret} leaked: {}", raw[0]);
+    }
+    for secret in [
+        "oidc-access-token",
+        "oidc-data-jwt",
+        "oidc-identity-sub",
+        "auth-token-value",
+        "csrf-value",
+        "session-id-value",
+    ] {
+        assert!(!raw[0].contains(secret), "{secret} leaked: {}", raw[0]);
+    }
+    let line: Value = serde_json::from_str(&raw[0]).unwrap();
+    let mut query: serde_json::Map<String, Value> = secrets
+        .iter()
+        .map(|(k, _)| ((*k).to_owned(), json!("[redacted]")))
+        .collect();
+    query.insert("page".into(), json!("2"));
+    query.insert("sort".into(), json!("name"));
+    // Holds `session` but was given back with `reveal_query` (matched in any case).
+    query.insert("session_count".into(), json!("7"));
+    assert_eq!(line["query"], Value::Object(query));
+    assert_eq!(
+        line["headers"],
+        json!({
+            "accept": "application/json",
+            "accept-encoding": "gzip",
+            "x-forwarded-for": "203.0.113.7",
+        })
+    );
+}
+
 #[tokio::test]
 async fn a_correlation_id_that_is_not_short_visible_ascii_is_dropped() {
     let mem = MemoryExporter::new();

@@ -7,16 +7,22 @@
 //! and at ERROR for 5xx responses. Paths can be skipped (health checks). It is for HTTP requests
 //! only: other events pass straight through.
 //!
-//! Secrets never reach it:
-//! - the `authorization`, `cookie`, `set-cookie`, `proxy-authorization`, `x-api-key` and
-//!   `x-amz-security-token` headers, and any configured sensitive header, are left out (headers
-//!   are only logged at all with [`log_headers`](AccessLog::log_headers));
-//! - the values of sensitive query keys are written `[redacted]`: by default (matched in any
-//!   case) [`DEFAULT_SENSITIVE_QUERY`] — `token`, `access_token`, `id_token`, `refresh_token`,
-//!   `code`, `password`, `secret`, `api_key`, `apikey`, `signature`, `sig` and the SigV4 keys
-//!   `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token` — plus any configured with
-//!   [`sensitive_query`](AccessLog::sensitive_query), minus any given back with
-//!   [`reveal_query`](AccessLog::reveal_query).
+//! Secrets never reach it. A query key or header name is taken for a secret when it holds, in
+//! any case and anywhere in it, one of the [`SENSITIVE_WORDS`]: `token`, `secret`, `key`, `sig`,
+//! `pass`, `pwd`, `auth`, `session`, `code`, `credential` or `jwt`. So `id_token`, `accessToken`,
+//! `api_key`, `apikey`, `client_secret`, `signature`, `X-Amz-Credential`, `password`, `passwd`
+//! and `jwt` are all caught without a list of every spelling. Then:
+//! - the values of such query keys, and of any key configured with
+//!   [`sensitive_query`](AccessLog::sensitive_query), are written `[redacted]`;
+//! - such headers are left out, as are `cookie`, `set-cookie`, every `x-amzn-oidc-*` header (the
+//!   access token, signed claims and subject an ALB with OIDC authentication adds) and any
+//!   configured with [`sensitive_header`](AccessLog::sensitive_header). Headers are only logged
+//!   at all with [`log_headers`](AccessLog::log_headers).
+//!
+//! Erring this way redacts a harmless key that holds such a word (`keyword`, `design`,
+//! `zipcode`) too; [`reveal_query`](AccessLog::reveal_query) gives such a key back. Matching
+//! compares bytes in place, without lower-cased copies: a request with nothing to redact costs a
+//! few comparisons per key and no allocation for it.
 //!
 //! ```
 //! use lift::middleware::AccessLog;
@@ -38,34 +44,29 @@ use crate::http::Request;
 use crate::observability::{Field, Level};
 use crate::{BoxFuture, Context, RequestHandle};
 
-/// Headers never logged, whatever the configuration.
-const ALWAYS_SENSITIVE: [&str; 6] = [
-    "authorization",
-    "cookie",
-    "set-cookie",
-    "proxy-authorization",
-    "x-api-key",
-    "x-amz-security-token",
+/// The words that mark a query key or a header name as holding a secret, matched in any case
+/// anywhere in it (see the [module docs](self)). `jwt` is here because it names a token without
+/// saying so; `pwd` because it is the other common spelling of a password.
+pub const SENSITIVE_WORDS: [&str; 11] = [
+    "token",
+    "secret",
+    "key",
+    "sig",
+    "pass",
+    "pwd",
+    "auth",
+    "session",
+    "code",
+    "credential",
+    "jwt",
 ];
 
-/// The query keys whose values are redacted by default, matched in any case: tokens, codes,
-/// passwords and secrets, API keys, signatures, and the SigV4 presigned-URL keys.
-pub const DEFAULT_SENSITIVE_QUERY: [&str; 14] = [
-    "token",
-    "access_token",
-    "id_token",
-    "refresh_token",
-    "code",
-    "password",
-    "secret",
-    "api_key",
-    "apikey",
-    "signature",
-    "sig",
-    "x-amz-signature",
-    "x-amz-credential",
-    "x-amz-security-token",
-];
+/// Headers never logged although their names hold none of the [`SENSITIVE_WORDS`].
+const ALWAYS_SENSITIVE_HEADERS: [&str; 2] = ["cookie", "set-cookie"];
+
+/// ALB's OIDC authentication adds the access token (`x-amzn-oidc-accesstoken`), the signed
+/// claims (`x-amzn-oidc-data`) and the subject (`x-amzn-oidc-identity`): none is to be logged.
+const OIDC_HEADER_PREFIX: &str = "x-amzn-oidc-";
 
 /// What a sensitive query value is written as.
 const REDACTED: &str = "[redacted]";
@@ -81,7 +82,10 @@ struct Config {
     level: Level,
     skip: Vec<String>,
     sensitive_headers: Vec<String>,
+    /// Keys redacted although they hold none of the [`SENSITIVE_WORDS`].
     sensitive_query: Vec<String>,
+    /// Keys written as they are although they hold one of the [`SENSITIVE_WORDS`].
+    revealed_query: Vec<String>,
     log_headers: bool,
 }
 
@@ -99,7 +103,8 @@ impl AccessLog {
                 level: Level::Info,
                 skip: Vec::new(),
                 sensitive_headers: Vec::new(),
-                sensitive_query: DEFAULT_SENSITIVE_QUERY.map(str::to_owned).to_vec(),
+                sensitive_query: Vec::new(),
+                revealed_query: Vec::new(),
                 log_headers: false,
             }),
         }
@@ -129,18 +134,27 @@ impl AccessLog {
         self
     }
 
-    /// Redact this query parameter too (matched in any case).
+    /// Redact this query parameter too, although its key holds none of the
+    /// [`SENSITIVE_WORDS`] (the whole key, matched in any case).
     pub fn sensitive_query(mut self, name: impl Into<String>) -> Self {
-        self.config().sensitive_query.push(name.into());
+        let name = name.into();
+        let config = self.config();
+        config
+            .revealed_query
+            .retain(|s| !s.eq_ignore_ascii_case(&name));
+        config.sensitive_query.push(name);
         self
     }
 
-    /// Log this query parameter after all, although it is in [`DEFAULT_SENSITIVE_QUERY`]
-    /// (e.g. a `code` that is a product code, not an OAuth one).
+    /// Log this query parameter after all, although its key holds one of the
+    /// [`SENSITIVE_WORDS`] (the whole key, matched in any case): e.g. a `code` that is a
+    /// product code, not an OAuth one, or a `keyword`.
     pub fn reveal_query(mut self, name: &str) -> Self {
-        self.config()
+        let config = self.config();
+        config
             .sensitive_query
             .retain(|s| !s.eq_ignore_ascii_case(name));
+        config.revealed_query.push(name.to_owned());
         self
     }
 
@@ -151,28 +165,58 @@ impl AccessLog {
     }
 }
 
+/// Whether `name` holds one of the [`SENSITIVE_WORDS`], in any case.
+fn marks_secret(name: &str) -> bool {
+    let name = name.as_bytes();
+    SENSITIVE_WORDS.iter().any(|word| {
+        name.windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+    })
+}
+
+fn is_oidc_header(name: &str) -> bool {
+    name.get(..OIDC_HEADER_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(OIDC_HEADER_PREFIX))
+}
+
 impl Config {
     fn header_allowed(&self, name: &str) -> bool {
-        !ALWAYS_SENSITIVE
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(name))
-            && !self
-                .sensitive_headers
+        !(marks_secret(name)
+            || is_oidc_header(name)
+            || ALWAYS_SENSITIVE_HEADERS
                 .iter()
                 .any(|s| s.eq_ignore_ascii_case(name))
+            || self
+                .sensitive_headers
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(name)))
+    }
+
+    fn query_key_sensitive(&self, key: &str) -> bool {
+        (marks_secret(key)
+            || self
+                .sensitive_query
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(key)))
+            && !self
+                .revealed_query
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(key))
     }
 
     /// The query (first value of each key), sensitive values redacted, when there is one.
     fn query(&self, req: &Request<'_>) -> Option<Value> {
         let mut query = Map::new();
         for (k, v) in req.query_pairs() {
-            let sensitive = self
-                .sensitive_query
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(k));
-            query
-                .entry(k.to_owned())
-                .or_insert_with(|| Value::String(if sensitive { REDACTED } else { v }.to_owned()));
+            if query.contains_key(k) {
+                continue;
+            }
+            let v = if self.query_key_sensitive(k) {
+                REDACTED
+            } else {
+                v
+            };
+            query.insert(k.to_owned(), Value::String(v.to_owned()));
         }
         (!query.is_empty()).then_some(Value::Object(query))
     }
@@ -247,5 +291,73 @@ impl Middleware for AccessLog {
 
     fn http_only(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_holding_a_secret_word_in_any_case_is_a_secret() {
+        for name in [
+            "jwt",
+            "JWT",
+            "id_token",
+            "AccessToken",
+            "api_key",
+            "apikey",
+            "x-api-key",
+            "X-Amz-Signature",
+            "sig",
+            "password",
+            "passwd",
+            "pwd",
+            "client_secret",
+            "auth",
+            "x-auth-token",
+            "authorization",
+            "session",
+            "sessionId",
+            "code",
+            "X-Amz-Credential",
+        ] {
+            assert!(marks_secret(name), "{name}");
+        }
+        for name in [
+            "",
+            "page",
+            "q",
+            "sort",
+            "limit",
+            "name",
+            "x-forwarded-for",
+            "accept-encoding",
+        ] {
+            assert!(!marks_secret(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn oidc_headers_are_matched_by_prefix_in_any_case() {
+        assert!(is_oidc_header("X-Amzn-Oidc-Data"));
+        assert!(is_oidc_header("x-amzn-oidc-identity"));
+        assert!(!is_oidc_header("x-amzn-oidc"));
+        assert!(!is_oidc_header("x-amzn-trace-id"));
+        // A multi-byte character where the prefix would end is not a panic.
+        assert!(!is_oidc_header("x-amzn-oid\u{e9}"));
+    }
+
+    #[test]
+    fn the_last_of_sensitive_query_and_reveal_query_for_a_key_wins() {
+        let log = AccessLog::new()
+            .sensitive_query("Plan")
+            .reveal_query("CODE")
+            .reveal_query("plan")
+            .sensitive_query("code");
+        assert!(log.config.query_key_sensitive("code"));
+        assert!(!log.config.query_key_sensitive("PLAN"));
+        assert!(log.config.query_key_sensitive("promo_code"));
+        assert!(!log.config.query_key_sensitive("page"));
     }
 }

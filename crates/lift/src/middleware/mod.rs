@@ -36,7 +36,7 @@ pub mod timeout;
 pub mod tower;
 
 pub use crate::catch_panic::{CatchPanic, Caught};
-pub use access_log::{AccessLog, DEFAULT_SENSITIVE_QUERY};
+pub use access_log::{AccessLog, SENSITIVE_WORDS};
 pub use cors::{Cors, CorsBuilder, CorsError};
 pub use error_handler::ErrorHandler;
 pub use http_only::{http_only, HttpOnly};
