@@ -236,7 +236,8 @@ impl Context {
 
     /// The path the router matched on: the raw path without the API Gateway stage prefix or a
     /// configured base path (see [`App::strip_prefix`](crate::App::strip_prefix)).
-    /// Still percent-encoded; path parameters are decoded.
+    /// As the source sent it: percent-encoded, except behind an HTTP API, which decodes the
+    /// path itself. Path parameters are decoded once either way.
     pub fn path(&self) -> &str {
         routed_path(self.request().raw_path(), self.inner.route.path_start)
     }

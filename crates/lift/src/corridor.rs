@@ -216,7 +216,7 @@ impl AppService {
             ..RouteInfo::default()
         };
         let mut limit = parts.body_limit;
-        let dispatch = match parts.router.lookup(req.method(), path) {
+        let dispatch = match parts.router.lookup(req.method(), path, !req.path_decoded) {
             Match::Found {
                 pipeline,
                 body_limit,

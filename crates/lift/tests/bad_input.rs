@@ -321,7 +321,12 @@ async fn a_percent_encoded_path_gives_a_decoded_parameter() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    // The parameter is decoded; the path stays as sent.
+    // The HTTP API sent the client's `/users/a%20b` decoded: taken as it is.
+    assert_eq!(res.text(), "user [a b] at /users/a b");
+    // A Function URL sends it encoded: the parameter is decoded, the path stays as sent.
+    let res = invoke(&app, TestRequest::get("/users/a%20b").function_url())
+        .await
+        .unwrap();
     assert_eq!(res.text(), "user [a b] at /users/a%20b");
 
     // Invalid percent escapes and invalid UTF-8 do not fail the invocation.
@@ -330,7 +335,9 @@ async fn a_percent_encoded_path_gives_a_decoded_parameter() {
         ("/users/%zz", "user [%zz] at /users/%zz"),
         ("/users/%FF", "user [\u{FFFD}] at /users/%FF"),
     ] {
-        let res = invoke(&app, TestRequest::get(path).v2()).await.unwrap();
+        let res = invoke(&app, TestRequest::get(path).function_url())
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200, "{path}");
         assert_eq!(res.text(), want, "{path}");
     }

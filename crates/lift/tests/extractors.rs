@@ -106,7 +106,8 @@ async fn path_reads_one_value_a_tuple_or_a_struct() {
     let app = path_app().build().unwrap();
     for (path, body) in [
         ("/users/42", "user 42"),
-        ("/names/a%20b%2Fc", r#"name "a b/c""#),
+        // Not `%2F`: the HTTP API decodes it into a separator before Lift sees the path.
+        ("/names/a%20b%2Cc", r#"name "a b,c""#),
         ("/shops/corner/items/7", "corner #7"),
         ("/orgs/acme/users/9", "acme/9"),
         ("/files/a/b%20c.txt", "a/b c.txt"),

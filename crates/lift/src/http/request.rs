@@ -36,6 +36,9 @@ pub struct Request<'a> {
     pub(crate) domain_name: Option<Str<'a>>,
     pub(crate) api_request_id: Option<Str<'a>>,
     pub(crate) multi_value: bool,
+    /// The source decoded the path before sending it (HTTP API `rawPath`): path parameters are
+    /// taken as they are, never decoded a second time.
+    pub(crate) path_decoded: bool,
     pub(crate) authorizer: Option<&'a RawValue>,
     /// The route's body limit, set once the request is routed: a larger body is never read.
     pub(crate) body_limit: BodyLimit,
@@ -90,6 +93,7 @@ impl<'a> Request<'a> {
             domain_name: None,
             api_request_id: None,
             multi_value: false,
+            path_decoded: false,
             authorizer: None,
             body_limit: BodyLimit::none(),
         }
@@ -112,8 +116,10 @@ impl<'a> Request<'a> {
         &self.method
     }
 
-    /// The path as the source sent it (percent-encoded; for HTTP API v2 on a named stage it
-    /// includes the stage). Routing uses [`Context::path`](crate::Context::path).
+    /// The path as the source sent it; for HTTP API v2 on a named stage it includes the stage.
+    /// REST API, ALB and Function URL paths are percent-encoded, as the client sent them; an
+    /// HTTP API `rawPath` arrives already decoded (`/files/a b`, not `/files/a%20b`; see
+    /// `docs/routing.md`). Routing uses [`Context::path`](crate::Context::path).
     pub fn raw_path(&self) -> &str {
         &self.path
     }

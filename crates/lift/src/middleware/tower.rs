@@ -1,8 +1,9 @@
 //! `TowerLayer`: use a tower / tower-http layer on Lift routes.
 //!
 //! The layer wraps the rest of the chain as a tower `Service<http::Request<Full<Bytes>>>`: the
-//! request it sees is built from the invocation (method; the path as received and the raw query
-//! string, with only the bytes a URI cannot hold percent-encoded; headers; body), and
+//! request it sees is built from the invocation (method; the path, percent-encoded as the
+//! client sent it (an HTTP API, which hands the path over decoded, has it encoded again); the
+//! raw query string, with only the bytes a URI cannot hold percent-encoded; headers; body), and
 //! the `http::Response` it returns becomes the Lift response (its body collected). This suits
 //! response-side layers — compression, response headers, propagation of headers — which is
 //! what the ecosystem offers for Lambda. Changes a layer makes to the *request* are not seen
@@ -137,15 +138,20 @@ const QUERY: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
-/// Bytes a URI path cannot carry as they are (a REST API or ALB path arrives decoded, and may
-/// hold spaces or non-ASCII): those of a query, and `?`. `%` is kept, so that a path already
-/// encoded stays as it is.
+/// Bytes a percent-encoded path (REST API, ALB, Function URL: as the client sent it) may still
+/// hold that a URI cannot carry as they are: those of a query, and `?`. `%` is kept, so that
+/// the encoding the client chose stays as it is.
 const PATH: &AsciiSet = &QUERY.add(b'?');
+
+/// The same for a path the source decoded (an HTTP API `rawPath`, which may hold spaces,
+/// non-ASCII or `#`): there a `%` is a character of the path, and is encoded too.
+const DECODED_PATH: &AsciiSet = &PATH.add(b'%');
 
 /// The request's URI as the source received it: the real path, and the raw query string.
 fn uri(ctx: &Context) -> Result<http::Uri, Error> {
     let req = ctx.request();
-    let mut uri: String = utf8_percent_encode(req.raw_path(), PATH).collect();
+    let set = if req.path_decoded { DECODED_PATH } else { PATH };
+    let mut uri: String = utf8_percent_encode(req.raw_path(), set).collect();
     let query = req.raw_query();
     if !query.is_empty() {
         uri.push('?');

@@ -2,7 +2,9 @@
 //! middleware.
 //!
 //! Paths use `matchit` syntax: `/users/{id}` binds one segment, `/files/{*path}` binds the rest.
-//! Matching is on the percent-encoded path; parameters are decoded. A path that matches no
+//! Matching is on the path as the source sent it (percent-encoded, except an HTTP API's, which
+//! arrives decoded); parameters are decoded once, and never when the source decoded the path
+//! already (`docs/routing.md`, "Percent-decoding, by source"). A path that matches no
 //! route is a 404; a path that matches with another method is a 405 with an `Allow` header;
 //! `HEAD` is served by the `GET` handler, without the body.
 

@@ -97,7 +97,15 @@ impl Router {
             .max()
     }
 
-    pub(crate) fn lookup<'r>(&'r self, method: &Method, path: &str) -> Match<'r> {
+    /// The route for `path`. Its parameters are percent-decoded when `decode_params` (the path is as
+    /// the client sent it), taken as they are otherwise (the source decoded the path already,
+    /// and a second decode would turn a `%25` that arrived into `%`).
+    pub(crate) fn lookup<'r>(
+        &'r self,
+        method: &Method,
+        path: &str,
+        decode_params: bool,
+    ) -> Match<'r> {
         let Ok(m) = self.matcher.at(path) else {
             return Match::NotFound;
         };
@@ -127,7 +135,14 @@ impl Router {
             .param_names
             .iter()
             .zip(m.params.iter())
-            .map(|(name, (_, v))| (name.clone(), decode(v.into(), false).0.into_owned()))
+            .map(|(name, (_, v))| {
+                let v = if decode_params {
+                    decode(v.into(), false).0.into_owned()
+                } else {
+                    v.to_owned()
+                };
+                (name.clone(), v)
+            })
             .collect();
         Match::Found {
             pipeline: &target.pipeline,

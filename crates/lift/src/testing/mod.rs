@@ -73,7 +73,9 @@ pub struct TestRequest {
 }
 
 impl TestRequest {
-    /// A request; `path` may carry a query string (`/hello?name=Ada`), kept percent-encoded.
+    /// A request; `path` is the target as a client sends it and may carry a query string
+    /// (`/hello?name=Ada`). Each event shape then holds it as its source would: percent-encoded
+    /// as given, except an HTTP API's `rawPath`, which the HTTP API decodes ([`v2`](Self::v2)).
     pub fn new(method: Method, path: &str) -> Self {
         TestRequest {
             parts: HttpParts::new(method, path, defaults::SOURCE_IP.to_owned()),
@@ -163,7 +165,9 @@ impl TestRequest {
         apigw_v1::encode(&self.parts)
     }
 
-    /// An API Gateway HTTP API (payload 2.0) event.
+    /// An API Gateway HTTP API (payload 2.0) event. Its `rawPath` is the path decoded, as the
+    /// HTTP API writes it: `/users/a%20b` arrives as `/users/a b`, and `/users/a%2Fb` as
+    /// `/users/a/b`, which no longer matches `/users/{id}`.
     pub fn v2(&self) -> Vec<u8> {
         apigw_v2::encode(&self.parts, apigw_v2::HTTP_API_DOMAIN)
     }
