@@ -197,6 +197,9 @@ impl AppService {
         if strip_body {
             response.set_body(Bytes::new());
         }
+        if kind == EventKind::Alb && !multi_value {
+            warn_dropped_cookies(&response, &frame);
+        }
         let reply = Reply::Http(HttpReply {
             kind,
             multi_value,
@@ -514,6 +517,24 @@ fn unsupported(kind: &str) -> InvokeError {
         error_type: "Lift.UnsupportedEvent",
         message: format!("no handler for events of kind {kind}"),
     }
+}
+
+/// A single-value ALB response carries one `Set-Cookie`; the others are lost, and the log of
+/// the request says which (by name), each time, so that a missing login cookie can be traced
+/// to the target group setting.
+fn warn_dropped_cookies(response: &crate::http::Response, frame: &Frame) {
+    let Some((sent, dropped)) = crate::events::alb::dropped_cookies(response) else {
+        return;
+    };
+    let dropped = serde_json::Value::from(dropped);
+    Logger::context(frame.clone()).warn(
+        "set-cookie dropped: an ALB target group without multi-value headers carries one \
+         Set-Cookie per response; turn multi-value headers on",
+        &[
+            ("sent_cookie", Field::Str(sent)),
+            ("dropped_cookies", Field::Json(&dropped)),
+        ],
+    );
 }
 
 #[cfg(test)]

@@ -656,6 +656,65 @@ async fn cookies_go_to_v1_multi_value_set_cookie() {
     );
 }
 
+/// A target group without multi-value headers reads one value per header name, and cookies
+/// cannot be comma-joined: the first cookie is sent, and the loss of the others is a WARN on
+/// the request's log (cookie names only, never values) rather than silent.
+#[tokio::test]
+async fn single_value_alb_sends_the_first_cookie_and_warns_of_the_rest() {
+    let mem = lift::observability::MemoryExporter::new();
+    let app = App::new()
+        .observability(
+            lift::observability::Observability::new()
+                .service("cookies")
+                .log_format(lift::observability::LogFormat::Json)
+                .exporter(mem.clone()),
+        )
+        .get("/r", responses)
+        .build()
+        .unwrap();
+    let res = invoke_with(
+        &app,
+        TestRequest::get("/r?kind=cookies").alb(),
+        lambda("req-alb-cookies"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 202);
+    assert_eq!(
+        res.raw()["headers"]["set-cookie"],
+        json!("session=abc; Secure; HttpOnly; SameSite=Lax")
+    );
+    let logs = mem.logs();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let line = &logs[0];
+    assert_eq!(
+        (
+            &line["level"],
+            &line["message"],
+            &line["request_id"],
+            &line["sent_cookie"],
+            &line["dropped_cookies"],
+        ),
+        (
+            &json!("WARN"),
+            &json!("set-cookie dropped: an ALB target group without multi-value headers carries one Set-Cookie per response; turn multi-value headers on"),
+            &json!("req-alb-cookies"),
+            &json!("session"),
+            &json!(["theme"]),
+        )
+    );
+    assert!(!line.to_string().contains("dark"), "{line}");
+
+    // One cookie fits, and multi-value headers carry them all: nothing to say.
+    for event in [
+        TestRequest::get("/r?kind=one-cookie").alb(),
+        TestRequest::get("/r?kind=cookies").alb_multi(),
+    ] {
+        invoke(&app, event).await.unwrap();
+    }
+    assert_eq!(mem.logs().len(), 1);
+}
+
 #[tokio::test]
 async fn multi_value_response_headers_per_source() {
     let app = responses_app();

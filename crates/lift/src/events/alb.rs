@@ -4,9 +4,19 @@
 //! decoded here. When the target group has multi-value headers on, the request carries only
 //! `multiValueHeaders`/`multiValueQueryStringParameters` and the response must answer in kind.
 //!
+//! Without multi-value headers a response's `headers` holds one value per name. Repeated
+//! headers are comma-joined, but `Set-Cookie` cannot be (a cookie's `Expires` holds a comma):
+//! the first cookie is sent, and [`dropped_cookies`] names the others so that the corridor can
+//! say so in a WARN instead of losing them silently. Turning multi-value headers on for the
+//! target group is the fix.
+//!
+//! ALB hands over `path` as the client sent it, percent-encoded; routing decodes path
+//! parameters once.
+//!
 //! [`request`] decodes such an event into the request view; [`encode`] builds one from
 //! [`HttpParts`].
 
+use http::header::SET_COOKIE;
 use serde::ser::SerializeMap;
 use serde::Serializer;
 use serde_json::{json, Map};
@@ -93,6 +103,22 @@ pub(crate) fn serialize_response<S: Serializer>(
     map.serialize_entry("body", &body)?;
     map.serialize_entry("isBase64Encoded", &base64)?;
     map.end()
+}
+
+/// The first cookie a single-value response sends, and the names of the ones it cannot carry,
+/// when there are any. Names only: a cookie's value may be a secret, and a log is no place for
+/// it.
+pub(crate) fn dropped_cookies(r: &Response) -> Option<(&str, Vec<&str>)> {
+    let mut cookies = r.headers().get_all(SET_COOKIE).iter().map(cookie_name);
+    let sent = cookies.next()?;
+    let dropped: Vec<&str> = cookies.collect();
+    (!dropped.is_empty()).then_some((sent, dropped))
+}
+
+/// The name of a `Set-Cookie` value (`name=value; attributes`).
+fn cookie_name(v: &http::HeaderValue) -> &str {
+    let v = v.to_str().unwrap_or_default();
+    v.split_once('=').map_or(v, |(name, _)| name).trim()
 }
 
 /// An ALB event for `parts`, with multi-value headers and query parameters when `multi_value`
