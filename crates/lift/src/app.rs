@@ -229,14 +229,26 @@ impl App {
         self
     }
 
-    /// Handle the schedule called `name`: an EventBridge schedule rule of that name, or a
-    /// constant input `{"schedule": "<name>"}` (see [`Schedule`](crate::events::Schedule)).
+    /// Handle the schedule called `name`: an EventBridge scheduled event (`source` `aws.events`
+    /// or `aws.scheduler`) of the rule or schedule of that name, or, once the app accepts them
+    /// with [`constant_input_schedules`](Self::constant_input_schedules), a constant input
+    /// `{"schedule": "<name>"}` (see [`Schedule`](crate::events::Schedule)).
     pub fn on_schedule<H: Handler<A>, A>(mut self, name: &str, handler: H) -> Self {
         let taken = self.events.schedules.iter().any(|(n, _)| n == name);
         self.once(taken, || format!("schedule {name}"));
         self.events
             .schedules
             .push((name.to_owned(), event_pipeline(endpoint(handler))));
+        self
+    }
+
+    /// Also run schedules named by a constant input `{"schedule": "<name>"}`, the way an
+    /// EventBridge Scheduler schedule or a rule with a constant input names itself. Off by
+    /// default: such an input carries nothing that only AWS could have sent, so anyone allowed
+    /// to invoke the function (a direct `Invoke`, a Step Functions task) could run a schedule's
+    /// handler with it. Turn it on when only schedules may invoke the function.
+    pub fn constant_input_schedules(mut self) -> Self {
+        self.events.constant_input_schedules = true;
         self
     }
 

@@ -286,6 +286,15 @@ impl AppService {
         let events = &self.inner.events;
         let kind = ev.kind;
         let (pipeline, name) = match kind {
+            EventKind::Schedule if !ev.from_aws() && !events.constant_input_schedules => {
+                let e = InvokeError {
+                    error_type: "Lift.UnsupportedEvent",
+                    message: "a schedule named by a constant input, which this app does not \
+                              accept (App::constant_input_schedules)"
+                        .to_owned(),
+                };
+                return (Err(e), true);
+            }
             EventKind::Schedule => {
                 let name = ev.schedule_name().unwrap_or_default().to_owned();
                 (events.schedule(&name).cloned(), name)
@@ -301,10 +310,11 @@ impl AppService {
                 )
             }
         };
+        // The messages quote nothing of the event: an invoker may have made it up.
         let Some(pipeline) = pipeline else {
             let e = InvokeError {
                 error_type: "Lift.UnsupportedEvent",
-                message: format!("no handler for {kind} events named {name}"),
+                message: format!("no handler for this {kind} event"),
             };
             return (Err(e), true);
         };
@@ -325,7 +335,7 @@ impl AppService {
                 log_failure(&frame, &name, &e);
                 let e = InvokeError {
                     error_type: "Lift.HandlerFailed",
-                    message: format!("the {kind} handler for {name} failed: {}", e.code()),
+                    message: format!("the {kind} handler failed: {}", e.code()),
                 };
                 (Err(e), true)
             }

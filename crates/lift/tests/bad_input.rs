@@ -196,10 +196,7 @@ async fn an_eventbridge_event_is_unsupported_and_names_its_kind() {
     });
     let e = invoke_error(&app, serde_json::to_vec(&event).unwrap()).await;
     assert_eq!(e.error_type, "Lift.UnsupportedEvent");
-    assert_eq!(
-        e.message,
-        "no handler for schedule events named my-schedule"
-    );
+    assert_eq!(e.message, "no handler for this schedule event");
     still_serves(&app).await;
 }
 

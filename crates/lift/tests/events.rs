@@ -1110,7 +1110,10 @@ async fn eventbridge_unknown_detail_type_is_an_unsupported_event() {
     );
     let err = invoke(&app, "eventbridge-unknown.json").await.unwrap_err();
     assert_eq!(err.error_type, "Lift.UnsupportedEvent", "{err}");
-    assert!(err.message.contains("lift.example/Pong"), "{err}");
+    assert_eq!(
+        err.message, "no handler for this eventbridge event",
+        "quotes nothing"
+    );
     // Same detail-type, another source: not a match either.
     let err = invoke(&app, "example-eventbridge-event-obj.json")
         .await
@@ -1244,10 +1247,10 @@ async fn schedules_are_told_apart_by_rule_name() {
 }
 
 #[tokio::test]
-async fn a_constant_input_names_its_schedule() {
+async fn a_constant_input_names_its_schedule_once_the_app_accepts_them() {
     let seen = Seen::default();
     let mem = MemoryExporter::new();
-    let app = build(schedules_app(&seen), &mem);
+    let app = build(schedules_app(&seen).constant_input_schedules(), &mem);
     assert_eq!(
         invoke(&app, "schedule-constant-input.json").await.unwrap(),
         Value::Null
@@ -1273,8 +1276,59 @@ async fn an_unknown_schedule_is_an_unsupported_event() {
         assert_eq!(err.error_type, "Lift.UnsupportedEvent", "{name}: {err}");
     }
     let err = invoke(&app, "schedule-sam.json").await.unwrap_err();
-    assert!(err.message.contains("ExampleRule"), "{err}");
+    assert_eq!(
+        err.message, "no handler for this schedule event",
+        "quotes nothing"
+    );
     assert!(seen.all().is_empty());
+}
+
+#[tokio::test]
+async fn a_constant_input_is_refused_unless_the_app_accepts_them() {
+    let seen = Seen::default();
+    let mem = MemoryExporter::new();
+    let app = build(schedules_app(&seen), &mem);
+    // A direct invocation naming a schedule runs nothing by default.
+    let err = invoke(&app, "schedule-constant-input.json")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.error_type, err.message.as_str()),
+        (
+            "Lift.UnsupportedEvent",
+            "a schedule named by a constant input, which this app does not accept \
+             (App::constant_input_schedules)"
+        )
+    );
+    // Neither does a made-up EventBridge envelope from another source.
+    let forged = serde_json::to_vec(&json!({
+        "source": "my.app", "detail-type": "Scheduled Event", "id": "1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/hourly-sync"], "detail": {}
+    }))
+    .unwrap();
+    let err = invoke_bytes(&app, forged).await.unwrap_err();
+    assert_eq!(
+        (err.error_type, err.message.as_str()),
+        (
+            "Lift.UnsupportedEvent",
+            "no handler for this eventbridge event"
+        )
+    );
+    // EventBridge Scheduler's events are schedules.
+    let scheduler = serde_json::to_vec(&json!({
+        "source": "aws.scheduler", "detail-type": "Scheduled Event", "id": "2",
+        "time": "2024-05-01T13:00:00Z",
+        "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/hourly-sync"],
+        "detail": "{}"
+    }))
+    .unwrap();
+    assert_eq!(invoke_bytes(&app, scheduler).await.unwrap(), Value::Null);
+    assert_eq!(
+        seen.all(),
+        vec![
+            json!({"handler": "hourly", "name": "hourly-sync", "time": "2024-05-01T13:00:00Z", "id": "2", "kind": "schedule"})
+        ]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

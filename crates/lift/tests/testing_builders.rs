@@ -942,7 +942,7 @@ async fn eventbridge_event_reaches_the_handler_of_its_source_and_detail_type() {
         (err.error_type, err.message.as_str()),
         (
             "Lift.UnsupportedEvent",
-            "no handler for eventbridge events named lift.example/Pong"
+            "no handler for this eventbridge event"
         )
     );
 }
@@ -957,7 +957,8 @@ async fn schedule_reaches_the_handler_of_its_name() {
     let app = build(
         App::new()
             .state(seen.clone())
-            .on_schedule("nightly-report", nightly),
+            .on_schedule("nightly-report", nightly)
+            .constant_input_schedules(),
     );
     let schedule = TestSchedule::new("nightly-report").time("2024-05-01T02:00:00Z");
     for event in [schedule.event(), schedule.constant_input()] {
@@ -979,7 +980,7 @@ async fn schedule_reaches_the_handler_of_its_name() {
         (err.error_type, err.message.as_str()),
         (
             "Lift.UnsupportedEvent",
-            "no handler for schedule events named hourly"
+            "no handler for this schedule event"
         )
     );
 }

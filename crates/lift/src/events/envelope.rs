@@ -143,7 +143,7 @@ impl Envelope<'_> {
             return batch_kind(records);
         }
         if self.detail_type.is_some() {
-            let scheduled = self.source.as_deref() == Some("aws.events")
+            let scheduled = matches!(self.source.as_deref(), Some("aws.events" | "aws.scheduler"))
                 && self.detail_type.as_deref() == Some("Scheduled Event");
             return if scheduled {
                 EventKind::Schedule

@@ -44,6 +44,11 @@ pub(crate) fn event(env: Envelope<'_>, kind: EventKind) -> Event<'_> {
 }
 
 impl Event<'_> {
+    /// Whether the event says it comes from EventBridge or EventBridge Scheduler.
+    pub(crate) fn from_aws(&self) -> bool {
+        matches!(self.source.as_deref(), Some("aws.events" | "aws.scheduler"))
+    }
+
     /// The schedule's name: the constant input's `schedule`, else the rule (or Scheduler
     /// schedule) named by the first resource ARN.
     pub(crate) fn schedule_name(&self) -> Option<&str> {

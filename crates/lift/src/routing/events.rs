@@ -60,6 +60,9 @@ pub(crate) struct EventRoutes {
     pub(crate) eventbridge_fallback: Option<Arc<Pipeline>>,
     pub(crate) schedules: Vec<(String, Arc<Pipeline>)>,
     pub(crate) websocket: Vec<(String, Arc<Pipeline>)>,
+    /// Whether a schedule named by a constant input alone (`{"schedule": ...}`, no `source`
+    /// of AWS's) runs: anyone allowed to invoke the function can send one.
+    pub(crate) constant_input_schedules: bool,
     pub(crate) options: BatchOptions,
 }
 

@@ -7,8 +7,10 @@ use crate::middleware::{Middleware, Next, Outcome};
 use crate::BoxFuture;
 
 use super::authorize::{unauthenticated, unauthorized};
+use super::guard::{guard, Guard};
 use super::jwt::{Jwt, JwtError};
 use super::tenant::LambdaTenant;
+use crate::events::EventKind;
 
 /// Verifies the request's JWT and puts its [`Principal`](super::Principal) on the Context.
 ///
@@ -23,13 +25,17 @@ use super::tenant::LambdaTenant;
 /// - In Lambda's tenant isolation mode, a token whose tenant is not the invocation's gets 403
 ///   (see [`LambdaTenant`]).
 ///
-/// HTTP only: other events pass it by. Install it on the routes or groups that need it; public
-/// routes simply don't have it.
+/// It checks HTTP requests and WebSocket `$connect` (see [`guard`]): there the token also comes
+/// from the query parameter named by [`query`](Self::query), since a browser cannot set headers
+/// on a WebSocket. Later events of a connection pass, admitted by API Gateway on the strength of
+/// their `$connect`; other events (queues, streams, schedules) carry no caller and pass.
+/// Install it on the routes or groups that need it; public routes simply don't have it.
 #[derive(Clone)]
 pub struct JwtAuth {
     jwt: Jwt,
     /// Shared, so the clone each request makes of the middleware allocates nothing.
     cookie: Option<Arc<str>>,
+    query: Option<Arc<str>>,
     lambda_tenant: LambdaTenant,
 }
 
@@ -39,6 +45,7 @@ impl JwtAuth {
         JwtAuth {
             jwt,
             cookie: None,
+            query: None,
             lambda_tenant: LambdaTenant::default(),
         }
     }
@@ -46,6 +53,15 @@ impl JwtAuth {
     /// Also read the token from the cookie `name` when there is no `Authorization` header.
     pub fn cookie(mut self, name: impl Into<String>) -> Self {
         self.cookie = Some(Arc::from(name.into()));
+        self
+    }
+
+    /// On a WebSocket `$connect`, also read the token from the query parameter `name`
+    /// (`wss://…?token=…`) when no header or cookie carries one. HTTP requests never read it:
+    /// a token in a URL ends up in logs and caches (RFC 6750, section 2.3), and an HTTP client
+    /// can send a header.
+    pub fn query(mut self, name: impl Into<String>) -> Self {
+        self.query = Some(Arc::from(name.into()));
         self
     }
 
@@ -63,7 +79,14 @@ impl JwtAuth {
     fn token<'c>(&self, ctx: &'c Context) -> Option<&'c str> {
         match ctx.header("authorization") {
             Some(h) => bearer(h),
-            None => self.cookie.as_deref().and_then(|c| ctx.cookie(c)),
+            None => self
+                .cookie
+                .as_deref()
+                .and_then(|c| ctx.cookie(c))
+                .or_else(|| match (&self.query, ctx.event_kind()) {
+                    (Some(q), EventKind::WebSocket) => ctx.query(q),
+                    _ => None,
+                }),
         }
         .filter(|t| !t.is_empty())
     }
@@ -79,6 +102,9 @@ fn bearer(value: &str) -> Option<&str> {
 
 impl Middleware for JwtAuth {
     fn call(&self, mut ctx: Context, next: Next) -> BoxFuture<Outcome> {
+        if guard(&ctx) != Guard::Check {
+            return next.run(ctx);
+        }
         let this = self.clone();
         Box::pin(async move {
             let logger = ctx.logger();
@@ -105,10 +131,6 @@ impl Middleware for JwtAuth {
             ctx.set_principal(principal);
             next.run(ctx).await
         })
-    }
-
-    fn http_only(&self) -> bool {
-        true
     }
 }
 

@@ -1,5 +1,8 @@
 //! Authorization middleware for routes and groups: roles, scopes and the tenant of the path or
 //! a header. A request without a principal gets 401; a principal without the right gets 403.
+//! HTTP requests and WebSocket `$connect` are checked; a later event of a WebSocket connection
+//! is checked when it carries a principal (from the authorizer's context) and passes when not,
+//! admitted at `$connect` (see [`guard`](super::guard())).
 
 use http::header::{HeaderValue, WWW_AUTHENTICATE};
 
@@ -8,6 +11,7 @@ use crate::error::Error;
 use crate::middleware::{Middleware, Next, Outcome};
 use crate::BoxFuture;
 
+use super::guard::{guard, Guard};
 use super::principal::Principal;
 
 /// The 401 every invalid token gets: `WWW-Authenticate: Bearer error="invalid_token"` and the
@@ -100,10 +104,11 @@ fn same_tenant(p: &Principal, asked: Option<&str>) -> bool {
 
 impl Middleware for Require {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
-        let verdict = match ctx.principal() {
-            None => Err(unauthenticated()),
-            Some(p) if self.allows(&ctx, p) => Ok(()),
-            Some(_) => Err(forbidden()),
+        let verdict = match (guard(&ctx), ctx.principal()) {
+            (Guard::Pass, _) | (Guard::Connected, None) => return next.run(ctx),
+            (_, None) => Err(unauthenticated()),
+            (_, Some(p)) if self.allows(&ctx, p) => Ok(()),
+            (_, Some(_)) => Err(forbidden()),
         };
         match verdict {
             Ok(()) => next.run(ctx),
@@ -120,10 +125,6 @@ impl Middleware for Require {
                 Box::pin(async move { Err(e) })
             }
         }
-    }
-
-    fn http_only(&self) -> bool {
-        true
     }
 }
 

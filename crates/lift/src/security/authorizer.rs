@@ -12,6 +12,7 @@ use crate::BoxFuture;
 
 use super::authorize::unauthorized;
 use super::claims::{self, ClaimsSeed};
+use super::guard::{guard, Guard};
 use super::principal::{ClaimNames, Claims, Principal, PrincipalSource};
 use super::tenant::LambdaTenant;
 
@@ -24,6 +25,10 @@ use super::tenant::LambdaTenant;
 /// | REST API, Lambda authorizer | `authorizer` itself (its context, and `principalId` as the user) |
 /// | HTTP API, JWT authorizer | `authorizer.jwt.claims`, scopes in `authorizer.jwt.scopes` |
 /// | HTTP API, Lambda authorizer | `authorizer.lambda` |
+///
+/// It checks HTTP requests and WebSocket `$connect` (see [`guard`]); later events of a
+/// WebSocket connection get the principal when they carry the authorizer's context, and pass
+/// when they do not (API Gateway admitted the connection at `$connect`).
 ///
 /// Opt in only on routes API Gateway really protects: the claims are trusted as they are
 /// (`exp` and `aud` are not checked again). A request without them gets 401. API Gateway
@@ -106,6 +111,7 @@ impl AuthorizerClaims {
             ClaimsSeed {
                 names: &self.names,
                 required: &[],
+                values: &[],
                 registered: false,
             },
         )
@@ -131,9 +137,17 @@ impl AuthorizerClaims {
 
 impl Middleware for AuthorizerClaims {
     fn call(&self, mut ctx: Context, next: Next) -> BoxFuture<Outcome> {
+        let checked = match guard(&ctx) {
+            Guard::Check => true,
+            // Every event of a connection carries the context the authorizer gave its
+            // `$connect`: the principal is read when it is there.
+            Guard::Connected => false,
+            Guard::Pass => return next.run(ctx),
+        };
         let principal = self.principal(ctx.request().authorizer());
         let principal = match principal {
             Ok(p) => p,
+            Err(_) if !checked => return next.run(ctx),
             Err(reason) => {
                 ctx.logger()
                     .info("request refused", &[("reason", reason.into())]);
@@ -145,9 +159,5 @@ impl Middleware for AuthorizerClaims {
         }
         ctx.set_principal(principal);
         next.run(ctx)
-    }
-
-    fn http_only(&self) -> bool {
-        true
     }
 }

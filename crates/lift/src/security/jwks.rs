@@ -14,14 +14,15 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jsonwebtoken::jwk::Jwk;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::fetch::{HttpsFetch, JwksFetch};
-use super::keys::{JwtKey, KeySet, KeySource, RefreshFuture};
+use super::keys::{JwtKey, KeyError, KeySet, KeySource, RefreshFuture};
+use super::refresh::RefreshGate;
 use crate::observability::Logger;
 
 /// A cached JWKS. Cloning is cheap and clones share the cache.
@@ -32,16 +33,14 @@ pub struct Jwks {
 
 struct Inner {
     url: String,
+    /// Whether a plain-HTTP URL to a host other than loopback is accepted.
+    plain_http: bool,
     fetch: Box<dyn JwksFetch>,
     ttl_secs: u64,
-    min_interval: Duration,
     state: RwLock<State>,
-    /// Held while fetching: concurrent refreshes wait for the one in flight.
-    refreshing: tokio::sync::Mutex<Attempt>,
-    generation: AtomicU64,
+    gate: RefreshGate,
     fetches: AtomicU64,
     failures: AtomicU64,
-    rate_limited: AtomicU64,
     skipped_keys: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
@@ -51,11 +50,6 @@ struct State {
     keys: Option<Arc<KeySet>>,
     /// When `keys` were fetched, in seconds since the epoch.
     loaded_at: u64,
-}
-
-#[derive(Default)]
-struct Attempt {
-    last: Option<Instant>,
 }
 
 /// What a [`Jwks`] has done so far.
@@ -91,15 +85,13 @@ impl Jwks {
         Jwks {
             inner: Arc::new(Inner {
                 url: url.into(),
+                plain_http: false,
                 fetch: Box::new(fetch),
                 ttl_secs: DEFAULT_JWKS_TTL.as_secs(),
-                min_interval: DEFAULT_MIN_REFRESH_INTERVAL,
                 state: RwLock::new(State::default()),
-                refreshing: tokio::sync::Mutex::new(Attempt::default()),
-                generation: AtomicU64::new(0),
+                gate: RefreshGate::new(DEFAULT_MIN_REFRESH_INTERVAL),
                 fetches: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
-                rate_limited: AtomicU64::new(0),
                 skipped_keys: AtomicU64::new(0),
                 last_error: Mutex::new(None),
             }),
@@ -130,7 +122,19 @@ impl Jwks {
     /// before the `Jwks` is cloned.
     pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
         if let Some(inner) = self.inner_mut() {
-            inner.min_interval = interval;
+            inner.gate.set_min_interval(interval);
+        }
+        self
+    }
+
+    /// Accept a plain-HTTP URL to any host. Without it, the URL must be `https`, or plain HTTP
+    /// to a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`) for local tests, and the
+    /// verifier's build fails otherwise: keys fetched in the clear can be swapped by anyone on
+    /// the path, who then signs any token. Only for a network you trust end to end. Set
+    /// before the `Jwks` is cloned.
+    pub fn allow_plain_http(mut self) -> Self {
+        if let Some(inner) = self.inner_mut() {
+            inner.plain_http = true;
         }
         self
     }
@@ -146,7 +150,7 @@ impl Jwks {
         JwksStats {
             fetches: i.fetches.load(Ordering::Relaxed),
             failures: i.failures.load(Ordering::Relaxed),
-            rate_limited: i.rate_limited.load(Ordering::Relaxed),
+            rate_limited: i.gate.rate_limited(),
             skipped_keys: i.skipped_keys.load(Ordering::Relaxed),
             keys: self.current().map_or(0, |k| k.len()),
             last_error: i.last_error.lock().ok().and_then(|e| e.clone()),
@@ -158,18 +162,14 @@ impl Jwks {
     }
 
     async fn do_refresh(&self, logger: &Logger) -> Option<Arc<KeySet>> {
+        match self.inner.gate.run(self.fetch(logger)).await {
+            Some(fetched) => fetched,
+            None => self.current(),
+        }
+    }
+
+    async fn fetch(&self, logger: &Logger) -> Option<Arc<KeySet>> {
         let i = &self.inner;
-        let seen = i.generation.load(Ordering::Acquire);
-        let mut attempt = i.refreshing.lock().await;
-        if i.generation.load(Ordering::Acquire) != seen {
-            // Another caller refreshed while this one waited.
-            return self.current();
-        }
-        if attempt.last.is_some_and(|t| t.elapsed() < i.min_interval) {
-            i.rate_limited.fetch_add(1, Ordering::Relaxed);
-            return self.current();
-        }
-        attempt.last = Some(Instant::now());
         i.fetches.fetch_add(1, Ordering::Relaxed);
         let fetched = match i.fetch.get(&i.url).await {
             Ok(body) => self.parse(&body),
@@ -182,7 +182,6 @@ impl Jwks {
                     s.keys = Some(set.clone());
                     s.loaded_at = super::jwt::now_secs();
                 }
-                i.generation.fetch_add(1, Ordering::Release);
                 Some(set)
             }
             Err(e) => {
@@ -236,7 +235,39 @@ impl Jwks {
     }
 }
 
+/// Whether keys may be fetched from `url`: `https`, or plain HTTP to loopback or when allowed.
+fn check_url(url: &str, plain_http: bool) -> Result<(), KeyError> {
+    let refused = |why: &str| Err(KeyError(format!("JWKS URL {url}: {why}")));
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return refused("not a URL");
+    };
+    let Some(host) = uri.host() else {
+        return refused("no host");
+    };
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if plain_http || is_loopback(host) => Ok(()),
+        Some("http") => refused(
+            "plain HTTP to a host that is not loopback; use https (or Jwks::allow_plain_http \
+             on a network you trust end to end)",
+        ),
+        _ => refused("not an https URL"),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl KeySource for Jwks {
+    fn check(&self) -> Result<(), KeyError> {
+        check_url(&self.inner.url, self.inner.plain_http)
+    }
+
     fn cached(&self, now: u64) -> (Option<Arc<KeySet>>, bool) {
         match self.inner.state.read() {
             Ok(s) => {
@@ -250,5 +281,35 @@ impl KeySource for Jwks {
 
     fn refresh<'a>(&'a self, logger: &'a Logger) -> RefreshFuture<'a> {
         Box::pin(self.do_refresh(logger))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn accepts_https_and_loopback_http_only() {
+        for ok in [
+            "https://cognito-idp.eu-west-1.amazonaws.com/pool/.well-known/jwks.json",
+            "https://auth.example.com:8443/jwks",
+            "http://127.0.0.1:8080/jwks.json",
+            "http://127.9.9.9/jwks.json",
+            "http://localhost:3000/jwks.json",
+            "http://[::1]:3000/jwks.json",
+        ] {
+            assert_eq!(check_url(ok, false), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://auth.example.com/jwks.json",
+            "http://10.0.0.1/jwks.json",
+            "http://localhost.evil.com/jwks.json",
+            "ftp://auth.example.com/jwks.json",
+            "auth.example.com/jwks.json",
+            "/jwks.json",
+        ] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+        }
+        assert_eq!(check_url("http://auth.internal/jwks.json", true), Ok(()));
     }
 }

@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::Algorithm;
 
-use super::claims::{self, ClaimSet, ClaimsSeed, MAX_REQUIRED};
+use super::claims::{self, ClaimSet, ClaimValues, ClaimsSeed, MAX_REQUIRED};
 use super::keys::{AlgSet, JwtKey, KeyError, KeySet, KeySource};
 use super::principal::{ClaimNames, Claims, Principal, PrincipalSource};
 use super::token::{decode_segment, verify_signature, Token};
@@ -41,8 +41,15 @@ pub enum JwtError {
     AlgorithmNotAllowed,
     /// A `crit` header: Lift implements no JWS extension.
     CriticalHeader,
-    /// The claims are not a JSON object of well-typed registered claims.
-    InvalidClaims(String),
+    /// The claims are not a JSON object of well-typed claims: `claim` names the one to blame
+    /// (when one is), `fault` says what is wrong with it (`wrong type`, `duplicate`, `not a
+    /// JSON object`). Neither ever quotes the token.
+    InvalidClaims {
+        /// The claim at fault, when one is.
+        claim: Option<String>,
+        /// What is wrong.
+        fault: &'static str,
+    },
     /// No `iss`, or one no configured issuer has.
     UnknownIssuer,
     /// The `kid` is in none of the issuer's keys, even after a refresh.
@@ -61,8 +68,12 @@ pub enum JwtError {
     MissingAudience,
     /// None of the token's audiences is expected.
     WrongAudience,
-    /// A required claim is absent.
+    /// A required claim is absent (or `null`).
     MissingClaim(String),
+    /// A claim holds none of the values [`JwtBuilder::require_value`] accepts.
+    ClaimValueNotAccepted(String),
+    /// The header's `typ` is none of those [`JwtBuilder::typ`] accepts.
+    WrongType,
 }
 
 impl fmt::Display for JwtError {
@@ -75,7 +86,11 @@ impl fmt::Display for JwtError {
             JwtError::UnsupportedAlgorithm => f.write_str("unsupported alg"),
             JwtError::AlgorithmNotAllowed => f.write_str("alg not allowed for this issuer or key"),
             JwtError::CriticalHeader => f.write_str("crit header names an unsupported extension"),
-            JwtError::InvalidClaims(why) => write!(f, "invalid claims: {why}"),
+            JwtError::InvalidClaims {
+                claim: Some(claim),
+                fault,
+            } => write!(f, "invalid claims: claim {claim}: {fault}"),
+            JwtError::InvalidClaims { claim: None, fault } => write!(f, "invalid claims: {fault}"),
             JwtError::UnknownIssuer => f.write_str("unknown issuer"),
             JwtError::UnknownKey => f.write_str("unknown kid"),
             JwtError::KeysUnavailable => f.write_str("issuer keys unavailable"),
@@ -86,6 +101,8 @@ impl fmt::Display for JwtError {
             JwtError::MissingAudience => f.write_str("aud missing"),
             JwtError::WrongAudience => f.write_str("aud not accepted"),
             JwtError::MissingClaim(c) => write!(f, "required claim {c} missing"),
+            JwtError::ClaimValueNotAccepted(c) => write!(f, "claim {c} holds a value not accepted"),
+            JwtError::WrongType => f.write_str("typ not accepted"),
         }
     }
 }
@@ -173,6 +190,9 @@ struct Config {
     issuers: Vec<Issuer>,
     names: ClaimNames,
     required: Vec<Box<str>>,
+    values: Vec<ClaimValues>,
+    /// The `typ` header values accepted (lowercase, without `application/`); empty: any.
+    typ: Vec<Box<str>>,
     leeway: u64,
     max_len: usize,
 }
@@ -190,6 +210,8 @@ impl Jwt {
                 issuers: Vec::new(),
                 names: ClaimNames::default(),
                 required: vec!["exp".into()],
+                values: Vec::new(),
+                typ: Vec::new(),
                 leeway: DEFAULT_LEEWAY,
                 max_len: DEFAULT_MAX_TOKEN_LEN,
             },
@@ -213,6 +235,9 @@ impl Jwt {
             return Err(JwtError::TooLarge);
         }
         let parsed = Token::parse(token)?;
+        if !c.typ.is_empty() && !parsed.typ_is_one_of(&c.typ)? {
+            return Err(JwtError::WrongType);
+        }
         let alg = parsed.header.alg;
         let payload = String::from_utf8(decode_segment(parsed.payload, "payload")?)
             .map_err(|_| JwtError::Malformed("payload is not UTF-8"))?;
@@ -221,10 +246,14 @@ impl Jwt {
             ClaimsSeed {
                 names: &c.names,
                 required: &c.required,
+                values: &c.values,
                 registered: true,
             },
         )
-        .map_err(JwtError::InvalidClaims)?;
+        .map_err(|f| JwtError::InvalidClaims {
+            claim: f.claim,
+            fault: f.fault,
+        })?;
         let issuer = match set.iss.as_deref() {
             Some(iss) => c.issuers.iter().find(|i| *i.iss == *iss),
             None => None,
@@ -287,6 +316,14 @@ impl Config {
                 return Err(JwtError::MissingClaim(name.to_string()));
             }
         }
+        for (i, rule) in self.values.iter().enumerate() {
+            if set.values_seen & (1 << i) == 0 {
+                return Err(JwtError::MissingClaim(rule.name.to_string()));
+            }
+            if set.values_ok & (1 << i) == 0 {
+                return Err(JwtError::ClaimValueNotAccepted(rule.name.to_string()));
+            }
+        }
         Ok(())
     }
 }
@@ -313,8 +350,10 @@ fn try_keys(set: &KeySet, token: &Token<'_>) -> Tried {
 }
 
 /// Find the issuer's keys for the token's `kid` and `alg` and check the signature with them.
-/// A source is refreshed when its keys are due, or when none of them fits the token's `kid`
-/// and `alg` (a rotation).
+/// A source is refreshed when its keys are due, when none of them fits the token's `kid` and
+/// `alg` (a rotation), or when those that fit do not verify the signature (a secret rotated
+/// under the same `kid`): then the signature is checked once more with the fresh keys. Sources
+/// that can never verify the token's `alg` are not asked at all.
 async fn check_signature(
     issuer: &Issuer,
     token: &Token<'_>,
@@ -322,39 +361,57 @@ async fn check_signature(
     logger: &Logger,
 ) -> Result<(), JwtError> {
     let kid = token.header.kid.as_deref();
+    let alg = token.header.alg;
     let mut failed = false;
     let mut kid_known = kid.is_some_and(|k| issuer.keys.has_kid(k));
     let mut unavailable = false;
+    let mut asked = false;
     match try_keys(&issuer.keys, token) {
         Tried::Verified => return Ok(()),
         Tried::Failed => failed = true,
         Tried::NoCandidate => {}
     }
-    for source in &issuer.sources {
+    for source in issuer.sources.iter().filter(|s| s.may_verify(alg)) {
+        asked = true;
         let (mut set, due) = source.cached(now);
         // No key of the set fits the token: a rotation the cache has not seen yet.
         let no_fit = set
             .as_ref()
-            .is_none_or(|s| s.candidates(kid, token.header.alg).next().is_none());
+            .is_none_or(|s| s.candidates(kid, alg).next().is_none());
+        let mut refreshed = false;
         if due || no_fit {
             set = source.refresh(logger).await.or(set);
+            refreshed = true;
         }
-        let Some(set) = set else {
-            unavailable = true;
-            continue;
-        };
-        kid_known |= kid.is_some_and(|k| set.has_kid(k));
-        match try_keys(&set, token) {
-            Tried::Verified => return Ok(()),
-            Tried::Failed => failed = true,
-            Tried::NoCandidate => {}
+        loop {
+            let Some(keys) = &set else {
+                unavailable = true;
+                break;
+            };
+            kid_known |= kid.is_some_and(|k| keys.has_kid(k));
+            match try_keys(keys, token) {
+                Tried::Verified => return Ok(()),
+                Tried::Failed if !refreshed => {
+                    // Once per token, and the source rate-limits it across tokens.
+                    refreshed = true;
+                    let fresh = source.refresh(logger).await;
+                    if fresh.as_ref().is_some_and(|f| !Arc::ptr_eq(f, keys)) {
+                        set = fresh;
+                        continue;
+                    }
+                    failed = true;
+                }
+                Tried::Failed => failed = true,
+                Tried::NoCandidate => {}
+            }
+            break;
         }
     }
     Err(if failed {
         JwtError::InvalidSignature
     } else if unavailable {
         JwtError::KeysUnavailable
-    } else if kid.is_some() && !kid_known {
+    } else if kid.is_some() && !kid_known && (asked || !issuer.keys.is_empty()) {
         JwtError::UnknownKey
     } else {
         JwtError::AlgorithmNotAllowed
@@ -390,6 +447,43 @@ impl JwtBuilder {
         self
     }
 
+    /// The claim `claim` must hold one of `accepted` (compared exactly, as a string; a number
+    /// is compared as its decimal text). A token without it, or with `null`, is refused as
+    /// missing it. Call again for more claims; a second call for the same claim replaces the
+    /// first.
+    ///
+    /// For Cognito access tokens, accept only the app's own clients and access tokens:
+    /// `.require_value("client_id", ["<app client id>"]).require_value("token_use", ["access"])`.
+    ///
+    /// The claims verification reads for its own checks cannot be named here (the build
+    /// fails): `iss` (choose [`Issuer`]s), `aud` ([`Issuer::audience`]), `exp`, `nbf`, `iat`,
+    /// `scope`, `scp` and the roles claim (use `require_scope` and `require_role`).
+    pub fn require_value<S: Into<String>>(
+        mut self,
+        claim: impl Into<String>,
+        accepted: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let name: Box<str> = claim.into().into_boxed_str();
+        let accepted = accepted
+            .into_iter()
+            .map(|v| v.into().into_boxed_str())
+            .collect();
+        self.config.values.retain(|v| v.name != name);
+        self.config.values.push(ClaimValues { name, accepted });
+        self
+    }
+
+    /// The header's `typ` must be one of `accepted` (compared without case, and with or without
+    /// the `application/` prefix, as RFC 7515 §4.1.9 allows), e.g. `["at+jwt"]` for OAuth access
+    /// tokens (RFC 9068). A token without `typ` is refused. Without this, `typ` is not read.
+    pub fn typ<S: Into<String>>(mut self, accepted: impl IntoIterator<Item = S>) -> Self {
+        self.config.typ = accepted
+            .into_iter()
+            .map(|t| super::token::media_type(&t.into()).into_boxed_str())
+            .collect();
+        self
+    }
+
     /// Seconds of clock skew allowed on `exp`, `nbf` and `iat` (default 30).
     pub fn leeway(mut self, seconds: u64) -> Self {
         self.config.leeway = seconds;
@@ -409,8 +503,24 @@ impl JwtBuilder {
         if c.issuers.is_empty() {
             return Err(KeyError("a verifier needs at least one issuer".into()));
         }
-        if c.required.len() > MAX_REQUIRED {
-            return Err(KeyError(format!("at most {MAX_REQUIRED} required claims")));
+        if c.required.len() > MAX_REQUIRED || c.values.len() > MAX_REQUIRED {
+            return Err(KeyError(format!(
+                "at most {MAX_REQUIRED} required claims and {MAX_REQUIRED} claim values"
+            )));
+        }
+        for rule in &c.values {
+            if !claims::value_rule_allowed(&rule.name, &c.names) {
+                return Err(KeyError(format!(
+                    "the value of claim {} is checked by the verifier itself and cannot be required",
+                    rule.name
+                )));
+            }
+            if rule.accepted.is_empty() {
+                return Err(KeyError(format!("claim {} accepts no value", rule.name)));
+            }
+        }
+        if c.typ.iter().any(|t| t.is_empty()) {
+            return Err(KeyError("an empty typ cannot be accepted".into()));
         }
         for (i, issuer) in c.issuers.iter().enumerate() {
             if c.issuers[..i].iter().any(|o| o.iss == issuer.iss) {
@@ -418,6 +528,9 @@ impl JwtBuilder {
             }
             if issuer.keys.is_empty() && issuer.sources.is_empty() {
                 return Err(KeyError(format!("issuer {} has no keys", issuer.iss)));
+            }
+            for source in &issuer.sources {
+                source.check()?;
             }
             if let Some(algs) = issuer.algorithms {
                 let usable = issuer

@@ -67,6 +67,22 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+/// Makes sure `jsonwebtoken` has a crypto provider: `aws-lc-rs`, Lift's, unless one is there.
+/// `jsonwebtoken` picks one by itself only when exactly one of its backends is compiled in; a
+/// crate elsewhere in the build that turns on `jsonwebtoken/rust_crypto` leaves it with two and
+/// none chosen, and every public-key verification would panic. Called wherever a key is made,
+/// which every verification needs first.
+pub(crate) fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use jsonwebtoken::crypto::CryptoProvider;
+        if CryptoProvider::try_get_default().is_none() {
+            // Another thread may have installed one in between: theirs serves as well.
+            let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+        }
+    });
+}
+
 /// One verification key and the algorithms it may verify.
 ///
 /// Every algorithm must belong to the key's family (HMAC secrets verify only `HS*`, RSA keys
@@ -100,6 +116,7 @@ impl JwtKey {
         key: DecodingKey,
         algorithms: impl IntoIterator<Item = Algorithm>,
     ) -> Result<Self, KeyError> {
+        install_crypto_provider();
         let algorithms = AlgSet::of(algorithms);
         if algorithms.is_empty() {
             return Err(KeyError("a key needs at least one algorithm".into()));
@@ -174,6 +191,7 @@ impl JwtKey {
     /// else every algorithm of its type and curve. Symmetric (`oct`) keys are refused: a key
     /// set is public, and a secret in it would let anyone sign.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        install_crypto_provider();
         if matches!(&jwk.common.public_key_use, Some(u) if *u != PublicKeyUse::Signature) {
             return Err(KeyError("the key is not for signatures".into()));
         }
@@ -290,13 +308,30 @@ impl KeySet {
 /// [`Jwks`]: super::Jwks
 /// [`Issuer::key`]: super::Issuer::key
 pub trait KeySource: Send + Sync + 'static {
+    /// Whether the source is safe to use as configured, asked once by
+    /// [`JwtBuilder::build`](super::JwtBuilder::build), which fails with this error (for
+    /// example, a JWKS URL that is plain HTTP).
+    fn check(&self) -> Result<(), KeyError> {
+        Ok(())
+    }
+
+    /// Whether any key this source can ever load may verify `alg`. A token whose `alg` no
+    /// source may verify is refused without a refresh: an HMAC secret configured for `HS256`
+    /// is never fetched again for an `HS384` token.
+    fn may_verify(&self, alg: Algorithm) -> bool {
+        let _ = alg;
+        true
+    }
+
     /// The keys held now, without waiting, and whether they are due for a refresh (never
     /// loaded, or older than their time to live). `now` is seconds since the Unix epoch.
     fn cached(&self, now: u64) -> (Option<Arc<KeySet>>, bool);
 
-    /// Load the keys again, because they were due or because a token named a `kid` the set
-    /// lacks. Sources limit how often they really fetch, share one fetch between concurrent
-    /// callers, and keep serving the last good set when a fetch fails (logged to `logger`).
+    /// Load the keys again, from the store and never from a cache in front of it, because they
+    /// were due, because a token named a `kid` the set lacks, or because no key verified a
+    /// token's signature (a rotation the cache has not seen yet). Sources limit how often they
+    /// really fetch, share one fetch between concurrent callers, and keep serving the last good
+    /// set when a fetch fails (logged to `logger`).
     fn refresh<'a>(&'a self, logger: &'a Logger) -> RefreshFuture<'a>;
 }
 

@@ -36,6 +36,7 @@
 mod authorize;
 mod authorizer;
 mod claims;
+mod guard;
 mod principal;
 pub mod secrets;
 mod tenant;
@@ -51,6 +52,8 @@ mod jwt;
 #[cfg(feature = "jwt")]
 mod keys;
 #[cfg(feature = "jwt")]
+mod refresh;
+#[cfg(feature = "jwt")]
 mod secret_keys;
 #[cfg(feature = "jwt")]
 mod token;
@@ -60,6 +63,7 @@ pub use authorize::{
     Require,
 };
 pub use authorizer::AuthorizerClaims;
+pub use guard::{guard, Guard};
 pub use principal::{ClaimNames, Claims, Principal, PrincipalSource};
 pub use tenant::{LambdaTenant, TenantScope, TenantScopeError, KEY_SEPARATOR, MAX_TENANT_LEN};
 

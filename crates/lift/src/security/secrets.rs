@@ -12,7 +12,15 @@
 //! - **Stale on error.** When a refresh fails and an older value is cached, that value is served,
 //!   the error is logged at WARN, and the store is asked again on a call at least
 //!   [`DEFAULT_RETRY_INTERVAL`] (one second) later, not on every call. With nothing cached, the
-//!   error is returned.
+//!   error is returned, and returned again without asking the store for the same interval.
+//! - **Missing is an answer.** A [`NotFound`](SecretErrorKind::NotFound) (a secret or version
+//!   stage that does not exist, such as `AWSPREVIOUS` before the first rotation) is cached for
+//!   the TTL like a value, so asking for it on every request never reaches the store.
+//! - **Bounded fetches.** A fetch that has not answered within the fetch timeout (default
+//!   [`DEFAULT_FETCH_TIMEOUT`], two seconds) is abandoned as
+//!   [`Unavailable`](SecretErrorKind::Unavailable): the stale value is served (WARN, counted in
+//!   [`SecretsStats::timeouts`]), and neither the caller nor those waiting for the same fetch
+//!   wait until the Lambda deadline.
 //!
 //! Neither a [`Secret`] nor an error ever shows the secret's value: `Debug` prints `<redacted>`,
 //! and the messages of JSON errors carry only the position and the kind of fault, since
@@ -77,6 +85,10 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(5 * 60);
 /// After a failed refresh, how long the stale value is served before the store is asked again,
 /// unless [`Secrets::retry_interval`] says otherwise.
 pub const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long one fetch may take before it is abandoned, unless [`Secrets::fetch_timeout`] says
+/// otherwise.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(2);
 
 // ---------------------------------------------------------------------------------------------
 // Values
@@ -325,8 +337,13 @@ pub struct SecretsStats {
     /// Calls answered with a stale value because refreshing it failed (now or less than the
     /// retry interval ago).
     pub stale_served: u64,
-    /// Provider calls that failed.
+    /// Provider calls that failed (timeouts included).
     pub errors: u64,
+    /// Provider calls abandoned after the fetch timeout.
+    pub timeouts: u64,
+    /// Calls answered with the error of an earlier fetch, without calling the provider: a
+    /// `NotFound` within the TTL, another failure within the retry interval.
+    pub errors_cached: u64,
 }
 
 #[derive(Default)]
@@ -335,6 +352,8 @@ struct Counters {
     hits: AtomicU64,
     stale_served: AtomicU64,
     errors: AtomicU64,
+    timeouts: AtomicU64,
+    errors_cached: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -368,6 +387,7 @@ struct Inner {
     provider: Arc<dyn SecretProvider>,
     ttl: Duration,
     retry_interval: Duration,
+    fetch_timeout: Duration,
     logger: Option<Logger>,
     default_logger: OnceLock<Logger>,
     slots: Mutex<Slots>,
@@ -411,6 +431,7 @@ impl Secrets {
                 provider: Arc::new(provider),
                 ttl: DEFAULT_TTL,
                 retry_interval: DEFAULT_RETRY_INTERVAL,
+                fetch_timeout: DEFAULT_FETCH_TIMEOUT,
                 logger: None,
                 default_logger: OnceLock::new(),
                 slots: Mutex::new(HashMap::new()),
@@ -431,6 +452,7 @@ impl Secrets {
             provider: old.provider.clone(),
             ttl: old.ttl,
             retry_interval: old.retry_interval,
+            fetch_timeout: old.fetch_timeout,
             logger: old.logger.clone(),
             default_logger: OnceLock::new(),
             slots: Mutex::new(HashMap::new()),
@@ -454,6 +476,12 @@ impl Secrets {
         self.configure(|inner| inner.retry_interval = interval)
     }
 
+    /// How long one fetch may take before it is abandoned and counted as a timeout (default two
+    /// seconds); the stale value is then served, as for any failure.
+    pub fn fetch_timeout(self, timeout: Duration) -> Self {
+        self.configure(|inner| inner.fetch_timeout = timeout)
+    }
+
     /// Where failed refreshes that serve a stale value are logged, at WARN; for example the
     /// app's `Observability::logger()`, so the lines carry its service and go to its exporters.
     pub fn logger(self, logger: Logger) -> Self {
@@ -462,13 +490,26 @@ impl Secrets {
 
     /// The secret `name`'s current value.
     pub async fn get(&self, name: &str) -> Result<Arc<Secret>, SecretError> {
-        self.lookup(name, None).await
+        self.lookup(name, None, false).await
     }
 
     /// The value of `name` at version stage `stage` (Secrets Manager's `AWSCURRENT`,
     /// `AWSPREVIOUS`, `AWSPENDING` or a custom stage), cached apart from [`get`](Self::get)'s.
     pub async fn get_stage(&self, name: &str, stage: &str) -> Result<Arc<Secret>, SecretError> {
-        self.lookup(name, Some(stage)).await
+        self.lookup(name, Some(stage), false).await
+    }
+
+    /// The value of `name` at `stage` (`None`: the current value) asked of the store now,
+    /// whatever the cache holds: for a caller that knows its cached value is out of date (a
+    /// signature that no longer verifies after a rotation). Concurrent calls for the key still
+    /// share one fetch, and a failure serves the cached value as [`get`](Self::get) does.
+    /// Callers limit how often they do this; the cache does not.
+    pub async fn refresh(
+        &self,
+        name: &str,
+        stage: Option<&str>,
+    ) -> Result<Arc<Secret>, SecretError> {
+        self.lookup(name, stage, true).await
     }
 
     /// The secret `name`'s current value as text; [`SecretErrorKind::Invalid`] for a binary
@@ -509,6 +550,8 @@ impl Secrets {
             hits: c.hits.load(Ordering::Relaxed),
             stale_served: c.stale_served.load(Ordering::Relaxed),
             errors: c.errors.load(Ordering::Relaxed),
+            timeouts: c.timeouts.load(Ordering::Relaxed),
+            errors_cached: c.errors_cached.load(Ordering::Relaxed),
         }
     }
 
@@ -527,12 +570,19 @@ impl Secrets {
         slot
     }
 
-    async fn lookup(&self, name: &str, stage: Option<&str>) -> Result<Arc<Secret>, SecretError> {
+    async fn lookup(
+        &self,
+        name: &str,
+        stage: Option<&str>,
+        force: bool,
+    ) -> Result<Arc<Secret>, SecretError> {
         let slot = self.slot(name, stage);
         let seen = {
             let state = lock(&slot.state);
-            if let Some(secret) = self.cached(&state, Instant::now()) {
-                return Ok(secret);
+            if !force {
+                if let Some(answer) = self.cached(&state, Instant::now()) {
+                    return answer;
+                }
             }
             state.generation
         };
@@ -549,20 +599,33 @@ impl Secrets {
         self.fetch(&slot, name, stage).await
     }
 
-    /// A value to serve without fetching: a fresh one, or a stale one while the last failure
-    /// is recent.
-    fn cached(&self, state: &SlotState, now: Instant) -> Option<Arc<Secret>> {
-        let (secret, fetched) = state.value.as_ref()?;
-        if now.saturating_duration_since(*fetched) < self.inner.ttl {
-            bump(&self.inner.counters.hits);
-            return Some(secret.clone());
+    /// An answer to give without fetching: a fresh value, a stale one while the last failure
+    /// is recent, or the last failure's error while it is recent (a `NotFound` for the TTL).
+    fn cached(&self, state: &SlotState, now: Instant) -> Option<Result<Arc<Secret>, SecretError>> {
+        let inner = &self.inner;
+        let age = |t: &Instant| now.saturating_duration_since(*t);
+        match (&state.value, &state.failure) {
+            (Some((secret, fetched)), _) if age(fetched) < inner.ttl => {
+                bump(&inner.counters.hits);
+                Some(Ok(secret.clone()))
+            }
+            (Some((secret, _)), Some((failed, _))) if age(failed) < inner.retry_interval => {
+                bump(&inner.counters.stale_served);
+                Some(Ok(secret.clone()))
+            }
+            (None, Some((failed, error))) => {
+                let window = if error.kind() == SecretErrorKind::NotFound {
+                    inner.ttl
+                } else {
+                    inner.retry_interval
+                };
+                (age(failed) < window).then(|| {
+                    bump(&inner.counters.errors_cached);
+                    Err(error.clone())
+                })
+            }
+            _ => None,
         }
-        let (failed, _) = state.failure.as_ref()?;
-        if now.saturating_duration_since(*failed) < self.inner.retry_interval {
-            bump(&self.inner.counters.stale_served);
-            return Some(secret.clone());
-        }
-        None
     }
 
     /// The outcome of the fetch another call finished while this one waited for the gate:
@@ -591,7 +654,21 @@ impl Secrets {
     ) -> Result<Arc<Secret>, SecretError> {
         let inner = &self.inner;
         bump(&inner.counters.fetches);
-        let result = inner.provider.fetch(name, stage).await;
+        let result = match tokio::time::timeout(
+            inner.fetch_timeout,
+            inner.provider.fetch(name, stage),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => {
+                bump(&inner.counters.timeouts);
+                Err(SecretError::new(
+                    SecretErrorKind::Unavailable,
+                    format!("no answer within {:?}", inner.fetch_timeout),
+                ))
+            }
+        };
         let now = Instant::now();
         let stale = {
             let mut state = lock(&slot.state);
@@ -606,6 +683,11 @@ impl Secrets {
                 Err(error) => {
                     bump(&inner.counters.errors);
                     state.failure = Some((now, error.clone()));
+                    // The store says the value is gone: that is the answer now, not a fault
+                    // to serve a stale value through.
+                    if error.kind() == SecretErrorKind::NotFound {
+                        state.value = None;
+                    }
                     match &state.value {
                         Some((secret, fetched)) => {
                             bump(&inner.counters.stale_served);
@@ -669,7 +751,8 @@ mod tests {
     struct Memory {
         values: Arc<Mutex<HashMap<Key, SecretValue>>>,
         failing: Arc<AtomicBool>,
-        delay: Duration,
+        /// Milliseconds each fetch waits, switchable while the store is shared.
+        delay_ms: Arc<AtomicU64>,
         calls: Arc<AtomicU64>,
         asked: Arc<Mutex<Vec<Key>>>,
     }
@@ -682,9 +765,13 @@ mod tests {
         fn put(&self, name: &str, stage: Option<&str>, value: SecretValue) {
             lock(&self.values).insert((name.to_owned(), stage.map(str::to_owned)), value);
         }
-        fn delayed(mut self, delay: Duration) -> Self {
-            self.delay = delay;
+        fn delayed(self, delay: Duration) -> Self {
+            self.delay(delay);
             self
+        }
+        fn delay(&self, delay: Duration) {
+            self.delay_ms
+                .store(delay.as_millis() as u64, Ordering::Relaxed);
         }
         fn fail(&self, on: bool) {
             self.failing.store(on, Ordering::Relaxed);
@@ -702,8 +789,9 @@ mod tests {
             Box::pin(async move {
                 self.calls.fetch_add(1, Ordering::Relaxed);
                 lock(&self.asked).push((name.to_owned(), stage.map(str::to_owned)));
-                if !self.delay.is_zero() {
-                    tokio::time::sleep(self.delay).await;
+                let delay = self.delay_ms.load(Ordering::Relaxed);
+                if delay > 0 {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
                 }
                 if self.failing.load(Ordering::Relaxed) {
                     return Err(SecretError::new(
@@ -735,6 +823,7 @@ mod tests {
             hits,
             stale_served,
             errors,
+            ..SecretsStats::default()
         }
     }
 
@@ -913,7 +1002,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_failure_with_nothing_cached_is_returned_and_not_remembered() {
+    async fn a_failure_with_nothing_cached_is_returned_again_for_the_retry_interval() {
         let store = Memory::default();
         store.fail(true);
         let secrets = Secrets::new(store.clone());
@@ -926,16 +1015,121 @@ mod tests {
             "secret store unavailable: memory store switched off"
         );
 
-        // The next call asks again.
+        // Within the retry interval the error is the answer, without asking the store.
+        let again = secrets.get("db").await.unwrap_err();
+        assert_eq!(again.message(), "memory store switched off");
+        assert_eq!(store.calls(), 1);
+        assert_eq!(secrets.stats().errors_cached, 1);
+
+        // After it, the store is asked again.
+        tokio::time::advance(DEFAULT_RETRY_INTERVAL).await;
         secrets.get("db").await.unwrap_err();
         assert_eq!(store.calls(), 2);
-        assert_eq!(secrets.stats(), stats(2, 0, 0, 2));
+        assert_eq!(
+            secrets.stats(),
+            SecretsStats {
+                errors_cached: 1,
+                ..stats(2, 0, 0, 2)
+            }
+        );
+    }
 
-        // A missing secret is NotFound, from the provider.
-        store.fail(false);
-        let err = secrets.get("db").await.unwrap_err();
+    #[tokio::test(start_paused = true)]
+    async fn not_found_is_cached_for_the_ttl_like_a_value() {
+        let store = Memory::default().with("key", Some("AWSCURRENT"), text("v1"));
+        let secrets = Secrets::new(store.clone()).ttl(Duration::from_secs(60));
+
+        for _ in 0..100 {
+            let err = secrets.get_stage("key", "AWSPREVIOUS").await.unwrap_err();
+            assert_eq!(err.kind(), SecretErrorKind::NotFound);
+        }
+        assert_eq!(store.calls(), 1, "one fetch for a hundred calls");
+        assert_eq!(secrets.stats().errors_cached, 99);
+
+        // Once the TTL has passed the store is asked again, and a stage that now exists is
+        // served.
+        store.put("key", Some("AWSPREVIOUS"), text("v0"));
+        tokio::time::advance(Duration::from_secs(59)).await;
+        secrets.get_stage("key", "AWSPREVIOUS").await.unwrap_err();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let found = secrets.get_stage("key", "AWSPREVIOUS").await.unwrap();
+        assert_eq!((found.text(), store.calls()), (Some("v0"), 2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_value_that_disappears_is_not_found_not_stale() {
+        let store = Memory::default().with("key", None, text("v1"));
+        let secrets = Secrets::new(store.clone()).ttl(Duration::from_secs(60));
+        secrets.get("key").await.unwrap();
+        lock(&store.values).clear();
+        tokio::time::advance(Duration::from_secs(60)).await;
+        let err = secrets.get("key").await.unwrap_err();
         assert_eq!(err.kind(), SecretErrorKind::NotFound);
-        assert_eq!(store.calls(), 3);
+        assert_eq!(secrets.stats().stale_served, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_fetch_is_abandoned_after_the_fetch_timeout_and_the_stale_value_served() {
+        let mem = MemoryExporter::new();
+        let logger = Observability::new().exporter(mem.clone()).logger();
+        let store = Memory::default().with("db", None, text("v1"));
+        let secrets = Secrets::new(store.clone())
+            .ttl(Duration::from_secs(60))
+            .fetch_timeout(Duration::from_secs(2))
+            .logger(logger);
+        secrets.get("db").await.unwrap();
+
+        // The store hangs far beyond any Lambda deadline: the caller and the one waiting for
+        // the same fetch both get the stale value once the fetch timeout passes.
+        store.delay(Duration::from_secs(3600));
+        tokio::time::advance(Duration::from_secs(60)).await;
+        let started = Instant::now();
+        let (a, b) = tokio::join!(secrets.get("db"), secrets.get("db"));
+        assert_eq!(
+            (a.unwrap().text(), b.unwrap().text()),
+            (Some("v1"), Some("v1"))
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(2));
+        assert_eq!(
+            secrets.stats(),
+            SecretsStats {
+                timeouts: 1,
+                ..stats(2, 0, 2, 1)
+            }
+        );
+        let logs = mem.logs();
+        assert_eq!(logs.len(), 1);
+        assert_eq!(logs[0]["level"], "WARN");
+        assert_eq!(logs[0]["error"], "no answer within 2s");
+        assert_eq!(logs[0]["error_kind"], "unavailable");
+
+        // With nothing cached, the timeout is the caller's error.
+        let empty = Secrets::new(store.clone()).fetch_timeout(Duration::from_millis(500));
+        let err = empty.get("other").await.unwrap_err();
+        assert_eq!(
+            (err.kind(), err.message()),
+            (SecretErrorKind::Unavailable, "no answer within 500ms")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refresh_asks_the_store_whatever_the_cache_holds() {
+        let store = Memory::default().with("key", Some("AWSCURRENT"), text("v1"));
+        let secrets = Secrets::new(store.clone());
+        secrets.get_stage("key", "AWSCURRENT").await.unwrap();
+        store.put("key", Some("AWSCURRENT"), text("v2"));
+        assert_eq!(
+            secrets.get_stage("key", "AWSCURRENT").await.unwrap().text(),
+            Some("v1"),
+            "cached"
+        );
+        let fresh = secrets.refresh("key", Some("AWSCURRENT")).await.unwrap();
+        assert_eq!((fresh.text(), store.calls()), (Some("v2"), 2));
+        // And the cache now holds the fresh value.
+        assert_eq!(
+            secrets.get_stage("key", "AWSCURRENT").await.unwrap().text(),
+            Some("v2")
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -97,6 +97,27 @@ impl<'t> Token<'t> {
         }
     }
 
+    /// Whether the header's `typ` is one of `accepted` (each lowercase, without
+    /// `application/`). The header is decoded again here: `typ` is read only by verifiers that
+    /// require one, so the others never pay for it.
+    pub(crate) fn typ_is_one_of(&self, accepted: &[Box<str>]) -> Result<bool, JwtError> {
+        #[derive(Deserialize)]
+        struct Typ<'a> {
+            #[serde(borrow)]
+            typ: Option<Str<'a>>,
+        }
+        let segment = self
+            .signing_input
+            .split_once('.')
+            .map_or(self.signing_input, |(h, _)| h);
+        let bytes = decode_segment(segment, "header")?;
+        let header: Typ<'_> = serde_json::from_slice(&bytes)
+            .map_err(|_| JwtError::Malformed("header is not a JSON object"))?;
+        Ok(header
+            .typ
+            .is_some_and(|t| accepted.iter().any(|a| **a == media_type(&t))))
+    }
+
     /// The payload, base64url-decoded (JSON text for a JWT).
     pub fn payload_bytes(&self) -> Result<Vec<u8>, JwtError> {
         decode_segment(self.payload, "payload")
@@ -163,6 +184,16 @@ pub(crate) fn verify_signature(key: &JwtKey, token: &Token<'_>) -> bool {
         token.header.alg,
     )
     .unwrap_or(false)
+}
+
+/// A `typ` value as compared: lowercase, without the `application/` prefix that RFC 7515
+/// §4.1.9 lets senders omit.
+pub(crate) fn media_type(typ: &str) -> String {
+    let lower = typ.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) => rest.to_owned(),
+        None => lower,
+    }
 }
 
 /// Strict base64url without padding: any other character, padding or trailing bits fail.
