@@ -78,6 +78,11 @@ if len(sys.argv) == 5 and sys.argv[1] in ("example", "example-jwks"):
             "acme-no-role": example("acme", []),
             "acme-expired": example("acme", ["user"], exp=NOW - 3600),
             "acme-other-audience": example("acme", ["user"], aud="another-api"),
+            # A null required claim is a missing one; a date claim must be a number.
+            "acme-exp-null": example("acme", ["user"], exp=None),
+            "acme-sub-null": example("acme", ["user"], sub=None),
+            "acme-tenant-null": example("acme", ["user"], tenant_id=None),
+            "acme-nbf-string": example("acme", ["user"], nbf="0"),
         }
     )
     json.dump(out, sys.stdout)

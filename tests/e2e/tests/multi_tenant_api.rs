@@ -121,7 +121,15 @@ fn exercise_http(c: &mut Client) {
     assert_refused(&res, 400, "bad_request", &[]);
 
     // Missing or invalid tokens: 401.
-    for token in [None, Some("acme-expired"), Some("acme-other-audience")] {
+    for token in [
+        None,
+        Some("acme-expired"),
+        Some("acme-other-audience"),
+        Some("acme-exp-null"),
+        Some("acme-sub-null"),
+        Some("acme-tenant-null"),
+        Some("acme-nbf-string"),
+    ] {
         let res = c.call(token, "GET", "/tenants/acme/orders", "");
         assert_refused(&res, 401, "unauthorized", &["expired", "aud"]);
         // No token at all: no error code (RFC 6750, section 3.1).

@@ -4,7 +4,9 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 pub(crate) struct RefreshGate {
     /// When the last fetch began; held while fetching, so concurrent refreshes wait for it.
