@@ -7,13 +7,17 @@
 //! `$LIFT_VENV/bin`, then `PATH`, then `~/.cache/lift/venv/bin`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
 
 use common::{sdk_config, sdk_config_with, Moto};
 use lift::observability::{MemoryExporter, Observability};
-use lift::security::secrets::{SecretErrorKind, SecretValue};
+use lift::security::secrets::{
+    SecretErrorKind, SecretFuture, SecretProvider, SecretValue, Secrets,
+};
 use lift_aws::aws_config::retry::RetryConfig;
 use lift_aws::aws_config::SdkConfig;
 use lift_aws::aws_sdk_secretsmanager as sm;
@@ -92,7 +96,8 @@ async fn jwt_hmac_keys_come_from_the_current_and_previous_versions_of_a_secret()
                 .audience("orders-api")
                 .key_source(
                     HmacSecret::new(secrets, "prod/jwt-key", [Algorithm::HS256])
-                        .ttl(Duration::ZERO),
+                        .ttl(Duration::ZERO)
+                        .min_refresh_interval(Duration::ZERO),
                 ),
         )
         .build()
@@ -121,6 +126,141 @@ async fn jwt_hmac_keys_come_from_the_current_and_previous_versions_of_a_secret()
     assert_eq!(verify(2).await, Ok(Some(keys[2].to_owned())));
     assert_eq!(verify(1).await, Ok(Some(keys[1].to_owned())));
     assert_eq!(verify(0).await, Err(JwtError::InvalidSignature));
+}
+
+/// Secrets Manager, counting the calls made to it: a provider written against the public API.
+struct Counting {
+    inner: SecretsManager,
+    calls: Arc<AtomicU64>,
+}
+
+impl SecretProvider for Counting {
+    fn store(&self) -> &'static str {
+        self.inner.store()
+    }
+    fn fetch<'a>(&'a self, name: &'a str, stage: Option<&'a str>) -> SecretFuture<'a> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.fetch(name, stage)
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_secret_is_accepted_at_once_and_forgeries_cost_at_most_one_fetch_per_interval() {
+    use lift::security::{Algorithm, HmacSecret, Issuer, Jwt, JwtError};
+
+    let moto = Moto::start();
+    let config = sdk_config(&moto).await;
+    let (old, new) = (
+        "first-signing-key-0123456789abcdef",
+        "second-signing-key-0123456789abcdef",
+    );
+    create_secret(&config, "prod/jwt-key", old).await;
+    let calls = Arc::new(AtomicU64::new(0));
+    let counting = Counting {
+        inner: SecretsManager::new(&config),
+        calls: calls.clone(),
+    };
+    // The default caches (five minutes each); refreshes at least two seconds apart.
+    let interval = Duration::from_secs(2);
+    let jwt = Jwt::builder()
+        .issuer(
+            Issuer::new("https://auth.test")
+                .audience("orders-api")
+                .key_source(
+                    HmacSecret::new(Secrets::new(counting), "prod/jwt-key", [Algorithm::HS256])
+                        .min_refresh_interval(interval),
+                ),
+        )
+        .build()
+        .unwrap();
+    let logger = Observability::new().logger();
+    let calls = || calls.load(Ordering::Relaxed);
+
+    assert!(jwt.verify(&hs256(old, "u-1"), &logger).await.is_ok());
+    assert_eq!(calls(), 2, "AWSCURRENT, and AWSPREVIOUS (not found yet)");
+
+    // The secret rotates in Secrets Manager, some time after the keys were loaded.
+    tokio::time::sleep(interval).await;
+    sm::Client::new(&config)
+        .put_secret_value()
+        .secret_id("prod/jwt-key")
+        .secret_string(new)
+        .send()
+        .await
+        .expect("PutSecretValue");
+
+    // A token signed with the new secret is accepted at once, not when the caches expire.
+    let principal = jwt.verify(&hs256(new, "u-2"), &logger).await.unwrap();
+    assert_eq!(principal.user_id(), Some("u-2"));
+    assert_eq!(calls(), 4, "one refresh: both stages, past the cache");
+    // And one signed just before the rotation still verifies, with no call.
+    assert!(jwt.verify(&hs256(old, "u-1"), &logger).await.is_ok());
+    assert_eq!(calls(), 4);
+
+    // A hundred forgeries of the right algorithm: each asks for a refresh, at most one runs
+    // per interval, and it reads only AWSCURRENT (unchanged, so AWSPREVIOUS is cached).
+    for i in 0..100 {
+        let forged = hs256("a-guessed-signing-key-0123456789abc", &format!("f-{i}"));
+        assert_eq!(
+            jwt.verify(&forged, &logger).await.err(),
+            Some(JwtError::InvalidSignature)
+        );
+    }
+    assert!(calls() <= 5, "{} calls", calls());
+    // A hundred of another algorithm: none reaches the store.
+    let before = calls();
+    for i in 0..100 {
+        let forged = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS384),
+            &serde_json::json!({"iss": "https://auth.test", "aud": "orders-api", "jti": i}),
+            &jsonwebtoken::EncodingKey::from_secret(b"anything").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            jwt.verify(&forged, &logger).await.err(),
+            Some(JwtError::AlgorithmNotAllowed)
+        );
+    }
+    assert_eq!(calls(), before);
+}
+
+#[tokio::test]
+async fn a_hung_secrets_manager_is_cut_off_and_the_stale_value_served() {
+    let moto = Moto::start();
+    let proxy = Moto::proxy(&moto);
+    let config = sdk_config_with(&proxy, RetryConfig::disabled()).await;
+    create_secret(&config, "app/db-password", "still-good").await;
+    let mem = MemoryExporter::new();
+    let secrets = secrets_manager(&config)
+        .ttl(Duration::ZERO)
+        .logger(Observability::new().exporter(mem.clone()).logger());
+    assert_eq!(secrets.text("app/db-password").await.unwrap(), "still-good");
+
+    // The endpoint now answers after 30 s, far past the 2 s fetch timeout: had the fetch
+    // waited, it would have returned a fresh value and logged nothing.
+    proxy.set_mode(r#"{"mode": "delay", "ms": 30000}"#);
+    let (a, b) = tokio::join!(
+        secrets.text("app/db-password"),
+        secrets.text("app/db-password")
+    );
+    assert_eq!(
+        (a.unwrap(), b.unwrap()),
+        ("still-good".into(), "still-good".into())
+    );
+    let stats = secrets.stats();
+    assert_eq!((stats.fetches, stats.errors, stats.stale_served), (2, 1, 2));
+    let logs = mem.logs();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0]["level"], "WARN");
+    assert_eq!(logs[0]["error_kind"], "unavailable");
+
+    // The provider's own client has an operation timeout too: alone, without the cache, a
+    // call ends as unavailable instead of waiting for the answer.
+    let err = SecretsManager::new(&config)
+        .fetch("app/db-password", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), SecretErrorKind::Unavailable, "{err}");
 }
 
 #[tokio::test]

@@ -27,9 +27,13 @@ pub struct SecretsManager {
 }
 
 impl SecretsManager {
-    /// A provider with a client made from `config` (region, credentials, endpoint, retries).
+    /// A provider with a client made from `config` (region, credentials, endpoint, retries),
+    /// and an operation timeout (see the [module docs](super)) unless `config` sets one.
     pub fn new(config: &SdkConfig) -> Self {
-        Self::from_client(Client::new(config))
+        let config = aws_sdk_secretsmanager::config::Builder::from(config)
+            .timeout_config(super::timeouts(config))
+            .build();
+        Self::from_client(Client::from_conf(config))
     }
 
     /// A provider over an existing client.
