@@ -146,7 +146,7 @@ impl Issuer {
     /// Accept tokens for `audience` (call again to accept several). When any is set, a token
     /// must carry one of them in `aud` (a string or an array). Cognito ID tokens carry the app
     /// client id; its access tokens carry none (they have `client_id`): for those, set none and
-    /// require `client_id` with [`JwtBuilder::require`].
+    /// require the app's client ids with [`JwtBuilder::require_value`].
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
         self
