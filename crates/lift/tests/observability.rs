@@ -487,6 +487,54 @@ async fn an_empty_tenant_is_invalid_and_the_guard_folds_extra_tenants() {
 }
 
 #[tokio::test]
+async fn tenants_named_like_the_guard_buckets_are_not_merged_with_them() {
+    let mem = MemoryExporter::new();
+    let o = obs(&mem).max_tenants(2).tenant_namespaces(true);
+    let app = App::new()
+        .observability(o.clone())
+        .get("/", |ctx: Context| async move {
+            ctx.set_tenant(ctx.query("t").unwrap_or_default().to_owned());
+            ctx.metrics().counter("Hits").increment();
+            "ok"
+        })
+        .build()
+        .unwrap();
+    for t in ["other", "invalid", "other", "acme", ""] {
+        invoke(&app, TestRequest::get(&format!("/?t={t}")).v2())
+            .await
+            .unwrap();
+    }
+    let docs: Vec<Value> = mem
+        .metrics()
+        .into_iter()
+        .filter(|d| d.get("Hits").is_some())
+        .collect();
+    let seen: Vec<(Value, Value)> = docs
+        .iter()
+        .map(|d| {
+            (
+                d["tenant"].clone(),
+                d["_aws"]["CloudWatchMetrics"][0]["Namespace"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (json!("#other"), json!("Lift/Test/#other")),
+            (json!("#invalid"), json!("Lift/Test/#invalid")),
+            (json!("#other"), json!("Lift/Test/#other")),
+            (json!("other"), json!("Lift/Test/other")),
+            (json!("invalid"), json!("Lift/Test/invalid")),
+        ]
+    );
+    assert_eq!(
+        (o.stats().folded_tenants, o.stats().invalid_tenants),
+        (1, 1)
+    );
+}
+
+#[tokio::test]
 async fn per_tenant_namespaces() {
     let mem = MemoryExporter::new();
     let app = App::new()

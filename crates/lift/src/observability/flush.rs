@@ -145,13 +145,15 @@ fn bucket_records(
     if let Some(t) = tenant {
         let ns = settings.tenant_namespace.then_some(&*namespace);
         let (value, how) = settings.tenant_guard.resolve(t, ns);
-        let value: Arc<str> = match how {
-            Resolved::Kept => t.clone(),
-            Resolved::Folded => {
+        let value: Arc<str> = match (how, value) {
+            // The tenant as it is: the Context's own string, no copy.
+            (Resolved::Kept, Cow::Borrowed(_)) => t.clone(),
+            (Resolved::Kept, Cow::Owned(escaped)) => Arc::from(escaped),
+            (Resolved::Folded, value) => {
                 overflow = true;
                 Arc::from(value)
             }
-            Resolved::Invalid => {
+            (Resolved::Invalid, value) => {
                 settings
                     .counters
                     .invalid_tenants

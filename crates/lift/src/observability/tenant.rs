@@ -15,6 +15,11 @@
 //! distinct valid values per process; the rest fold into [`OTHER_TENANT`] and are counted, so
 //! one noisy multi-tenant function cannot create unbounded CloudWatch metrics. Invalid values
 //! never take a place under the cap.
+//!
+//! Those two buckets must hold only what the guard put there, or a tenant could read (or
+//! pollute) another's figures: a tenant named `other` or `invalid` is written with a `#` in
+//! front (`#other`), and so is one that is already `#`s followed by either (`#other` becomes
+//! `##other`), which keeps every tenant's value distinct. Other values are written as they are.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -46,10 +51,24 @@ pub fn valid_namespace(ns: &str) -> bool {
         && !ns.starts_with("AWS/")
 }
 
+/// The character put in front of a tenant value that would otherwise read as a bucket.
+const ESCAPE: char = '#';
+
+/// `tenant` as a dimension value: a `#` in front when it is `#`s then `other` or `invalid`, so
+/// no tenant's value is [`OTHER_TENANT`] or [`INVALID_TENANT`] and no two tenants share one.
+fn escaped(tenant: &str) -> Cow<'_, str> {
+    let bare = tenant.trim_start_matches(ESCAPE);
+    if bare == OTHER_TENANT || bare == INVALID_TENANT {
+        Cow::Owned(format!("{ESCAPE}{tenant}"))
+    } else {
+        Cow::Borrowed(tenant)
+    }
+}
+
 /// How a tenant value became a dimension value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Resolved {
-    /// Used as it is.
+    /// Used as it is, or with the `#` that sets it apart from a bucket.
     Kept,
     /// Past the cap: `other`.
     Folded,
@@ -81,24 +100,25 @@ impl TenantGuard {
     }
 
     /// The dimension value for `tenant`. With `namespace` set (per-tenant namespaces), the
-    /// value must also make `<namespace>/<tenant>` a valid namespace.
+    /// value must also make `<namespace>/<value>` a valid namespace.
     pub(crate) fn resolve<'t>(
         &self,
         tenant: &'t str,
         namespace: Option<&str>,
     ) -> (Cow<'t, str>, Resolved) {
-        let valid = valid_dimension_value(tenant)
-            && namespace.is_none_or(|ns| valid_namespace(&format!("{ns}/{tenant}")));
+        let value = escaped(tenant);
+        let valid = valid_dimension_value(&value)
+            && namespace.is_none_or(|ns| valid_namespace(&format!("{ns}/{value}")));
         if !valid {
             return (Cow::Borrowed(INVALID_TENANT), Resolved::Invalid);
         }
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if seen.contains(tenant) {
-            return (Cow::Borrowed(tenant), Resolved::Kept);
+            return (value, Resolved::Kept);
         }
         if seen.len() < self.max {
             seen.insert(tenant.to_owned());
-            return (Cow::Borrowed(tenant), Resolved::Kept);
+            return (value, Resolved::Kept);
         }
         self.folded.fetch_add(1, Ordering::Relaxed);
         (Cow::Borrowed(OTHER_TENANT), Resolved::Folded)
@@ -147,6 +167,43 @@ mod tests {
         );
         assert_eq!(g.resolve(&"y".repeat(250), Some("Shop")).1, Resolved::Kept);
         assert_eq!(g.folded(), 0);
+    }
+
+    #[test]
+    fn tenants_named_like_a_bucket_keep_their_own_value() {
+        let g = TenantGuard::new(10);
+        for (tenant, value) in [
+            ("other", "#other"),
+            ("invalid", "#invalid"),
+            ("#other", "##other"),
+            ("##invalid", "###invalid"),
+            ("#acme", "#acme"),
+            ("others", "others"),
+            ("Other", "Other"),
+        ] {
+            assert_eq!(
+                g.resolve(tenant, None),
+                (Cow::Borrowed(value), Resolved::Kept)
+            );
+        }
+        assert_eq!(
+            g.resolve("other", Some("Shop")),
+            (Cow::Borrowed("#other"), Resolved::Kept)
+        );
+        // The bucket values themselves come only from the guard.
+        let g = TenantGuard::new(1);
+        assert_eq!(g.resolve("other", None).0, "#other");
+        assert_eq!(
+            g.resolve("invalid", None),
+            (Cow::Borrowed("other"), Resolved::Folded)
+        );
+        assert_eq!(
+            g.resolve("", None),
+            (Cow::Borrowed("invalid"), Resolved::Invalid)
+        );
+        // The `#` counts toward the length limit.
+        let long = format!("{}other", "#".repeat(1019));
+        assert_eq!(g.resolve(&long, None).1, Resolved::Invalid);
     }
 
     #[test]
