@@ -27,7 +27,8 @@ pub(crate) const THROTTLING: &[&str] = &[
 #[cfg(any(
     feature = "secrets-manager",
     feature = "ssm",
-    feature = "cloudwatch-logs"
+    feature = "cloudwatch-logs",
+    feature = "cloudwatch-metrics"
 ))]
 pub(crate) const DENIED: &[&str] = &[
     "AccessDeniedException",

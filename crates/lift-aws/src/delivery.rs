@@ -1,7 +1,15 @@
 //! What every exporter that calls an AWS API shares: bounded retries with exponential backoff
-//! and full jitter, a circuit that opens after repeated failures (the exporter then falls back
-//! to stdout) and closes when the service answers again, and a warning written at most once per
-//! interval.
+//! and full jitter, a circuit that opens after repeated failures or repeated slow flushes (the
+//! exporter then falls back to stdout) and closes when the service answers again in time, and a
+//! warning written at most once per interval.
+//!
+//! A slow answer counts against the circuit because the flush runs in the after-response
+//! window: Lambda asks for the next event only once it ends, so a CloudWatch that answers every
+//! call, but late, adds its latency to every invocation of the sandbox. A flush that made calls
+//! and used [`DEFAULT_SLOW_FLUSH_PERCENT`] (25 %) or more of the time it was given is slow;
+//! after as many slow flushes in a row as the circuit's failure threshold the circuit opens, the
+//! telemetry goes to stdout (counted as fallen back), and after the cooldown one flush probes
+//! again: fast, it closes the circuit; slow, it opens it for another cooldown.
 //!
 //! Nothing here sleeps between invocations or relies on a timer: Lambda freezes the sandbox, so
 //! every decision is taken when a flush runs, from the time it reads then.
@@ -105,21 +113,42 @@ pub(crate) async fn before<F: std::future::Future>(
         .ok()
 }
 
-/// Opens after `threshold` failed flushes in a row. While open, [`allows`](Self::allows) says
-/// no until `cooldown` has passed; then one flush is let through (half-open): its success
-/// closes the circuit, its failure opens it for another `cooldown`.
+/// Opens after `threshold` failed flushes in a row, or `threshold` slow flushes in a row (see
+/// [`flush_took`](Self::flush_took)). While open, [`allows`](Self::allows) says no until
+/// `cooldown` has passed; then one flush is let through (half-open): its success closes the
+/// circuit, its failure (or its slowness) opens it for another `cooldown`.
 #[derive(Debug)]
 pub struct Circuit {
     threshold: u32,
     cooldown: Duration,
+    slow_percent: u32,
     failures: AtomicU32,
+    /// Slow flushes in a row. A success does not reset it (a slow call succeeds), only a flush
+    /// that ended in time does.
+    slow_streak: AtomicU32,
+    slow_flushes: AtomicU64,
     open_until: Mutex<Option<Instant>>,
 }
 
-/// Default: open after 3 failed flushes in a row.
+/// Default: open after 3 failed (or slow) flushes in a row.
 pub const DEFAULT_CIRCUIT_THRESHOLD: u32 = 3;
 /// Default: try again 30 s after opening.
 pub const DEFAULT_CIRCUIT_COOLDOWN: Duration = Duration::from_secs(30);
+/// Default: a flush that used 25 % or more of its time is slow. With the default 1 s flush
+/// timeout that is 250 ms: time added to every invocation's after-response window, which one
+/// call to a healthy regional endpoint stays well below.
+pub const DEFAULT_SLOW_FLUSH_PERCENT: u32 = 25;
+
+/// How long a flush that made calls took, for [`Circuit::flush_took`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// It ended before its slow share of the time it was given.
+    Fast,
+    /// It was slow; the circuit was already open or the streak is short of the threshold.
+    Slow,
+    /// It was slow, and it opened the circuit.
+    Opened,
+}
 
 impl Default for Circuit {
     fn default() -> Self {
@@ -133,9 +162,34 @@ impl Circuit {
         Circuit {
             threshold: threshold.max(1),
             cooldown,
+            slow_percent: DEFAULT_SLOW_FLUSH_PERCENT,
             failures: AtomicU32::new(0),
+            slow_streak: AtomicU32::new(0),
+            slow_flushes: AtomicU64::new(0),
             open_until: Mutex::new(None),
         }
+    }
+
+    /// The same circuit, with a flush counted as slow once it uses `percent` % of its time
+    /// (default [`DEFAULT_SLOW_FLUSH_PERCENT`]); `0` turns the latency rule off.
+    pub fn slow_flush_percent(mut self, percent: u32) -> Self {
+        self.slow_percent = percent;
+        self
+    }
+
+    /// Failed (or slow) flushes in a row that open the circuit.
+    pub fn threshold(&self) -> u32 {
+        self.threshold
+    }
+
+    /// The share of its time from which a flush is slow, in percent (`0`: never).
+    pub fn slow_percent(&self) -> u32 {
+        self.slow_percent
+    }
+
+    /// Flushes counted as slow so far.
+    pub fn slow_flushes(&self) -> u64 {
+        self.slow_flushes.load(Ordering::Relaxed)
     }
 
     fn open_until(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
@@ -161,9 +215,38 @@ impl Circuit {
     /// A flush failed at `now`. Returns whether this failure opened the circuit.
     pub fn failure(&self, now: Instant) -> bool {
         let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        self.open_if(now, failures)
+    }
+
+    /// A flush that made calls, given `budget` (from its start to its deadline), took `took`;
+    /// called once its calls have been settled, at `now`. Slow ones count toward opening the
+    /// circuit, whether their calls succeeded or not.
+    pub fn flush_took(&self, now: Instant, took: Duration, budget: Duration) -> Pace {
+        // `took / budget >= percent / 100`, in integers.
+        let slow = self.slow_percent > 0
+            && took.as_nanos().saturating_mul(100)
+                >= budget
+                    .as_nanos()
+                    .saturating_mul(u128::from(self.slow_percent));
+        if !slow {
+            self.slow_streak.store(0, Ordering::Relaxed);
+            return Pace::Fast;
+        }
+        self.slow_flushes.fetch_add(1, Ordering::Relaxed);
+        let streak = self.slow_streak.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.open_if(now, streak) {
+            Pace::Opened
+        } else {
+            Pace::Slow
+        }
+    }
+
+    /// Open (or keep open, from `now`) the circuit when it is open already or `streak` reached
+    /// the threshold. Returns whether this opened it.
+    fn open_if(&self, now: Instant, streak: u32) -> bool {
         let mut open = self.open_until();
         let was_open = open.is_some();
-        if was_open || failures >= self.threshold {
+        if was_open || streak >= self.threshold {
             *open = Some(now + self.cooldown);
         }
         !was_open && open.is_some()
@@ -248,6 +331,65 @@ mod tests {
         assert!(c.success());
         assert!(!c.is_open());
         assert!(!c.success());
+    }
+
+    #[test]
+    fn slow_flushes_in_a_row_open_the_circuit_and_a_fast_one_resets_the_streak() {
+        let c = Circuit::new(3, Duration::from_secs(30));
+        let t0 = Instant::now();
+        let budget = Duration::from_millis(1000);
+        let ms = Duration::from_millis;
+        assert_eq!(c.slow_percent(), 25);
+        assert_eq!(c.flush_took(t0, ms(250), budget), Pace::Slow);
+        assert_eq!(c.flush_took(t0, ms(900), budget), Pace::Slow);
+        // A fast flush breaks the streak: two more slow ones do not open the circuit.
+        assert_eq!(c.flush_took(t0, ms(249), budget), Pace::Fast);
+        assert_eq!(c.flush_took(t0, ms(450), budget), Pace::Slow);
+        // Successful calls do not break it either: a slow call is a successful one.
+        assert!(!c.success());
+        assert_eq!(c.flush_took(t0, ms(450), budget), Pace::Slow);
+        assert!(c.allows(t0));
+        assert_eq!(c.flush_took(t0, ms(450), budget), Pace::Opened);
+        assert!(c.is_open());
+        assert!(!c.allows(t0 + Duration::from_secs(29)));
+        assert_eq!(c.slow_flushes(), 5);
+
+        // Half-open: the probe's call succeeds (closing the circuit) but is slow, which opens
+        // it again from then.
+        let t1 = t0 + Duration::from_secs(30);
+        assert!(c.allows(t1));
+        assert!(c.success());
+        assert_eq!(c.flush_took(t1, ms(450), budget), Pace::Opened);
+        assert!(!c.allows(t1 + Duration::from_secs(29)));
+        // A fast probe closes it for good.
+        let t2 = t1 + Duration::from_secs(30);
+        assert!(c.allows(t2));
+        assert!(c.success());
+        assert_eq!(c.flush_took(t2, ms(20), budget), Pace::Fast);
+        assert!(!c.is_open());
+        assert_eq!(c.slow_flushes(), 6);
+    }
+
+    #[test]
+    fn slowness_and_failures_count_apart_and_zero_percent_turns_slowness_off() {
+        let c = Circuit::new(2, Duration::from_secs(30));
+        let t0 = Instant::now();
+        let budget = Duration::from_millis(400);
+        // One failure and one slow flush: neither streak reaches 2.
+        assert!(!c.failure(t0));
+        assert_eq!(c.flush_took(t0, budget, budget), Pace::Slow);
+        assert!(!c.is_open());
+
+        let off = Circuit::new(1, Duration::from_secs(30)).slow_flush_percent(0);
+        assert_eq!(off.flush_took(t0, budget * 2, budget), Pace::Fast);
+        assert!(!off.is_open());
+        assert_eq!(off.slow_flushes(), 0);
+        // A flush given no time at all is slow as soon as the rule is on.
+        let on = Circuit::new(1, Duration::from_secs(30)).slow_flush_percent(50);
+        assert_eq!(
+            on.flush_took(t0, Duration::ZERO, Duration::ZERO),
+            Pace::Opened
+        );
     }
 
     #[test]

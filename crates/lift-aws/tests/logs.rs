@@ -175,11 +175,11 @@ async fn each_tenant_stream_holds_only_its_tenants_lines() {
     let client = cwl::Client::new(&config);
     assert_eq!(
         streams(&client, "/lift/tenants").await,
-        ["app", "app/acme", "app/globex_eu"]
+        ["app", "app/acme", "app/globex%3Aeu"]
     );
     for (stream, prefix) in [
         ("app/acme", "acme "),
-        ("app/globex_eu", "globex:eu "),
+        ("app/globex%3Aeu", "globex:eu "),
         ("app", "none "),
     ] {
         let got = messages(&client, "/lift/tenants", stream).await;
@@ -228,12 +228,12 @@ async fn each_tenant_group_holds_only_its_tenants_lines_with_the_retention() {
         [
             ("/lift/by-tenant".to_owned(), Some(7)),
             ("/lift/by-tenant/acme".to_owned(), Some(7)),
-            ("/lift/by-tenant/globex_eu".to_owned(), Some(7)),
+            ("/lift/by-tenant/globex#20eu".to_owned(), Some(7)),
         ]
     );
     for (group, prefix) in [
         ("/lift/by-tenant/acme", "acme "),
-        ("/lift/by-tenant/globex_eu", "globex eu "),
+        ("/lift/by-tenant/globex#20eu", "globex eu "),
         ("/lift/by-tenant", "none "),
     ] {
         assert_eq!(streams(&client, group).await, ["app"], "{group}");
@@ -244,6 +244,206 @@ async fn each_tenant_group_holds_only_its_tenants_lines_with_the_retention() {
             "{group}: {got:?}"
         );
     }
+}
+
+/// One line per tenant in `tenants` (each line starting with its tenant, `none` for none).
+fn one_line_each(
+    t0: u64,
+    tenants: &[Option<&'static str>],
+) -> Vec<(String, SystemTime, Option<&'static str>)> {
+    tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| record(&format!("{} {i}", t.unwrap_or("none")), t0 + i as u64, *t))
+        .collect()
+}
+
+/// Every stream of `group` with the messages it holds.
+async fn contents(client: &cwl::Client, group: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for stream in streams(client, group).await {
+        let got = messages(client, group, &stream).await;
+        out.push((stream, got));
+    }
+    out
+}
+
+#[tokio::test]
+async fn tenants_whose_names_escape_alike_or_share_a_long_prefix_get_streams_of_their_own() {
+    let moto = Moto::start();
+    let config = sdk_config(&moto).await;
+    let exporter = CloudWatchLogsExporter::builder("/lift/distinct")
+        .stream_pattern("app")
+        .tenant_streams()
+        .build(&config);
+    let long_a: &'static str = format!("{}-a", "t".repeat(200)).leak();
+    let long_b: &'static str = format!("{}-b", "t".repeat(200)).leak();
+    let tenants = [
+        Some("a:b"),
+        Some("a*b"),
+        Some("a_b"),
+        Some("other"),
+        Some("invalid"),
+        Some(""),
+        Some(long_a),
+        Some(long_b),
+        None,
+    ];
+    let t0 = now_ms() - 1_000;
+    log_all(&exporter, &one_line_each(t0, &tenants));
+    exporter.flush(in_seconds(10)).await;
+    let detail = exporter.stats_detail();
+    assert_eq!(
+        (detail.exporter.accepted, detail.exporter.written),
+        (9, 9),
+        "{detail:?}"
+    );
+    assert_eq!(
+        (
+            detail.tenant_destinations,
+            detail.folded_tenant_lines,
+            detail.invalid_tenant_lines
+        ),
+        (7, 0, 1)
+    );
+
+    let client = cwl::Client::new(&config);
+    let got = contents(&client, "/lift/distinct").await;
+    let cut = format!("app/{}%-", "t".repeat(102));
+    let (long, short): (Vec<_>, Vec<_>) = got.into_iter().partition(|(s, _)| s.starts_with(&cut));
+    let line = |m: &str| vec![m.to_owned()];
+    assert_eq!(
+        short,
+        [
+            ("app".to_owned(), line("none 8")),
+            ("app/%69nvalid".to_owned(), line("invalid 4")),
+            ("app/%6Fther".to_owned(), line("other 3")),
+            ("app/a%2Ab".to_owned(), line("a*b 1")),
+            ("app/a%3Ab".to_owned(), line("a:b 0")),
+            ("app/a_b".to_owned(), line("a_b 2")),
+            // The empty tenant, which no name can hold.
+            ("app/invalid".to_owned(), line(" 5")),
+        ]
+    );
+    // The two long tenants share their first 200 characters, not a stream: each name is cut
+    // to 128 bytes and ends with a hash of the whole tenant.
+    assert_eq!(long.len(), 2, "{long:?}");
+    let mut held: Vec<&str> = long.iter().map(|(_, m)| m[0].as_str()).collect();
+    held.sort();
+    assert_eq!(held, [format!("{long_a} 6"), format!("{long_b} 7")]);
+    for (stream, _) in &long {
+        assert_eq!(stream.len(), "app/".len() + 128, "{stream}");
+    }
+}
+
+#[tokio::test]
+async fn tenant_streams_past_the_cap_go_to_the_other_stream_and_are_counted() {
+    let moto = Moto::start();
+    let config = sdk_config(&moto).await;
+    let exporter = CloudWatchLogsExporter::builder("/lift/capped")
+        .stream_pattern("app")
+        .tenant_streams()
+        .max_tenant_destinations(2)
+        .build(&config);
+    let t0 = now_ms() - 1_000;
+    // `other` and `acme` take the two places; `globex` and `initech` come past the cap.
+    let tenants = [
+        Some("other"),
+        Some("acme"),
+        Some("globex"),
+        Some("acme"),
+        Some("initech"),
+        Some("other"),
+    ];
+    log_all(&exporter, &one_line_each(t0, &tenants));
+    exporter.flush(in_seconds(10)).await;
+    let detail = exporter.stats_detail();
+    assert_eq!(detail.exporter.written, 6, "{detail:?}");
+    assert_eq!(
+        (
+            detail.tenant_destinations,
+            detail.folded_tenant_lines,
+            detail.invalid_tenant_lines
+        ),
+        (2, 2, 0)
+    );
+    let client = cwl::Client::new(&config);
+    let owned = |v: &[&str]| v.iter().map(|m| (*m).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        contents(&client, "/lift/capped").await,
+        [
+            ("app/%6Fther".to_owned(), owned(&["other 0", "other 5"])),
+            ("app/acme".to_owned(), owned(&["acme 1", "acme 3"])),
+            ("app/other".to_owned(), owned(&["globex 2", "initech 4"])),
+        ]
+    );
+
+    // The cap holds across flushes: a place is not freed by a flush.
+    log_all(&exporter, &one_line_each(t0 + 10, &[Some("globex")]));
+    exporter.flush(in_seconds(10)).await;
+    assert_eq!(exporter.stats_detail().folded_tenant_lines, 3);
+    assert_eq!(
+        messages(&client, "/lift/capped", "app/other").await,
+        ["globex 2", "initech 4", "globex 0"]
+    );
+}
+
+#[tokio::test]
+async fn tenant_groups_are_distinct_capped_and_apart_from_the_other_and_invalid_groups() {
+    let moto = Moto::start();
+    let config = sdk_config(&moto).await;
+    let exporter = CloudWatchLogsExporter::builder("/lift/g")
+        .stream_pattern("app")
+        .tenant_groups()
+        .max_tenant_destinations(3)
+        .build(&config);
+    let t0 = now_ms() - 1_000;
+    let tenants = [
+        Some("a b"),
+        Some("a_b"),
+        Some("invalid"),
+        Some(""),
+        Some("globex"),
+        None,
+    ];
+    log_all(&exporter, &one_line_each(t0, &tenants));
+    exporter.flush(in_seconds(10)).await;
+    let detail = exporter.stats_detail();
+    assert_eq!(detail.exporter.written, 6, "{detail:?}");
+    assert_eq!(
+        (
+            detail.tenant_destinations,
+            detail.folded_tenant_lines,
+            detail.invalid_tenant_lines
+        ),
+        (3, 1, 1)
+    );
+    let client = cwl::Client::new(&config);
+    let groups = client
+        .describe_log_groups()
+        .log_group_name_prefix("/lift/g")
+        .send()
+        .await
+        .expect("DescribeLogGroups");
+    let mut found = Vec::new();
+    for g in groups.log_groups() {
+        let name = g.log_group_name().unwrap_or_default().to_owned();
+        let got = messages(&client, &name, "app").await;
+        found.push((name, got));
+    }
+    found.sort();
+    let line = |m: &str| vec![m.to_owned()];
+    assert_eq!(
+        found,
+        [
+            ("/lift/g".to_owned(), line("none 5")),
+            ("/lift/g/#69nvalid".to_owned(), line("invalid 2")),
+            ("/lift/g/a#20b".to_owned(), line("a b 0")),
+            ("/lift/g/a_b".to_owned(), line("a_b 1")),
+            ("/lift/g/invalid".to_owned(), line(" 3")),
+            ("/lift/g/other".to_owned(), line("globex 4")),
+        ]
+    );
 }
 
 #[tokio::test]
@@ -469,6 +669,72 @@ async fn a_slow_or_stopped_endpoint_never_holds_a_flush_past_its_deadline() {
     let stats = exporter.stats();
     assert_eq!(stats.written, 1, "{stats:?}");
     assert_eq!(settled(&stats), stats.accepted);
+}
+
+#[tokio::test]
+async fn slow_but_successful_flushes_open_the_circuit_and_later_lines_fall_back() {
+    let moto = Moto::start();
+    let proxy = Server::proxy(&moto);
+    let config = sdk_config(&proxy).await;
+    // The group and stream exist, so each flush is one PutLogEvents call.
+    let direct = cwl::Client::new(&sdk_config(&moto).await);
+    direct
+        .create_log_group()
+        .log_group_name("/lift/slow-ok")
+        .send()
+        .await
+        .unwrap();
+    direct
+        .create_log_stream()
+        .log_group_name("/lift/slow-ok")
+        .log_stream_name("s")
+        .send()
+        .await
+        .unwrap();
+    // Slow from 10 % of a 5 s flush (500 ms): each call, delayed 600 ms, is slow, and still
+    // answers well within its deadline.
+    let exporter = CloudWatchLogsExporter::builder("/lift/slow-ok")
+        .stream_pattern("s")
+        .circuit(2, Duration::from_secs(3600))
+        .slow_flush_percent(10)
+        .build(&config);
+    proxy.set_mode(r#"{"mode": "delay", "ms": 600}"#);
+    let t0 = now_ms() - 10_000;
+    let mut seen = Vec::new();
+    for n in 0..4 {
+        log_all(&exporter, &[record(&format!("line {n}"), t0 + n, None)]);
+        exporter.flush(in_seconds(5)).await;
+        let d = exporter.stats_detail();
+        seen.push((
+            d.exporter.written,
+            d.exporter.fallen_back,
+            d.batches,
+            d.slow_flushes,
+            d.circuit_open,
+        ));
+    }
+    // Two slow flushes in a row (the circuit's threshold) open the circuit; the next lines go
+    // to stdout without a call.
+    assert_eq!(
+        seen,
+        [
+            (1, 0, 1, 1, false),
+            (2, 0, 2, 2, true),
+            (2, 1, 2, 2, true),
+            (2, 2, 2, 2, true)
+        ]
+    );
+    let stats = exporter.stats();
+    assert_eq!((stats.accepted, stats.dropped_total()), (4, 0));
+    let last = stats.last_error.unwrap_or_default();
+    assert!(
+        last.starts_with("PutLogEvents was slow: 2 flushes in a row used 10 % or more"),
+        "{last}"
+    );
+    assert_eq!(
+        messages(&direct, "/lift/slow-ok", "s").await,
+        ["line 0", "line 1"]
+    );
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //! SDK's Smithy RPC v2 CBOR into moto's JSON protocol (`proxy/aws_proxy.py`): metrics recorded
 //! by a real `App` reach moto as statistic sets and values with counts; with faults injected
 //! (500s, throttling, a closed connection) no request fails, every value is either written or
-//! fallen back to EMF on stdout, and delivery resumes when the endpoint comes back.
+//! fallen back to EMF on stdout, and delivery resumes when the endpoint comes back. Refused
+//! or expired credentials fall back too; a slow endpoint that still answers opens the circuit;
+//! tenants named like the tenant guard's buckets keep series of their own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -276,4 +278,171 @@ async fn a_flush_dropped_half_way_counts_what_it_left_unsent() {
         "{d:?}"
     );
     assert_eq!(d.stats.dropped, vec![("cut_off".to_owned(), 1)]);
+}
+
+#[tokio::test]
+async fn denied_and_expired_credentials_fall_back_to_emf_and_open_the_circuit() {
+    let moto = Moto::start();
+    let proxy = Server::proxy(&moto);
+    for (mode, code) in [
+        (r#"{"mode": "status", "status": 403}"#, "HTTP 403"),
+        (r#"{"mode": "status", "status": 401}"#, "HTTP 401"),
+        (
+            r#"{"mode": "error", "status": 400, "code": "AccessDenied"}"#,
+            "AccessDenied, HTTP 400",
+        ),
+        (
+            r#"{"mode": "error", "status": 403, "code": "AccessDeniedException"}"#,
+            "AccessDeniedException, HTTP 403",
+        ),
+        (
+            r#"{"mode": "error", "status": 400, "code": "ExpiredToken"}"#,
+            "ExpiredToken, HTTP 400",
+        ),
+    ] {
+        proxy.set_mode(mode);
+        let metrics = exporter(&proxy).await;
+        let mem = MemoryExporter::new();
+        let service = app(metrics.clone(), &mem);
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let res = invoke(
+                &service,
+                TestRequest::get("/order").query("tenant", "acme").v2(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(res.status(), 200);
+            let d = metrics.detail();
+            seen.push((
+                d.stats.accepted,
+                d.stats.written,
+                d.stats.fallen_back,
+                d.stats.dropped_total(),
+                d.retries,
+                d.circuit_open,
+            ));
+        }
+        // Each invocation's 3 values go to EMF on stdout; nothing is retried or dropped, and
+        // the two refused calls open the circuit (threshold 2): the third makes no call.
+        assert_eq!(
+            seen,
+            [
+                (3, 0, 3, 0, 0, false),
+                (6, 0, 6, 0, 0, true),
+                (9, 0, 9, 0, 0, true)
+            ],
+            "{mode}"
+        );
+        let last = metrics.detail().stats.last_error.unwrap_or_default();
+        assert!(last.contains(code), "{mode}: {last}");
+    }
+}
+
+#[tokio::test]
+async fn tenants_named_other_or_invalid_keep_their_own_series_apart_from_the_guard_buckets() {
+    let moto = Moto::start();
+    let proxy = Server::proxy(&moto);
+    let metrics = exporter(&proxy).await;
+    let obs = Observability::new()
+        .service("shop")
+        .namespace("Lift/Shop")
+        .cold_start_metric(false)
+        .max_tenants(2)
+        .exporter(metrics.clone());
+    let service = App::new()
+        .observability(obs.clone())
+        .get("/order", |ctx: Context| async move {
+            // A blank tenant is one CloudWatch refuses as a dimension value.
+            let t = ctx.query("tenant").unwrap_or_default();
+            ctx.set_tenant(if t == "blank" { "   " } else { t }.to_owned());
+            ctx.metrics().counter("Orders").add(2.0);
+            "ok"
+        })
+        .build()
+        .unwrap();
+    // `other` and `invalid` take the two places under the cap; `globex` is folded into the
+    // guard's `other`, the blank tenant into its `invalid`.
+    for tenant in ["other", "invalid", "other", "globex", "blank"] {
+        let res = invoke(
+            &service,
+            TestRequest::get("/order").query("tenant", tenant).v2(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let client = cw::Client::new(&common::sdk_config(&proxy).await);
+    assert_eq!(
+        statistics(&client, "Orders", "#other").await,
+        (2.0, 4.0, 2.0, 2.0)
+    );
+    assert_eq!(
+        statistics(&client, "Orders", "#invalid").await,
+        (1.0, 2.0, 2.0, 2.0)
+    );
+    assert_eq!(
+        statistics(&client, "Orders", "other").await,
+        (1.0, 2.0, 2.0, 2.0)
+    );
+    assert_eq!(
+        statistics(&client, "Orders", "invalid").await,
+        (1.0, 2.0, 2.0, 2.0)
+    );
+    let stats = obs.stats();
+    assert_eq!((stats.folded_tenants, stats.invalid_tenants), (1, 1));
+}
+
+#[tokio::test]
+async fn slow_but_successful_flushes_open_the_circuit_and_later_metrics_fall_back() {
+    let moto = Moto::start();
+    let proxy = Server::proxy(&moto);
+    let config = sdk_config_with(&proxy, RetryConfig::disabled()).await;
+    // Moto loads its CloudWatch backend on the first call: made here, before the delay.
+    cw::Client::new(&config)
+        .list_metrics()
+        .send()
+        .await
+        .unwrap();
+    // Slow from 10 % of a 5 s flush (500 ms): every call, delayed 600 ms, is slow, and each
+    // still answers well within its deadline.
+    let metrics = CloudWatchMetricsExporter::new(&config)
+        .circuit(2, Duration::from_secs(3600))
+        .slow_flush_percent(10);
+    let (service, obs) = one_counter(&metrics, Duration::from_secs(5));
+    proxy.set_mode(r#"{"mode": "delay", "ms": 600}"#);
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let res = invoke(&service, TestRequest::get("/order").v2())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let d = metrics.detail();
+        seen.push((
+            d.stats.written,
+            d.stats.fallen_back,
+            d.calls,
+            d.slow_flushes,
+            d.circuit_open,
+        ));
+    }
+    // Two slow flushes in a row (the circuit's threshold) open the circuit; the metrics of the
+    // next invocations go to EMF on stdout without a call.
+    assert_eq!(
+        seen,
+        [
+            (1, 0, 1, 1, false),
+            (2, 0, 2, 2, true),
+            (2, 1, 2, 2, true),
+            (2, 2, 2, 2, true)
+        ]
+    );
+    let d = metrics.detail();
+    assert_eq!((d.stats.accepted, d.stats.dropped_total()), (4, 0));
+    let last = d.stats.last_error.unwrap_or_default();
+    assert!(
+        last.starts_with("PutMetricData was slow: 2 flushes in a row used 10 % or more"),
+        "{last}"
+    );
+    assert_eq!(obs.stats().flush_timeouts, 0);
 }

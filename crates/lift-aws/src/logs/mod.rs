@@ -5,6 +5,21 @@
 //! exporter when lines must go elsewhere: a group per tenant, a group with its own retention,
 //! or a shared group for several functions. It takes log lines only.
 //!
+//! # Tenants
+//!
+//! A per-tenant stream or group is an isolation boundary, so two tenants never share one: the
+//! tenant is escaped into the name, not replaced ([`tenant_streams`] and [`tenant_groups`] say
+//! how), and a name cut to [`MAX_TENANT_LEN`] bytes ends with a hash of the whole tenant. At
+//! most [`max_tenant_destinations`] tenants (100 by default) get a destination of their own per
+//! exporter, that is per sandbox; later tenants' lines go to the `other` destination
+//! ([`OTHER_TENANT_DESTINATION`]) and lines of the empty tenant to `invalid`
+//! ([`INVALID_TENANT_DESTINATION`]), each counted in [`CloudWatchLogsStats`]. A tenant named
+//! `other` or `invalid` has a destination of its own (`%6Fther`, `%69nvalid`).
+//!
+//! [`tenant_streams`]: CloudWatchLogsBuilder::tenant_streams
+//! [`tenant_groups`]: CloudWatchLogsBuilder::tenant_groups
+//! [`max_tenant_destinations`]: CloudWatchLogsBuilder::max_tenant_destinations
+//!
 //! # How a line travels
 //!
 //! - **Accept** ([`Exporter::log`], on the request path): the line, its timestamp and its
@@ -45,6 +60,12 @@
 //! success closes the circuit. Every accepted line ends up exactly once as written, dropped (by
 //! reason) or fallen back.
 //!
+//! A CloudWatch that answers, but slowly, counts against the circuit too: the flush runs
+//! between the response and the next invocation, so its time is added to every invocation. A
+//! flush that made calls and used a quarter or more of its time
+//! ([`slow_flush_percent`](CloudWatchLogsBuilder::slow_flush_percent)) is slow, and as many slow
+//! flushes in a row as failed ones open the circuit.
+//!
 //! A call abandoned at the flush deadline may still have reached CloudWatch; its lines are
 //! then written to stdout too (delivery is at least once, never silently lost).
 //!
@@ -72,10 +93,16 @@ use lift::observability::{
     RecordKind,
 };
 
-use crate::delivery::{Circuit, RetryPolicy, Warner, DEFAULT_CIRCUIT_COOLDOWN};
-use crate::delivery::{DEFAULT_CIRCUIT_THRESHOLD, DEFAULT_WARN_INTERVAL};
+use crate::delivery::{Circuit, Pace, RetryPolicy, Warner, DEFAULT_CIRCUIT_COOLDOWN};
+use crate::delivery::{
+    DEFAULT_CIRCUIT_THRESHOLD, DEFAULT_SLOW_FLUSH_PERCENT, DEFAULT_WARN_INTERVAL,
+};
 use batch::{Limits, Outcome};
-pub use names::{DEFAULT_STREAM_PATTERN, MAX_TENANT_LEN};
+use names::{Charset, Routed, TenantDestinations};
+pub use names::{
+    DEFAULT_MAX_TENANT_DESTINATIONS, DEFAULT_STREAM_PATTERN, INVALID_TENANT_DESTINATION,
+    MAX_TENANT_LEN, OTHER_TENANT_DESTINATION,
+};
 use queue::Queue;
 use send::{Failure, Sender};
 
@@ -136,6 +163,8 @@ pub struct CloudWatchLogsBuilder {
     max_buffer_bytes: usize,
     retry: RetryPolicy,
     circuit: (u32, Duration),
+    slow_flush_percent: u32,
+    max_tenant_destinations: usize,
     warn_interval: Duration,
 }
 
@@ -150,18 +179,32 @@ impl CloudWatchLogsBuilder {
     }
 
     /// Lines of a tenant go to the stream `<stream>/<tenant>`; lines without one to the
-    /// stream. The tenant has `:`, `*` and control characters replaced by `_` and is cut to
-    /// [`MAX_TENANT_LEN`] bytes.
+    /// stream. Each UTF-8 byte of `:`, `*`, `%` and control characters in the tenant is written
+    /// `%XX` (`a:b` → `a%3Ab`), and so is the first letter of a tenant named `other` or
+    /// `invalid`; a name longer than [`MAX_TENANT_LEN`] bytes is cut and ends with `%-` and 24
+    /// hex digits of the tenant's SHA-256. Two tenants never share a stream.
     pub fn tenant_streams(mut self) -> Self {
         self.tenants = TenantRouting::Streams;
         self
     }
 
     /// Lines of a tenant go to the group `<group>/<tenant>`; lines without one to the group.
-    /// The tenant has characters outside `[.\-_/#A-Za-z0-9]` replaced by `_` and is cut to
-    /// [`MAX_TENANT_LEN`] bytes.
+    /// Each UTF-8 byte of a character outside `[.\-_/A-Za-z0-9]` in the tenant is written
+    /// `#XX` (`a b` → `a#20b`), and so is the first letter of a tenant named `other` or
+    /// `invalid`; a name longer than [`MAX_TENANT_LEN`] bytes is cut and ends with `#-` and 24
+    /// hex digits of the tenant's SHA-256. Two tenants never share a group.
     pub fn tenant_groups(mut self) -> Self {
         self.tenants = TenantRouting::Groups;
+        self
+    }
+
+    /// At most `max` tenants get a stream or group of their own (default
+    /// [`DEFAULT_MAX_TENANT_DESTINATIONS`], 100), counted per exporter, that is per sandbox:
+    /// each is a CloudWatch resource. Lines of later tenants go to the
+    /// [`OTHER_TENANT_DESTINATION`] (`<stream>/other` or `<group>/other`) and are counted
+    /// ([`CloudWatchLogsStats::folded_tenant_lines`]).
+    pub fn max_tenant_destinations(mut self, max: usize) -> Self {
+        self.max_tenant_destinations = max;
         self
     }
 
@@ -193,10 +236,19 @@ impl CloudWatchLogsBuilder {
         self
     }
 
-    /// The circuit: open after `threshold` failed flushes in a row, probe again after
+    /// The circuit: open after `threshold` failed (or slow) flushes in a row, probe again after
     /// `cooldown` (default 3 and 30 s).
     pub fn circuit(mut self, threshold: u32, cooldown: Duration) -> Self {
         self.circuit = (threshold, cooldown);
+        self
+    }
+
+    /// A flush that makes calls and uses `percent` % or more of its time (from its start to
+    /// its deadline) is slow, and slow flushes in a row open the circuit as failed ones do
+    /// (default [`DEFAULT_SLOW_FLUSH_PERCENT`](crate::delivery::DEFAULT_SLOW_FLUSH_PERCENT),
+    /// 25; `0` turns this off).
+    pub fn slow_flush_percent(mut self, percent: u32) -> Self {
+        self.slow_flush_percent = percent;
         self
     }
 
@@ -221,6 +273,10 @@ impl CloudWatchLogsBuilder {
     /// The exporter, on `client` (keep it for the exporter alone; see [`build`](Self::build)).
     pub fn build_with_client(self, client: Client) -> CloudWatchLogsExporter {
         let (threshold, cooldown) = self.circuit;
+        let charset = match self.tenants {
+            TenantRouting::Groups => Charset::Group,
+            TenantRouting::Shared | TenantRouting::Streams => Charset::Stream,
+        };
         CloudWatchLogsExporter {
             inner: Arc::new(Inner {
                 client,
@@ -232,18 +288,23 @@ impl CloudWatchLogsBuilder {
                 max_buffer_bytes: self.max_buffer_bytes,
                 queue: Queue::new(self.max_buffer_bytes),
                 retry: self.retry,
-                circuit: Circuit::new(threshold, cooldown),
+                circuit: Circuit::new(threshold, cooldown)
+                    .slow_flush_percent(self.slow_flush_percent),
                 warner: Warner::new(self.warn_interval),
                 function: names::function_name(),
                 state: tokio::sync::Mutex::new(State {
                     pending: Vec::new(),
                     pending_bytes: 0,
                     oldest_ms: None,
+                    tenants: TenantDestinations::new(self.max_tenant_destinations, charset),
                 }),
                 counters: ExportCounters::new(),
                 retries: AtomicU64::new(0),
                 batches: AtomicU64::new(0),
                 last_flush_micros: AtomicU64::new(u64::MAX),
+                tenant_destinations: AtomicU64::new(0),
+                folded_tenant_lines: AtomicU64::new(0),
+                invalid_tenant_lines: AtomicU64::new(0),
                 logger: Observability::new().logger(),
             }),
         }
@@ -286,6 +347,15 @@ pub struct CloudWatchLogsStats {
     pub buffered_bytes: usize,
     /// Whether the circuit is open (lines are going to stdout).
     pub circuit_open: bool,
+    /// Flushes that made calls and used their slow share of the flush time or more.
+    pub slow_flushes: u64,
+    /// Tenants with a stream or group of their own.
+    pub tenant_destinations: u64,
+    /// Lines sent to the `other` destination because their tenant came past
+    /// [`max_tenant_destinations`](CloudWatchLogsBuilder::max_tenant_destinations).
+    pub folded_tenant_lines: u64,
+    /// Lines sent to the `invalid` destination because their tenant was empty.
+    pub invalid_tenant_lines: u64,
 }
 
 struct Inner {
@@ -309,15 +379,19 @@ struct Inner {
     batches: AtomicU64,
     /// `u64::MAX` until a flush has settled lines.
     last_flush_micros: AtomicU64,
+    /// Kept beside the flush's state so the stats never wait for a flush.
+    tenant_destinations: AtomicU64,
+    folded_tenant_lines: AtomicU64,
+    invalid_tenant_lines: AtomicU64,
     /// Writes the exporter's own warnings to stdout.
     logger: Logger,
 }
 
 /// One accepted line.
 struct Entry {
-    /// The tenant, already made safe for the name it goes into; `None` for the base
+    /// The tenant as it goes into the name (see [`names::tenant_name`]); `None` for the base
     /// destination.
-    tenant: Option<String>,
+    tenant: Option<Arc<str>>,
     timestamp_ms: i64,
     message: String,
     /// The bytes it holds in the buffer's budget.
@@ -331,6 +405,7 @@ struct State {
     /// lines arrive, so a flush that only checks the thresholds costs nothing per held line.
     pending_bytes: usize,
     oldest_ms: Option<i64>,
+    tenants: TenantDestinations,
 }
 
 impl CloudWatchLogsExporter {
@@ -345,6 +420,8 @@ impl CloudWatchLogsExporter {
             max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
             retry: RetryPolicy::default(),
             circuit: (DEFAULT_CIRCUIT_THRESHOLD, DEFAULT_CIRCUIT_COOLDOWN),
+            slow_flush_percent: DEFAULT_SLOW_FLUSH_PERCENT,
+            max_tenant_destinations: DEFAULT_MAX_TENANT_DESTINATIONS,
             warn_interval: DEFAULT_WARN_INTERVAL,
         }
     }
@@ -380,6 +457,10 @@ impl CloudWatchLogsExporter {
             last_flush_latency: (micros != u64::MAX).then(|| Duration::from_micros(micros)),
             buffered_bytes: i.queue.buffered(),
             circuit_open: i.circuit.is_open(),
+            slow_flushes: i.circuit.slow_flushes(),
+            tenant_destinations: i.tenant_destinations.load(Ordering::Relaxed),
+            folded_tenant_lines: i.folded_tenant_lines.load(Ordering::Relaxed),
+            invalid_tenant_lines: i.invalid_tenant_lines.load(Ordering::Relaxed),
         }
     }
 }
@@ -471,12 +552,17 @@ impl Inner {
         let Ok(mut state) = lock.await else { return };
         let state = &mut *state;
         let held = state.pending.len();
-        let tenants = self.tenants;
+        let (mut folded, mut invalid) = (0, 0);
         self.queue.drain(|line| {
             let entry = Entry {
-                tenant: line.tenant.map(|t| match tenants {
-                    TenantRouting::Groups => names::tenant_for_group(t),
-                    _ => names::tenant_for_stream(t),
+                tenant: line.tenant.map(|t| {
+                    let (name, routed) = state.tenants.resolve(t);
+                    match routed {
+                        Routed::Own => {}
+                        Routed::Folded => folded += 1,
+                        Routed::Invalid => invalid += 1,
+                    }
+                    name
                 }),
                 timestamp_ms: line.timestamp_ms,
                 // `from_utf8` validates far faster than `from_utf8_lossy`, which walks the
@@ -494,6 +580,12 @@ impl Inner {
             state.pending.push(entry);
         });
         self.counters.accepted((state.pending.len() - held) as u64);
+        self.folded_tenant_lines
+            .fetch_add(folded, Ordering::Relaxed);
+        self.invalid_tenant_lines
+            .fetch_add(invalid, Ordering::Relaxed);
+        self.tenant_destinations
+            .store(state.tenants.len() as u64, Ordering::Relaxed);
         if state.pending.is_empty() {
             return;
         }
@@ -515,7 +607,8 @@ impl Inner {
 
     /// Send the ledger's lines; whatever is not settled here falls back when the ledger ends.
     async fn send(&self, ledger: &mut Ledger<'_>, deadline: Instant) {
-        let now = Instant::now();
+        let started = Instant::now();
+        let now = started;
         if !self.circuit.allows(now) {
             self.warn_fallback(now, ledger.entries.len(), "the circuit is open");
             return;
@@ -577,6 +670,7 @@ impl Inner {
             }
         }
         let now = Instant::now();
+        let called = answered || failure.is_some();
         match failure {
             Some(message) => {
                 self.counters.error(message.clone());
@@ -588,6 +682,19 @@ impl Inner {
                 self.circuit.success();
             }
             None => {}
+        }
+        let (took, budget) = (now - started, deadline.saturating_duration_since(started));
+        // The lines of this flush are settled already; from the next one on they go to stdout,
+        // and its warning says the circuit is open. The error says why it opened.
+        if called && self.circuit.flush_took(now, took, budget) == Pace::Opened {
+            self.counters.error(format!(
+                "PutLogEvents was slow: {} flushes in a row used {} % or more of their time \
+                 (the last {} ms of {} ms)",
+                self.circuit.threshold(),
+                self.circuit.slow_percent(),
+                took.as_millis(),
+                budget.as_millis()
+            ));
         }
     }
 

@@ -12,16 +12,21 @@
 //!   them, and at shutdown; nothing waits for a timer (Lambda freezes the sandbox).
 //! - **Failures.** Throttling, 5xx, timeouts and network errors are retried with backoff and
 //!   jitter within the flush's deadline ([`delivery`](crate::delivery)). A call that still fails,
-//!   or is not made because the circuit is open, falls back to EMF on stdout, where CloudWatch
-//!   extracts the same metrics from the function's log: nothing vanishes. A call CloudWatch
-//!   refuses as invalid is dropped and counted (`invalid`). The client
-//!   [`CloudWatchMetricsExporter::new`] makes has the SDK's retries off, and each call ends
-//!   20 ms before the flush deadline, so the fallback is written in time; if the flush is cut
-//!   off all the same, what it left unsent is counted (`cut_off`).
+//!   a call refused for the caller's identity (401, 403, `AccessDenied`, `ExpiredToken`, …: not
+//!   retried, the same call would be refused again), or a call not made because the circuit is
+//!   open, falls back to EMF on stdout, where CloudWatch extracts the same metrics from the
+//!   function's log: nothing vanishes. Only a call CloudWatch refuses as invalid is dropped and
+//!   counted (`invalid`). The client [`CloudWatchMetricsExporter::new`] makes has the SDK's
+//!   retries off, and each call ends 20 ms before the flush deadline, so the fallback is written
+//!   in time; if the flush is cut off all the same, what it left unsent is counted (`cut_off`).
+//! - **Slowness.** A flush that made calls and used a quarter or more of its time is slow
+//!   ([`CloudWatchMetricsExporter::slow_flush_percent`]); slow flushes count toward the circuit
+//!   as failed calls do, because each one lengthens the invocation's after-response window, even
+//!   when every call succeeds.
 //! - **Stats.** [`Exporter::stats`] counts Lift's metric values: accepted, written, dropped by
 //!   reason (`non_finite`, `invalid_namespace`, `too_many_dimensions`, `invalid`, `cut_off`),
-//!   fallen back; [`CloudWatchMetricsExporter::detail`] adds retries, circuit state and the last
-//!   flush's latency.
+//!   fallen back; [`CloudWatchMetricsExporter::detail`] adds retries, slow flushes, circuit
+//!   state and the last flush's latency.
 //!
 //! The exporter's own calls use a client of its own, which request tracing leaves alone.
 
@@ -40,8 +45,8 @@ use lift::observability::{
     ExportCounters, ExportFuture, Exporter, ExporterStats, MetricsBatch, RecordKind, StdoutExporter,
 };
 
-use crate::aws_error::THROTTLING;
-use crate::delivery::{before, settle_by, with_retries, Circuit, Retry, RetryPolicy, Warner};
+use crate::aws_error::{DENIED, THROTTLING};
+use crate::delivery::{before, settle_by, with_retries, Circuit, Pace, Retry, RetryPolicy, Warner};
 use aggregate::{Aggregator, Call, Datum, DatumValue};
 
 /// Sends metrics with PutMetricData. Cloning is cheap; clones share the buffer and stats.
@@ -72,6 +77,8 @@ pub struct MetricsDetail {
     pub calls: u64,
     /// Attempts after a first one failed.
     pub retries: u64,
+    /// Flushes that made calls and used their slow share of the flush time or more.
+    pub slow_flushes: u64,
     /// Whether the circuit is open (metrics go to EMF on stdout).
     pub circuit_open: bool,
     /// How long the last flush took.
@@ -130,11 +137,24 @@ impl CloudWatchMetricsExporter {
         self
     }
 
-    /// Open the circuit after `threshold` failed calls in a row, and try again after
-    /// `cooldown` (default 3 and 30 s). Set before the exporter is cloned.
+    /// Open the circuit after `threshold` failed calls (or slow flushes) in a row, and try
+    /// again after `cooldown` (default 3 and 30 s). Set before the exporter is cloned.
     pub fn circuit(mut self, threshold: u32, cooldown: Duration) -> Self {
         if let Some(i) = self.inner_mut() {
-            i.circuit = Circuit::new(threshold, cooldown);
+            let percent = i.circuit.slow_percent();
+            i.circuit = Circuit::new(threshold, cooldown).slow_flush_percent(percent);
+        }
+        self
+    }
+
+    /// A flush that makes calls and uses `percent` % or more of its time (from its start to its
+    /// deadline) is slow, and slow flushes in a row open the circuit as failed calls do
+    /// (default [`DEFAULT_SLOW_FLUSH_PERCENT`](crate::delivery::DEFAULT_SLOW_FLUSH_PERCENT),
+    /// 25; `0` turns this off). Set before the exporter is cloned.
+    pub fn slow_flush_percent(mut self, percent: u32) -> Self {
+        if let Some(i) = self.inner_mut() {
+            let circuit = std::mem::take(&mut i.circuit);
+            i.circuit = circuit.slow_flush_percent(percent);
         }
         self
     }
@@ -155,6 +175,7 @@ impl CloudWatchMetricsExporter {
             stats: i.counters.snapshot(),
             calls: i.calls.load(Ordering::Relaxed),
             retries: i.retries.load(Ordering::Relaxed),
+            slow_flushes: i.circuit.slow_flushes(),
             circuit_open: i.circuit.is_open(),
             last_flush: Duration::from_micros(i.last_flush_us.load(Ordering::Relaxed)),
         }
@@ -189,21 +210,40 @@ impl CloudWatchMetricsExporter {
             counters: &i.counters,
             sources: calls.iter().map(Call::sources).sum(),
         };
-        let deadline = settle_by(deadline);
+        let budget = deadline.saturating_duration_since(started);
+        let settle = settle_by(deadline);
+        let mut called = false;
         for call in calls {
             let sources = call.sources();
-            self.send(call, deadline).await;
+            called |= self.send(call, settle).await;
             unsettled.sources -= sources;
         }
-        let took = started.elapsed().as_micros().min(u64::MAX as u128) as u64;
-        i.last_flush_us.store(took, Ordering::Relaxed);
+        let took = started.elapsed();
+        i.last_flush_us.store(
+            took.as_micros().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
+        if called && i.circuit.flush_took(Instant::now(), took, budget) == Pace::Opened {
+            let message = format!(
+                "PutMetricData was slow: {} flushes in a row used {} % or more of their time \
+                 (the last {} ms of {} ms)",
+                i.circuit.threshold(),
+                i.circuit.slow_percent(),
+                took.as_millis(),
+                budget.as_millis()
+            );
+            self.warn(&message);
+            i.counters.error(message);
+        }
     }
 
-    async fn send(&self, call: Call, deadline: Instant) {
+    /// Send `call`, or write it as EMF when the circuit is open. Returns whether a call was
+    /// made.
+    async fn send(&self, call: Call, deadline: Instant) -> bool {
         let i = &*self.inner;
         if !i.circuit.allows(Instant::now()) {
             self.fall_back(&call);
-            return;
+            return false;
         }
         let datums: Vec<MetricDatum> = call.datums.iter().map(to_sdk).collect();
         let sent = with_retries(&i.retry, deadline, &i.retries, || {
@@ -244,6 +284,7 @@ impl CloudWatchMetricsExporter {
                 self.fall_back(&call);
             }
         }
+        true
     }
 
     fn fall_back(&self, call: &Call) {
@@ -284,10 +325,11 @@ impl Drop for Unsettled<'_> {
 }
 
 /// Why a call failed, once retries are spent.
+#[derive(Debug, PartialEq, Eq)]
 enum Failed {
     /// CloudWatch refused the request itself.
     Invalid(String),
-    /// CloudWatch could not be reached, or throttled, or failed.
+    /// CloudWatch could not be reached, or throttled, or failed, or refused the caller.
     Unavailable(String),
 }
 
@@ -303,11 +345,7 @@ where
                 "PutMetricData: {} ({code}, HTTP {status})",
                 service.err().message().unwrap_or("no message")
             );
-            if THROTTLING.contains(&code) || status == 429 || status >= 500 {
-                (Retry::Yes, Failed::Unavailable(message))
-            } else {
-                (Retry::No, Failed::Invalid(message))
-            }
+            classify_answer(code, status, message)
         }
         SdkError::ConstructionFailure(_) => (
             Retry::No,
@@ -317,6 +355,21 @@ where
             Retry::Yes,
             Failed::Unavailable(format!("PutMetricData: {}", DisplayErrorContext(&err))),
         ),
+    }
+}
+
+/// What a service error means for the call, from its code and status.
+fn classify_answer(code: &str, status: u16, message: String) -> (Retry, Failed) {
+    if THROTTLING.contains(&code) || status == 429 || status >= 500 {
+        (Retry::Yes, Failed::Unavailable(message))
+    } else if DENIED.contains(&code) || status == 401 || status == 403 {
+        // The metrics are not at fault: a role without the permission, or credentials that
+        // expired, refuses every call alike. Dropping them would lose the metrics of every
+        // invocation until someone noticed; on stdout CloudWatch still extracts them, and the
+        // failures open the circuit so the calls stop.
+        (Retry::No, Failed::Unavailable(message))
+    } else {
+        (Retry::No, Failed::Invalid(message))
     }
 }
 
@@ -383,5 +436,45 @@ impl Exporter for CloudWatchMetricsExporter {
 
     fn stats(&self) -> ExporterStats {
         self.inner.counters.snapshot()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(code: &str, status: u16) -> (Retry, &'static str) {
+        match classify_answer(code, status, String::new()) {
+            (retry, Failed::Unavailable(_)) => (retry, "unavailable"),
+            (retry, Failed::Invalid(_)) => (retry, "invalid"),
+        }
+    }
+
+    #[test]
+    fn denied_and_expired_credentials_fall_back_instead_of_dropping() {
+        for (code, status) in [
+            ("no error code", 401),
+            ("no error code", 403),
+            ("AccessDenied", 400),
+            ("AccessDeniedException", 400),
+            ("ExpiredToken", 400),
+            ("ExpiredTokenException", 400),
+            ("InvalidClientTokenId", 403),
+        ] {
+            assert_eq!(
+                kind(code, status),
+                (Retry::No, "unavailable"),
+                "{code} {status}"
+            );
+        }
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_retried_and_bad_requests_dropped() {
+        assert_eq!(kind("Throttling", 400), (Retry::Yes, "unavailable"));
+        assert_eq!(kind("no error code", 429), (Retry::Yes, "unavailable"));
+        assert_eq!(kind("InternalFailure", 500), (Retry::Yes, "unavailable"));
+        assert_eq!(kind("InvalidParameterValue", 400), (Retry::No, "invalid"));
+        assert_eq!(kind("no error code", 400), (Retry::No, "invalid"));
     }
 }

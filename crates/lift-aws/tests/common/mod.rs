@@ -167,7 +167,8 @@ impl Server {
     }
 
     /// Switch the proxy's fault mode: `{"mode": "pass"}`, `{"mode": "status", "status": 500}`,
-    /// `{"mode": "throttle"}`, `{"mode": "delay", "ms": 200}`, `{"mode": "close"}`.
+    /// `{"mode": "throttle"}`, `{"mode": "error", "status": 400, "code": "AccessDenied"}`,
+    /// `{"mode": "delay", "ms": 200}`, `{"mode": "close"}`.
     pub fn set_mode(&self, mode: &str) {
         let mut s =
             TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).expect("connect to the proxy");

@@ -13,6 +13,8 @@ Every request is forwarded to moto on 127.0.0.1:UPSTREAM_PORT:
 Faults: `POST /__proxy/mode` with a JSON body switches what every later request gets:
 `{"mode": "pass"}` (the default), `{"mode": "status", "status": 500}` (an empty error with that
 status), `{"mode": "throttle"}` (400 `ThrottlingException`, in the caller's protocol),
+`{"mode": "error", "status": 400, "code": "AccessDenied"}` (that error code with that status,
+in the caller's protocol),
 `{"mode": "delay", "ms": N}` (forwarded after N ms), `{"mode": "close"}` (the connection is
 closed without an answer). `GET /__proxy/stats` answers `{"requests": n, "forwarded": n,
 "trace_headers": [...]}`, the `X-Amzn-Trace-Id` of each request (or null).
@@ -119,11 +121,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if kind == "status":
             return self.reply(int(mode.get("status", 500)), [], b"")
-        if kind == "throttle":
-            err = {"__type": "ThrottlingException", "message": "Rate exceeded"}
+        if kind in ("throttle", "error"):
+            code = mode.get("code", "ThrottlingException")
+            status = int(mode.get("status", 400))
+            err = {"__type": code, "message": "injected by the test proxy"}
             if cbor:
-                return self.reply(400, [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor")], cbor2.dumps(err))
-            return self.reply(400, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-errortype", "ThrottlingException")], json.dumps(err).encode())
+                return self.reply(status, [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor")], cbor2.dumps(err))
+            return self.reply(status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-errortype", code)], json.dumps(err).encode())
         if kind == "delay":
             time.sleep(int(mode.get("ms", 0)) / 1000)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "smithy-protocol", "content-type", "accept")}
