@@ -286,7 +286,7 @@ impl AppService {
         let events = &self.inner.events;
         let kind = ev.kind;
         let (pipeline, name) = match kind {
-            EventKind::Schedule if !ev.from_aws() && !events.constant_input_schedules => {
+            EventKind::Schedule if !ev.sent_by_aws() && !events.constant_input_schedules => {
                 let e = InvokeError {
                     error_type: "Lift.UnsupportedEvent",
                     message: "a schedule named by a constant input, which this app does not \

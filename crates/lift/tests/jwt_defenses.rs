@@ -249,10 +249,13 @@ async fn typ_is_checked_when_required() {
 // Secrets behind the keys
 // ---------------------------------------------------------------------------------------------
 
+/// Values by (name, stage).
+type Values = HashMap<(String, String), Vec<u8>>;
+
 /// A secret store written against the public API: values by (name, stage), a count of fetches.
 #[derive(Clone, Default)]
 struct Store {
-    values: Arc<Mutex<HashMap<(String, String), Vec<u8>>>>,
+    values: Arc<Mutex<Values>>,
     version: Arc<AtomicU64>,
     fetches: Arc<AtomicU64>,
 }

@@ -352,20 +352,17 @@ fn eventbridge_schedules_and_s3_are_handled_and_logged() {
         "nightly-report"
     );
     assert!(with_message(&logs, "hourly sync").is_empty(), "{logs:#?}");
-    for fixture in ["schedule-hourly.json"] {
-        let (reply, hourly) = f.invoke(fixture);
-        assert_eq!(reply, Value::Null, "{fixture}");
-        let logs = f.logs_until(&hourly, "hourly sync");
-        assert_eq!(
-            with_message(&logs, "hourly sync")[0]["schedule"],
-            "hourly-sync",
-            "{fixture}"
-        );
-        assert!(
-            with_message(&logs, "nightly report").is_empty(),
-            "{fixture}: {logs:#?}"
-        );
-    }
+    let (reply, hourly) = f.invoke("schedule-hourly.json");
+    assert_eq!(reply, Value::Null);
+    let logs = f.logs_until(&hourly, "hourly sync");
+    assert_eq!(
+        with_message(&logs, "hourly sync")[0]["schedule"],
+        "hourly-sync"
+    );
+    assert!(
+        with_message(&logs, "nightly report").is_empty(),
+        "{logs:#?}"
+    );
     // SAM's default scheduled event names the rule `ExampleRule`: no such schedule here.
     f.invoke_fails(
         "schedule-sam.json",

@@ -45,7 +45,7 @@ pub(crate) fn event(env: Envelope<'_>, kind: EventKind) -> Event<'_> {
 
 impl Event<'_> {
     /// Whether the event says it comes from EventBridge or EventBridge Scheduler.
-    pub(crate) fn from_aws(&self) -> bool {
+    pub(crate) fn sent_by_aws(&self) -> bool {
         matches!(self.source.as_deref(), Some("aws.events" | "aws.scheduler"))
     }
 
