@@ -48,6 +48,9 @@ struct Db {
 
 /// An HS256 token of `https://auth.test` for `orders-api`, signed with `secret`.
 fn hs256(secret: &str, sub: &str) -> String {
+    // In a workspace build jsonwebtoken may have both backends (lift's tests turn the second
+    // on): choose one before signing, as Lift does before verifying.
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
     let exp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -69,6 +69,8 @@ fn key(name: &str) -> Vec<u8> {
 }
 
 fn cases() -> Vec<Case> {
+    // The dev-dependency turns jsonwebtoken's second backend on: choose one before signing.
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
     let sign =
         |alg, key: &EncodingKey| jsonwebtoken::encode(&Header::new(alg), &claims(), key).unwrap();
     vec![
