@@ -245,7 +245,7 @@ impl CloudWatchLogsBuilder {
 
     /// A flush that makes calls and uses `percent` % or more of its time (from its start to
     /// its deadline) is slow, and slow flushes in a row open the circuit as failed ones do
-    /// (default [`DEFAULT_SLOW_FLUSH_PERCENT`](crate::delivery::DEFAULT_SLOW_FLUSH_PERCENT),
+    /// (default [`DEFAULT_SLOW_FLUSH_PERCENT`],
     /// 25; `0` turns this off).
     pub fn slow_flush_percent(mut self, percent: u32) -> Self {
         self.slow_flush_percent = percent;
