@@ -187,6 +187,19 @@ impl Circuit {
         self.slow_percent
     }
 
+    /// Why the circuit opened after `operation`'s last flush took `took` of `budget`: the
+    /// error both exporters report.
+    pub fn slow_reason(&self, operation: &str, took: Duration, budget: Duration) -> String {
+        format!(
+            "{operation} was slow: {} flushes in a row used {} % or more of their time \
+             (the last {} ms of {} ms)",
+            self.threshold(),
+            self.slow_percent(),
+            took.as_millis(),
+            budget.as_millis()
+        )
+    }
+
     /// Flushes counted as slow so far.
     pub fn slow_flushes(&self) -> u64 {
         self.slow_flushes.load(Ordering::Relaxed)

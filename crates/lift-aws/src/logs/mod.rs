@@ -687,14 +687,8 @@ impl Inner {
         // The lines of this flush are settled already; from the next one on they go to stdout,
         // and its warning says the circuit is open. The error says why it opened.
         if called && self.circuit.flush_took(now, took, budget) == Pace::Opened {
-            self.counters.error(format!(
-                "PutLogEvents was slow: {} flushes in a row used {} % or more of their time \
-                 (the last {} ms of {} ms)",
-                self.circuit.threshold(),
-                self.circuit.slow_percent(),
-                took.as_millis(),
-                budget.as_millis()
-            ));
+            self.counters
+                .error(self.circuit.slow_reason("PutLogEvents", took, budget));
         }
     }
 

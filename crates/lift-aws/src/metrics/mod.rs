@@ -224,14 +224,7 @@ impl CloudWatchMetricsExporter {
             Ordering::Relaxed,
         );
         if called && i.circuit.flush_took(Instant::now(), took, budget) == Pace::Opened {
-            let message = format!(
-                "PutMetricData was slow: {} flushes in a row used {} % or more of their time \
-                 (the last {} ms of {} ms)",
-                i.circuit.threshold(),
-                i.circuit.slow_percent(),
-                took.as_millis(),
-                budget.as_millis()
-            );
+            let message = i.circuit.slow_reason("PutMetricData", took, budget);
             self.warn(&message);
             i.counters.error(message);
         }
