@@ -6,7 +6,7 @@ use crate::context::Context;
 use crate::middleware::{Middleware, Next, Outcome};
 use crate::BoxFuture;
 
-use super::authorize::{unauthenticated, unauthorized};
+use super::authorize::{invalid_token, missing_credentials};
 use super::guard::{guard, Guard};
 use super::jwt::{Jwt, JwtError};
 use super::tenant::LambdaTenant;
@@ -121,9 +121,9 @@ impl Middleware for JwtAuth {
                     );
                     // No token at all is not an invalid one (RFC 6750, section 3.1).
                     return Err(if matches!(reason, JwtError::Missing) {
-                        unauthenticated()
+                        missing_credentials()
                     } else {
-                        unauthorized()
+                        invalid_token()
                     });
                 }
             };

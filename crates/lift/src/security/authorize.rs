@@ -14,9 +14,11 @@ use crate::BoxFuture;
 use super::guard::{guard, Guard};
 use super::principal::Principal;
 
-/// The 401 every invalid token gets: `WWW-Authenticate: Bearer error="invalid_token"` and the
-/// project's error body, the reason only in the log.
-pub(crate) fn unauthorized() -> Error {
+/// The 401 every invalid credential gets from Lift's authentication middleware:
+/// `WWW-Authenticate: Bearer error="invalid_token"` and the error body
+/// `{"error":{"code":"unauthorized","message":"missing or invalid token",...}}`. Give the reason
+/// to the log, never to the client.
+pub fn invalid_token() -> Error {
     Error::unauthorized("missing or invalid token").with_header(
         WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer error=\"invalid_token\""),
@@ -25,14 +27,15 @@ pub(crate) fn unauthorized() -> Error {
 
 /// The 401 a request without any credentials gets: `WWW-Authenticate: Bearer` with no error
 /// code, as RFC 6750 (section 3.1) asks of a request that did not try to authenticate, and the
-/// same body as [`unauthorized`].
-pub(crate) fn unauthenticated() -> Error {
+/// same body as [`invalid_token`].
+pub fn missing_credentials() -> Error {
     Error::unauthorized("missing or invalid token")
         .with_header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
 }
 
-/// The 403 every failed check gets: it names no role, scope or tenant.
-fn forbidden() -> Error {
+/// The 403 every failed authorization check gets: `{"error":{"code":"forbidden","message":
+/// "forbidden",...}}`, naming no role, scope or tenant.
+pub fn forbidden() -> Error {
     Error::forbidden("forbidden")
 }
 
@@ -106,7 +109,7 @@ impl Middleware for Require {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
         let verdict = match (guard(&ctx), ctx.principal()) {
             (Guard::Pass, _) | (Guard::Connected, None) => return next.run(ctx),
-            (_, None) => Err(unauthenticated()),
+            (_, None) => Err(missing_credentials()),
             (_, Some(p)) if self.allows(&ctx, p) => Ok(()),
             (_, Some(_)) => Err(forbidden()),
         };

@@ -1,7 +1,5 @@
 //! [`AuthorizerClaims`]: trust API Gateway's authorizer instead of verifying the token again.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -10,10 +8,10 @@ use crate::events::json::Str;
 use crate::middleware::{Middleware, Next, Outcome};
 use crate::BoxFuture;
 
-use super::authorize::unauthorized;
+use super::authorize::invalid_token;
 use super::claims::{self, ClaimsSeed};
 use super::guard::{guard, Guard};
-use super::principal::{ClaimNames, Claims, Principal, PrincipalSource};
+use super::principal::{ClaimNames, Principal, PrincipalSource};
 use super::tenant::LambdaTenant;
 
 /// Reads the principal from `requestContext.authorizer`, which API Gateway fills after its own
@@ -116,21 +114,30 @@ impl AuthorizerClaims {
             },
         )
         .map_err(|_| "the authorizer's claims are not an object")?;
-        let mut principal = Principal {
-            user_id: set
-                .sub
-                .or_else(|| auth.principal_id.map(|p| p.to_string_owned())),
-            tenant_id: set.tenant,
-            roles: set.roles,
-            scopes: set.scopes,
-            email: set.email,
-            issuer: set.iss.map(|i| Arc::from(&*i)),
-            claims: Claims(Arc::new(object.get().to_owned())),
-            source: PrincipalSource::Authorizer,
+        let scopes = match scopes {
+            Some(scopes) => scopes.iter().map(|s| s.to_string_owned()).collect(),
+            None => set.scopes,
         };
-        if let Some(scopes) = scopes {
-            principal.scopes = scopes.iter().map(|s| s.to_string_owned()).collect();
+        let mut principal = Principal::builder(PrincipalSource::Authorizer)
+            .roles(set.roles)
+            .scopes(scopes)
+            .claims_json(object.get());
+        let user = set
+            .sub
+            .or_else(|| auth.principal_id.map(|p| p.to_string_owned()));
+        if let Some(user) = user {
+            principal = principal.user_id(user);
         }
+        if let Some(tenant) = set.tenant {
+            principal = principal.tenant_id(tenant);
+        }
+        if let Some(email) = set.email {
+            principal = principal.email(email);
+        }
+        if let Some(iss) = set.iss {
+            principal = principal.issuer(&*iss);
+        }
+        let principal = principal.build();
         Ok(principal)
     }
 }
@@ -151,7 +158,7 @@ impl Middleware for AuthorizerClaims {
             Err(reason) => {
                 ctx.logger()
                     .info("request refused", &[("reason", reason.into())]);
-                return Box::pin(async { Err(unauthorized()) });
+                return Box::pin(async { Err(invalid_token()) });
             }
         };
         if let Err(e) = self.lambda_tenant.check(&ctx, &principal) {

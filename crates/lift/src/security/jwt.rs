@@ -14,7 +14,7 @@ use jsonwebtoken::Algorithm;
 
 use super::claims::{self, ClaimSet, ClaimValues, ClaimsSeed, MAX_REQUIRED};
 use super::keys::{AlgSet, JwtKey, KeyError, KeySet, KeySource};
-use super::principal::{ClaimNames, Claims, Principal, PrincipalSource};
+use super::principal::{ClaimNames, Principal, PrincipalSource};
 use super::token::{decode_segment, verify_signature, Token};
 use crate::observability::Logger;
 
@@ -264,16 +264,21 @@ impl Jwt {
         }
         check_signature(issuer, &parsed, now, logger).await?;
         c.validate(issuer, &set, now)?;
-        let principal = Principal {
-            user_id: set.sub,
-            tenant_id: set.tenant,
-            roles: set.roles,
-            scopes: set.scopes,
-            email: set.email,
-            issuer: Some(issuer.iss.clone()),
-            claims: Claims(Arc::new(payload)),
-            source: PrincipalSource::Jwt,
-        };
+        let mut principal = Principal::builder(PrincipalSource::Jwt)
+            .roles(set.roles)
+            .scopes(set.scopes)
+            .issuer(issuer.iss.clone());
+        if let Some(user) = set.sub {
+            principal = principal.user_id(user);
+        }
+        if let Some(tenant) = set.tenant {
+            principal = principal.tenant_id(tenant);
+        }
+        if let Some(email) = set.email {
+            principal = principal.email(email);
+        }
+        // The claims were read borrowing from the payload; it is kept whole as the raw claims.
+        let principal = principal.claims_json(payload).build();
         Ok(principal)
     }
 

@@ -59,12 +59,12 @@ mod secret_keys;
 mod token;
 
 pub use authorize::{
-    require_any_role, require_role, require_scope, require_tenant_header, require_tenant_param,
-    Require,
+    forbidden, invalid_token, missing_credentials, require_any_role, require_role, require_scope,
+    require_tenant_header, require_tenant_param, Require,
 };
 pub use authorizer::AuthorizerClaims;
 pub use guard::{guard, Guard};
-pub use principal::{ClaimNames, Claims, Principal, PrincipalSource};
+pub use principal::{ClaimNames, Claims, Principal, PrincipalBuilder, PrincipalSource};
 pub use tenant::{LambdaTenant, TenantScope, TenantScopeError, KEY_SEPARATOR, MAX_TENANT_LEN};
 
 #[cfg(feature = "jwt")]

@@ -36,6 +36,9 @@ pub enum PrincipalSource {
     /// API Gateway's authorizer, which verified the caller before the invocation
     /// ([`AuthorizerClaims`](super::AuthorizerClaims)).
     Authorizer,
+    /// The app's own authentication (an API key, a session, mTLS), through
+    /// [`Principal::builder`].
+    App,
 }
 
 impl fmt::Debug for Principal {
@@ -103,6 +106,109 @@ impl Principal {
     }
 }
 
+/// Builds a [`Principal`]: how an authentication middleware of the app's own (an API key, a
+/// session cookie) puts its caller on the Context, where `require_role`, `require_scope`,
+/// `require_tenant_param`, [`LambdaTenant`](super::LambdaTenant) and [`TenantScope`](super::TenantScope)
+/// read it as they read a verified token's. Lift's [`JwtAuth`](super::JwtAuth) and
+/// [`AuthorizerClaims`](super::AuthorizerClaims) build theirs with it too.
+///
+/// ```
+/// use lift::middleware::{from_fn, Next};
+/// use lift::prelude::*;
+/// use lift::security::{missing_credentials, require_role, Principal, PrincipalSource};
+///
+/// let api_key = from_fn(|mut ctx: Context, next: Next| async move {
+///     let Some("k-123") = ctx.header("x-api-key") else {
+///         return Err(missing_credentials());
+///     };
+///     let principal = Principal::builder(PrincipalSource::App)
+///         .user_id("batch-importer")
+///         .tenant_id("acme")
+///         .roles(["importer"])
+///         .build();
+///     ctx.set_principal(principal);
+///     next.run(ctx).await
+/// });
+/// let app = App::new()
+///     .middleware(api_key)
+///     .middleware(require_role("importer"))
+///     .post("/imports", |ctx: Context| async move { ctx.tenant().unwrap_or_default() });
+/// assert!(app.build().is_ok());
+/// ```
+#[derive(Debug)]
+pub struct PrincipalBuilder {
+    principal: Principal,
+}
+
+impl Principal {
+    /// Start a principal vouched for by `source`: no user, tenant, roles or scopes, and an
+    /// empty claims object until set.
+    pub fn builder(source: PrincipalSource) -> PrincipalBuilder {
+        PrincipalBuilder {
+            principal: Principal {
+                user_id: None,
+                tenant_id: None,
+                roles: Vec::new(),
+                scopes: Vec::new(),
+                email: None,
+                issuer: None,
+                claims: Claims::empty(),
+                source,
+            },
+        }
+    }
+}
+
+impl PrincipalBuilder {
+    /// The user id.
+    pub fn user_id(mut self, user: impl Into<String>) -> Self {
+        self.principal.user_id = Some(user.into());
+        self
+    }
+
+    /// The tenant id.
+    pub fn tenant_id(mut self, tenant: impl Into<String>) -> Self {
+        self.principal.tenant_id = Some(tenant.into());
+        self
+    }
+
+    /// The roles (replacing any set before).
+    pub fn roles<S: Into<String>>(mut self, roles: impl IntoIterator<Item = S>) -> Self {
+        self.principal.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The OAuth scopes (replacing any set before).
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.principal.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The email address.
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.principal.email = Some(email.into());
+        self
+    }
+
+    /// Who issued the credentials.
+    pub fn issuer(mut self, issuer: impl Into<Arc<str>>) -> Self {
+        self.principal.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The raw claims, as the text of one JSON object, read on demand with
+    /// [`Claims::get`].
+    pub fn claims_json(mut self, json: impl Into<String>) -> Self {
+        self.principal.claims = Claims(Arc::new(json.into()));
+        self
+    }
+
+    /// The principal.
+    pub fn build(self) -> Principal {
+        self.principal
+    }
+}
+
 /// A principal's raw claims: one JSON object, read on demand.
 #[derive(Clone)]
 pub struct Claims(pub(crate) Arc<String>);
@@ -114,6 +220,12 @@ impl fmt::Debug for Claims {
 }
 
 impl Claims {
+    /// `{}`, shared: a principal whose claims are set later costs no allocation for it.
+    fn empty() -> Self {
+        static EMPTY: std::sync::OnceLock<Arc<String>> = std::sync::OnceLock::new();
+        Claims(EMPTY.get_or_init(|| Arc::new(String::from("{}"))).clone())
+    }
+
     /// The claims object as JSON text.
     pub fn as_json(&self) -> &str {
         &self.0

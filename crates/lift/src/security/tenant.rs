@@ -147,8 +147,10 @@ pub enum LambdaTenant {
 }
 
 impl LambdaTenant {
-    /// Check `principal` against the invocation's Lambda tenant.
-    pub(crate) fn check(self, ctx: &Context, principal: &Principal) -> Result<(), Error> {
+    /// Check `principal` against the invocation's Lambda tenant: the 403 of
+    /// [`forbidden`](super::forbidden) (and a WARN line) when they differ. Call it in an
+    /// authentication middleware of your own before [`Context::set_principal`].
+    pub fn check(self, ctx: &Context, principal: &Principal) -> Result<(), Error> {
         if self == LambdaTenant::Ignore {
             return Ok(());
         }
@@ -158,7 +160,7 @@ impl LambdaTenant {
                     "request refused: the token's tenant is not the invocation's Lambda tenant",
                     &[],
                 );
-                Err(Error::forbidden("forbidden"))
+                Err(super::forbidden())
             }
             _ => Ok(()),
         }
