@@ -143,6 +143,7 @@ pub struct PrincipalBuilder {
 impl Principal {
     /// Start a principal vouched for by `source`: no user, tenant, roles or scopes, and an
     /// empty claims object until set.
+    #[inline]
     pub fn builder(source: PrincipalSource) -> PrincipalBuilder {
         PrincipalBuilder {
             principal: Principal {
@@ -161,36 +162,42 @@ impl Principal {
 
 impl PrincipalBuilder {
     /// The user id.
+    #[inline]
     pub fn user_id(mut self, user: impl Into<String>) -> Self {
         self.principal.user_id = Some(user.into());
         self
     }
 
     /// The tenant id.
+    #[inline]
     pub fn tenant_id(mut self, tenant: impl Into<String>) -> Self {
         self.principal.tenant_id = Some(tenant.into());
         self
     }
 
     /// The roles (replacing any set before).
+    #[inline]
     pub fn roles<S: Into<String>>(mut self, roles: impl IntoIterator<Item = S>) -> Self {
         self.principal.roles = roles.into_iter().map(Into::into).collect();
         self
     }
 
     /// The OAuth scopes (replacing any set before).
+    #[inline]
     pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
         self.principal.scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
 
     /// The email address.
+    #[inline]
     pub fn email(mut self, email: impl Into<String>) -> Self {
         self.principal.email = Some(email.into());
         self
     }
 
     /// Who issued the credentials.
+    #[inline]
     pub fn issuer(mut self, issuer: impl Into<Arc<str>>) -> Self {
         self.principal.issuer = Some(issuer.into());
         self
@@ -198,12 +205,14 @@ impl PrincipalBuilder {
 
     /// The raw claims, as the text of one JSON object, read on demand with
     /// [`Claims::get`].
+    #[inline]
     pub fn claims_json(mut self, json: impl Into<String>) -> Self {
         self.principal.claims = Claims(Arc::new(json.into()));
         self
     }
 
     /// The principal.
+    #[inline]
     pub fn build(self) -> Principal {
         self.principal
     }
