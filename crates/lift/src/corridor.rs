@@ -408,7 +408,7 @@ impl AppService {
             })
         })
         .await;
-        let outcome = batch::outcome(&ids, fates, |i, id, e| {
+        let outcome = batch::verdict(&ids, fates, |i, id, e| {
             log_failure(&frames[i], &id.log_id, e);
         });
         if outcome.skipped > 0 {

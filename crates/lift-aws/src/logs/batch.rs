@@ -227,7 +227,7 @@ impl Rejected {
 
 /// How one entry ended: every entry ends exactly one way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum EntryFate {
     /// CloudWatch took all of it.
     Written,
     /// CloudWatch rejected (some of) it, for this reason.
@@ -236,14 +236,14 @@ pub enum Outcome {
     FellBack,
 }
 
-impl Outcome {
+impl EntryFate {
     /// The outcome of an entry one part of which ended `self` and another `other`: falling back
     /// wins (the whole line goes to stdout), then a drop, then being written.
-    pub fn merge(self, other: Outcome) -> Outcome {
+    pub fn merge(self, other: EntryFate) -> EntryFate {
         match (self, other) {
-            (Outcome::FellBack, _) | (_, Outcome::FellBack) => Outcome::FellBack,
-            (Outcome::Dropped(r), _) | (_, Outcome::Dropped(r)) => Outcome::Dropped(r),
-            _ => Outcome::Written,
+            (EntryFate::FellBack, _) | (_, EntryFate::FellBack) => EntryFate::FellBack,
+            (EntryFate::Dropped(r), _) | (_, EntryFate::Dropped(r)) => EntryFate::Dropped(r),
+            _ => EntryFate::Written,
         }
     }
 }
@@ -402,7 +402,7 @@ mod tests {
 
     #[test]
     fn outcomes_merge_fallback_first_then_drops() {
-        use Outcome::*;
+        use EntryFate::*;
         assert_eq!(Written.merge(Written), Written);
         assert_eq!(Written.merge(Dropped(TOO_OLD)), Dropped(TOO_OLD));
         assert_eq!(Dropped(TOO_OLD).merge(FellBack), FellBack);

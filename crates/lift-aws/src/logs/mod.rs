@@ -97,7 +97,7 @@ use crate::delivery::{Circuit, Pace, RetryPolicy, Warner, DEFAULT_CIRCUIT_COOLDO
 use crate::delivery::{
     DEFAULT_CIRCUIT_THRESHOLD, DEFAULT_SLOW_FLUSH_PERCENT, DEFAULT_WARN_INTERVAL,
 };
-use batch::{Limits, Outcome};
+use batch::{EntryFate, Limits};
 use names::{Charset, Routed, TenantDestinations};
 pub use names::{
     DEFAULT_MAX_TENANT_DESTINATIONS, DEFAULT_STREAM_PATTERN, INVALID_TENANT_DESTINATION,
@@ -651,7 +651,7 @@ impl Inner {
                         self.batches.fetch_add(1, Ordering::Relaxed);
                         let reasons = rejected.apply(b.events.len());
                         for (event, reason) in b.events.iter().zip(reasons) {
-                            let outcome = reason.map_or(Outcome::Written, Outcome::Dropped);
+                            let outcome = reason.map_or(EntryFate::Written, EntryFate::Dropped);
                             ledger.settle(event.entry, outcome);
                         }
                     }
@@ -659,7 +659,7 @@ impl Inner {
                         answered = true;
                         self.counters.error(message);
                         for event in &b.events {
-                            ledger.settle(event.entry, Outcome::Dropped("invalid"));
+                            ledger.settle(event.entry, EntryFate::Dropped("invalid"));
                         }
                     }
                     Err(Failure::NotFound(m) | Failure::Unavailable(m)) => failure = Some(m),
@@ -716,7 +716,7 @@ struct Ledger<'a> {
     entries: Vec<Entry>,
     /// Events of each entry not yet settled (a split line has several).
     parts: Vec<u32>,
-    outcomes: Vec<Option<Outcome>>,
+    outcomes: Vec<Option<EntryFate>>,
     finished: bool,
 }
 
@@ -732,7 +732,7 @@ impl<'a> Ledger<'a> {
         }
     }
 
-    fn settle(&mut self, entry: usize, outcome: Outcome) {
+    fn settle(&mut self, entry: usize, outcome: EntryFate) {
         if let (Some(p), Some(o)) = (self.parts.get_mut(entry), self.outcomes.get_mut(entry)) {
             *p = p.saturating_sub(1);
             *o = Some(o.map_or(outcome, |prev| prev.merge(outcome)));
@@ -759,12 +759,12 @@ impl<'a> Ledger<'a> {
             bytes += e.queued;
             let outcome = match self.outcomes[i] {
                 Some(o) if self.parts[i] == 0 => o,
-                _ => Outcome::FellBack,
+                _ => EntryFate::FellBack,
             };
             match outcome {
-                Outcome::Written => written += 1,
-                Outcome::Dropped(reason) => c.dropped(reason, 1),
-                Outcome::FellBack => {
+                EntryFate::Written => written += 1,
+                EntryFate::Dropped(reason) => c.dropped(reason, 1),
+                EntryFate::FellBack => {
                     let mut line = Vec::with_capacity(e.message.len() + 1);
                     line.extend_from_slice(e.message.as_bytes());
                     line.push(b'\n');

@@ -157,7 +157,7 @@ const IDS_IN_MESSAGE: usize = 5;
 
 /// What a batch's fates mean for its invocation: the records to retry, and how many failed,
 /// were not run, or cannot be named in a partial response.
-pub(crate) struct Outcome {
+pub(crate) struct BatchVerdict {
     pub(crate) retry: Vec<String>,
     pub(crate) failed: usize,
     pub(crate) skipped: u64,
@@ -166,12 +166,12 @@ pub(crate) struct Outcome {
 }
 
 /// Sum up the fates; `on_failure` is told about each failed record (to log it).
-pub(crate) fn outcome(
+pub(crate) fn verdict(
     ids: &[RecordIds],
     fates: Vec<Fate>,
     on_failure: impl Fn(usize, &RecordIds, &Error),
-) -> Outcome {
-    let mut o = Outcome {
+) -> BatchVerdict {
+    let mut o = BatchVerdict {
         retry: Vec::new(),
         failed: 0,
         skipped: 0,
@@ -205,7 +205,7 @@ pub(crate) fn outcome(
     o
 }
 
-impl Outcome {
+impl BatchVerdict {
     /// The reply with partial batch responses on (`batchItemFailures`), or the invocation
     /// error without them when a record is to be retried. A record to retry that cannot be
     /// named fails the invocation either way, so the whole batch comes back.

@@ -38,23 +38,23 @@ use crate::{BoxFuture, Context, Error};
 
 /// The invocation handed through the tower service, and the inner chain's error on the way out.
 #[derive(Clone)]
-struct Slot(Arc<Mutex<SlotState>>);
+struct Handoff(Arc<Mutex<HandoffState>>);
 
-enum SlotState {
+enum HandoffState {
     In(Context, Next),
     Failed(Error),
     Empty,
 }
 
-impl Slot {
-    fn take(&self) -> SlotState {
+impl Handoff {
+    fn take(&self) -> HandoffState {
         std::mem::replace(
             &mut *self.0.lock().unwrap_or_else(|p| p.into_inner()),
-            SlotState::Empty,
+            HandoffState::Empty,
         )
     }
 
-    fn put(&self, s: SlotState) {
+    fn put(&self, s: HandoffState) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = s;
     }
 }
@@ -73,10 +73,10 @@ impl Service<http::Request<Full<Bytes>>> for NextService {
     }
 
     fn call(&mut self, req: http::Request<Full<Bytes>>) -> Self::Future {
-        let slot = req.extensions().get::<Slot>().cloned();
+        let slot = req.extensions().get::<Handoff>().cloned();
         Box::pin(async move {
-            let outcome = match slot.as_ref().map(Slot::take) {
-                Some(SlotState::In(ctx, next)) => next.run(ctx).await,
+            let outcome = match slot.as_ref().map(Handoff::take) {
+                Some(HandoffState::In(ctx, next)) => next.run(ctx).await,
                 _ => Err(Error::internal(std::io::Error::other(
                     "a tower layer called the inner service twice or without the request",
                 ))),
@@ -93,7 +93,7 @@ impl Service<http::Request<Full<Bytes>>> for NextService {
                     let mut out = http::Response::new(Full::new(Bytes::new()));
                     *out.status_mut() = e.status();
                     if let Some(slot) = slot {
-                        slot.put(SlotState::Failed(e));
+                        slot.put(HandoffState::Failed(e));
                     }
                     out
                 }
@@ -192,7 +192,7 @@ where
             Ok(r) => r,
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
-        let slot = Slot(Arc::new(Mutex::new(SlotState::In(ctx, next))));
+        let slot = Handoff(Arc::new(Mutex::new(HandoffState::In(ctx, next))));
         req.extensions_mut().insert(slot.clone());
         let service = self.layer.layer(NextService);
         Box::pin(async move {
@@ -200,7 +200,7 @@ where
                 .oneshot(req)
                 .await
                 .map_err(|e| Error::internal(std::io::Error::other(e.to_string())))?;
-            if let SlotState::Failed(e) = slot.take() {
+            if let HandoffState::Failed(e) = slot.take() {
                 return Err(e);
             }
             let (parts, body) = res.into_parts();

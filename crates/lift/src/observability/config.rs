@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::exporter::{Exporter, ExporterStats};
 use super::logger::{Level, LogFormat, Logger};
 use super::metrics::{MetricSet, Metrics};
-use super::pipeline::{Exporters, DEFAULT_FLUSH_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
+use super::pipeline::{ExporterSet, DEFAULT_FLUSH_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 use super::tenant::TenantGuard;
 
 /// App-wide observability settings. Build one with [`Observability::from_env`] (the
@@ -37,7 +37,7 @@ pub(crate) struct Settings {
     pub(crate) tenant_namespace: bool,
     pub(crate) tracing_enabled: bool,
     pub(crate) cold_start_metric: bool,
-    pub(crate) pipeline: Exporters,
+    pub(crate) pipeline: ExporterSet,
     pub(crate) flush_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) cold_start: AtomicBool,
@@ -152,7 +152,7 @@ impl Observability {
                 tenant_namespace: false,
                 tracing_enabled: true,
                 cold_start_metric: true,
-                pipeline: Exporters::stdout(),
+                pipeline: ExporterSet::stdout(),
                 flush_timeout: DEFAULT_FLUSH_TIMEOUT,
                 shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
                 cold_start: AtomicBool::new(true),
@@ -197,7 +197,7 @@ impl Observability {
         };
         // Lambda sets the daemon's address only under active tracing: trace by default there.
         if s.tracing_enabled && env(super::xray::ENV_DAEMON_ADDRESS).is_some() {
-            s.pipeline = Exporters::stdout_and(Arc::new(super::xray::XRayExporter::from_env()));
+            s.pipeline = ExporterSet::stdout_and(Arc::new(super::xray::XRayExporter::from_env()));
         }
         o
     }

@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::metrics::{Aggregate, Aggregation, MetricSet, Resolution};
+use super::metrics::{Aggregation, MetricSet, MetricValues, Resolution};
 use super::record::{MetricDatum, MetricValue, MetricsBatch, MetricsRecord};
 use super::tenant::Resolved;
 use super::{Field, Level, Logger, Settings, Unit};
@@ -27,7 +27,7 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn datum(e: &Aggregate) -> MetricDatum {
+fn datum(e: &MetricValues) -> MetricDatum {
     MetricDatum {
         name: e.name.clone(),
         unit: e.unit,

@@ -146,14 +146,14 @@ pub(crate) enum Aggregation {
 
 /// One metric's name, unit, resolution and aggregated values.
 #[derive(Debug, Clone)]
-pub(crate) struct Aggregate {
+pub(crate) struct MetricValues {
     pub(crate) name: Cow<'static, str>,
     pub(crate) unit: Unit,
     pub(crate) resolution: Resolution,
     pub(crate) data: Aggregation,
 }
 
-impl Aggregate {
+impl MetricValues {
     fn kind(&self) -> Kind {
         match self.data {
             Aggregation::Sum(_) => Kind::Counter,
@@ -166,7 +166,7 @@ impl Aggregate {
 /// One invocation's (or the process's) aggregated metrics and extra dimensions.
 #[derive(Debug, Default)]
 pub(crate) struct MetricSet {
-    pub(crate) entries: Vec<Aggregate>,
+    pub(crate) entries: Vec<MetricValues>,
     pub(crate) dimensions: Vec<(String, String)>,
     pub(crate) rejected: Vec<MetricsError>,
     /// Metrics with a dimension set of their own (`Metrics::with_dimensions`), each written as
@@ -178,7 +178,7 @@ pub(crate) struct MetricSet {
 #[derive(Debug, Default)]
 pub(crate) struct DimensionGroup {
     pub(crate) dimensions: Vec<(String, String)>,
-    pub(crate) entries: Vec<Aggregate>,
+    pub(crate) entries: Vec<MetricValues>,
 }
 
 /// Keep the first few rejections for the warning; count them all.
@@ -277,8 +277,8 @@ fn check_dimension(name: &str, value: &str) -> Result<(), MetricsError> {
 /// metric recorded as two kinds or units is rejected.
 fn merge_entries(
     shared: &Settings,
-    into: &mut Vec<Aggregate>,
-    from: Vec<Aggregate>,
+    into: &mut Vec<MetricValues>,
+    from: Vec<MetricValues>,
     rejected: &mut Vec<MetricsError>,
 ) {
     for e in from {
@@ -337,7 +337,11 @@ impl MetricSet {
 }
 
 /// Fold one value into its aggregate (created on first use).
-fn record_into(entries: &mut Vec<Aggregate>, spec: &Spec, value: f64) -> Result<(), MetricsError> {
+fn record_into(
+    entries: &mut Vec<MetricValues>,
+    spec: &Spec,
+    value: f64,
+) -> Result<(), MetricsError> {
     if let Some(e) = entries.iter_mut().find(|e| e.name == spec.name) {
         if e.kind() != spec.kind || e.unit != spec.unit {
             return Err(MetricsError::Conflict(spec.name.to_string()));
@@ -357,7 +361,7 @@ fn record_into(entries: &mut Vec<Aggregate>, spec: &Spec, value: f64) -> Result<
         Kind::Gauge => Aggregation::Last(value),
         Kind::Histogram => Aggregation::Dist(Dist::new(value)),
     };
-    entries.push(Aggregate {
+    entries.push(MetricValues {
         name: spec.name.clone(),
         unit: spec.unit,
         resolution: spec.resolution,

@@ -35,7 +35,7 @@ fn index(kind: RecordKind) -> usize {
     }
 }
 
-pub(crate) struct Exporters {
+pub(crate) struct ExporterSet {
     exporters: Vec<(Arc<dyn Exporter>, Kinds)>,
     /// Whether the exporters are the ones the user added, not the defaults.
     added: bool,
@@ -44,7 +44,7 @@ pub(crate) struct Exporters {
     pub(crate) counters: Arc<PipelineCounters>,
 }
 
-impl Exporters {
+impl ExporterSet {
     fn new(exporters: Vec<Arc<dyn Exporter>>, added: bool) -> Self {
         let exporters: Vec<(Arc<dyn Exporter>, Kinds)> = exporters
             .into_iter()
@@ -55,7 +55,7 @@ impl Exporters {
             })
             .collect();
         let wanted = [0, 1, 2].map(|i| exporters.iter().any(|(_, k)| k[i]));
-        Exporters {
+        ExporterSet {
             exporters,
             added,
             wanted,

@@ -363,13 +363,13 @@ fn bump(counter: &AtomicU64) {
 /// One (name, stage) entry. `state` is only held for a few instructions, never across an
 /// await; `fetch` is the single-flight gate, held across the provider call, by this key alone.
 #[derive(Default)]
-struct Slot {
-    state: Mutex<SlotState>,
+struct CacheEntry {
+    state: Mutex<EntryState>,
     fetch: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
-struct SlotState {
+struct EntryState {
     /// The last value fetched, and when.
     value: Option<(Arc<Secret>, Instant)>,
     /// When the last fetch failed, and how; cleared by a successful fetch.
@@ -381,7 +381,7 @@ struct SlotState {
 
 /// Entries by name, then by stage: lookups borrow the caller's strings, and a name has few
 /// stages.
-type Slots = HashMap<String, Vec<(Option<String>, Arc<Slot>)>>;
+type CacheEntries = HashMap<String, Vec<(Option<String>, Arc<CacheEntry>)>>;
 
 struct Inner {
     provider: Arc<dyn SecretProvider>,
@@ -390,7 +390,7 @@ struct Inner {
     fetch_timeout: Duration,
     logger: Option<Logger>,
     default_logger: OnceLock<Logger>,
-    slots: Mutex<Slots>,
+    slots: Mutex<CacheEntries>,
     counters: Counters,
 }
 
@@ -555,14 +555,14 @@ impl Secrets {
         }
     }
 
-    fn slot(&self, name: &str, stage: Option<&str>) -> Arc<Slot> {
+    fn slot(&self, name: &str, stage: Option<&str>) -> Arc<CacheEntry> {
         let mut slots = lock(&self.inner.slots);
         if let Some(stages) = slots.get(name) {
             if let Some((_, slot)) = stages.iter().find(|(s, _)| s.as_deref() == stage) {
                 return slot.clone();
             }
         }
-        let slot = Arc::new(Slot::default());
+        let slot = Arc::new(CacheEntry::default());
         slots
             .entry(name.to_owned())
             .or_default()
@@ -601,7 +601,7 @@ impl Secrets {
 
     /// An answer to give without fetching: a fresh value, a stale one while the last failure
     /// is recent, or the last failure's error while it is recent (a `NotFound` for the TTL).
-    fn cached(&self, state: &SlotState, now: Instant) -> Option<Result<Arc<Secret>, SecretError>> {
+    fn cached(&self, state: &EntryState, now: Instant) -> Option<Result<Arc<Secret>, SecretError>> {
         let inner = &self.inner;
         let age = |t: &Instant| now.saturating_duration_since(*t);
         match (&state.value, &state.failure) {
@@ -630,7 +630,7 @@ impl Secrets {
 
     /// The outcome of the fetch another call finished while this one waited for the gate:
     /// its value, the stale value it fell back to, or its error.
-    fn shared(&self, state: &SlotState) -> Option<Result<Arc<Secret>, SecretError>> {
+    fn shared(&self, state: &EntryState) -> Option<Result<Arc<Secret>, SecretError>> {
         match (&state.value, &state.failure) {
             (Some((secret, _)), None) => {
                 bump(&self.inner.counters.hits);
@@ -648,7 +648,7 @@ impl Secrets {
 
     async fn fetch(
         &self,
-        slot: &Slot,
+        slot: &CacheEntry,
         name: &str,
         stage: Option<&str>,
     ) -> Result<Arc<Secret>, SecretError> {
