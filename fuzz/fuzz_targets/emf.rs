@@ -375,7 +375,7 @@ fn app(mem: &MemoryExporter, max_tenants: usize) -> AppService {
         .default_dimension("stage", "test")
         // A small cap, so that tenants fold into `other` (and `TenantOverflow` is written).
         .max_tenants(max_tenants)
-        .exporter(mem.clone());
+        .export_to(mem.clone());
     App::new()
         .observability(obs)
         .get("/m", |ctx: Context| async move {

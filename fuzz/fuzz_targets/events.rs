@@ -211,7 +211,7 @@ fn app(partial: bool, mem: &MemoryExporter) -> AppService {
         .service("fuzz")
         .namespace("Fuzz")
         .correlation_header("x-correlation-id")
-        .exporter(mem.clone());
+        .export_to(mem.clone());
     let mut app = App::new().observability(obs);
     if partial {
         app = app

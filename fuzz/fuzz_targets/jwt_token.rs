@@ -51,6 +51,9 @@ fuzz_target!(|data: &[u8]| {
         let key = jsonwebtoken::DecodingKey::from_secret(SECRET).expect("key");
         let alg = token.header().alg;
         let genuine = jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), &key, alg);
-        assert!(matches!(genuine, Ok(true)), "accepted a forged signature: {text:?}");
+        assert!(
+            matches!(genuine, Ok(true)),
+            "accepted a forged signature: {text:?}"
+        );
     }
 });

@@ -131,7 +131,7 @@ fn app() -> &'static (tokio::runtime::Runtime, AppService) {
         let obs = lift::observability::Observability::new()
             .metrics_enabled(false)
             .tracing_enabled(false)
-            .exporter(lift::observability::NullExporter);
+            .export_to(lift::observability::NullExporter);
         let app = App::new()
             .observability(obs)
             .get("/q", read_back)

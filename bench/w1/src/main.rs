@@ -119,12 +119,13 @@ fn cors() -> Result<Cors, lift::middleware::CorsError> {
 fn app(sink: CountingSink, flags: Flags) -> Result<AppService, lift::BoxError> {
     let obs = Observability::new().service(SERVICE).namespace(NAMESPACE);
     let obs = if flags.cloudwatch_logs {
-        obs.exporter(cloudwatch_logs()).exporter(MetricsOnly(sink))
+        obs.export_to(cloudwatch_logs())
+            .export_to(MetricsOnly(sink))
     } else {
-        obs.exporter(sink)
+        obs.export_to(sink)
     };
     let obs = match flags.traced {
-        Some(daemon) => obs.exporter(XRayExporter::with_address(daemon)),
+        Some(daemon) => obs.export_to(XRayExporter::with_address(daemon)),
         None => obs,
     };
     let app = App::new().observability(obs);

@@ -17,7 +17,7 @@
 //! | `AWS_XRAY_DAEMON_ADDRESS` | X-Ray through the daemon (Lambda sets it when active tracing is on) |
 //!
 //! OpenTelemetry takes a span exporter of the user's choice, so it is turned on in code, with
-//! [`Exporters::exporter`] and `lift::observability::otel::OtelExporter`.
+//! [`Exporters::export_to`] and `lift::observability::otel::OtelExporter`.
 //!
 //! ```no_run
 //! use lift::observability::Observability;
@@ -118,13 +118,13 @@ impl Exporters {
         self
     }
 
-    /// Add any other exporter, an `OtelExporter` for OpenTelemetry for one. The kinds it takes
-    /// leave stdout, as for the built-in ones.
-    pub fn exporter(mut self, exporter: impl Exporter) -> Self {
+    /// Export to any other exporter too, an `OtelExporter` for OpenTelemetry for one. The kinds
+    /// it takes leave stdout, as for the built-in ones.
+    pub fn export_to(mut self, exporter: impl Exporter) -> Self {
         self.added.push(Added {
             logs: exporter.accepts(RecordKind::Log),
             metrics: exporter.accepts(RecordKind::Metrics),
-            add: Box::new(move |obs: Observability| obs.exporter(exporter)),
+            add: Box::new(move |obs: Observability| obs.export_to(exporter)),
         });
         self
     }
@@ -212,24 +212,24 @@ impl Exporters {
     pub fn install(self, obs: Observability) -> Observability {
         let nothing = self.names().is_empty();
         let mut obs = match self.stdout_kinds() {
-            (true, true) => obs.exporter(StdoutExporter::new()),
-            (true, false) => obs.exporter(StdoutExporter::logs_only()),
-            (false, true) => obs.exporter(StdoutExporter::metrics_only()),
+            (true, true) => obs.export_to(StdoutExporter::new()),
+            (true, false) => obs.export_to(StdoutExporter::logs_only()),
+            (false, true) => obs.export_to(StdoutExporter::metrics_only()),
             // Replaces the defaults (stdout, X-Ray under active tracing) when nothing else is
             // chosen: `without_stdout` alone means no telemetry, not the defaults.
-            (false, false) if nothing => obs.exporter(NullExporter),
+            (false, false) if nothing => obs.export_to(NullExporter),
             (false, false) => obs,
         };
         #[cfg(feature = "cloudwatch-logs")]
         if let Some(e) = self.cloudwatch_logs {
-            obs = obs.exporter(e);
+            obs = obs.export_to(e);
         }
         #[cfg(feature = "cloudwatch-metrics")]
         if let Some(e) = self.cloudwatch_metrics {
-            obs = obs.exporter(e);
+            obs = obs.export_to(e);
         }
         if let Some(e) = self.xray {
-            obs = obs.exporter(e);
+            obs = obs.export_to(e);
         }
         for added in self.added {
             obs = (added.add)(obs);
@@ -365,7 +365,7 @@ mod tests {
         assert_eq!(only.names(), ["stdout"]);
         let spans_elsewhere = Exporters::new().xray(XRayExporter::with_address("127.0.0.1:9"));
         assert_eq!(spans_elsewhere.stdout_kinds(), (true, true));
-        let logs_elsewhere = Exporters::new().exporter(lift::observability::MemoryExporter::new());
+        let logs_elsewhere = Exporters::new().export_to(lift::observability::MemoryExporter::new());
         assert_eq!(logs_elsewhere.stdout_kinds(), (false, false));
         assert_eq!(logs_elsewhere.names(), ["added"]);
         assert_eq!(

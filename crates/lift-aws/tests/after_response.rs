@@ -56,8 +56,8 @@ async fn run(
                 .service("shop")
                 .namespace("Lift/Shop")
                 .cold_start_metric(false)
-                .exporter(logs.clone())
-                .exporter(metrics.clone()),
+                .export_to(logs.clone())
+                .export_to(metrics.clone()),
         )
         .get("/order", |ctx: Context| async move {
             ctx.logger().info("order placed", &[]);

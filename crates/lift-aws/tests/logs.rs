@@ -484,7 +484,7 @@ async fn through_an_app_the_after_response_flush_delivers() {
         .observability(
             Observability::new()
                 .service("orders")
-                .exporter(exporter.clone()),
+                .export_to(exporter.clone()),
         )
         .get("/orders", |ctx: Context| async move {
             ctx.logger().info("listing orders", &[]);
@@ -525,7 +525,7 @@ async fn across_invocations_lines_wait_for_a_threshold_or_the_shutdown() {
         .build(&config);
     assert!(exporter.needs_shutdown());
     let app = App::new()
-        .observability(Observability::new().exporter(exporter.clone()))
+        .observability(Observability::new().export_to(exporter.clone()))
         .get("/", |ctx: Context| async move {
             ctx.logger().info("held back", &[]);
             "ok"

@@ -29,8 +29,8 @@ fn app(exporter: CloudWatchMetricsExporter, mem: &MemoryExporter) -> lift::AppSe
                 .service("shop")
                 .namespace("Lift/Shop")
                 .cold_start_metric(false)
-                .exporter(exporter)
-                .exporter(mem.clone()),
+                .export_to(exporter)
+                .export_to(mem.clone()),
         )
         .get("/order", |ctx: Context| async move {
             if let Some(t) = ctx.query("tenant") {
@@ -215,7 +215,7 @@ fn one_counter(
         .namespace("Lift/Shop")
         .cold_start_metric(false)
         .flush_timeout(flush_timeout)
-        .exporter(metrics.clone());
+        .export_to(metrics.clone());
     let service = App::new()
         .observability(obs.clone())
         .get("/order", |ctx: Context| async move {
@@ -349,7 +349,7 @@ async fn tenants_named_other_or_invalid_keep_their_own_series_apart_from_the_gua
         .namespace("Lift/Shop")
         .cold_start_metric(false)
         .max_tenants(2)
-        .exporter(metrics.clone());
+        .export_to(metrics.clone());
     let service = App::new()
         .observability(obs.clone())
         .get("/order", |ctx: Context| async move {

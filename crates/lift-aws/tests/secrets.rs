@@ -236,7 +236,7 @@ async fn a_hung_secrets_manager_is_cut_off_and_the_stale_value_served() {
     let mem = MemoryExporter::new();
     let secrets = secrets_manager(&config)
         .ttl(Duration::ZERO)
-        .logger(Observability::new().exporter(mem.clone()).logger());
+        .logger(Observability::new().export_to(mem.clone()).logger());
     assert_eq!(secrets.text("app/db-password").await.unwrap(), "still-good");
 
     // The endpoint now answers after 30 s, far past the 2 s fetch timeout: had the fetch
@@ -383,7 +383,7 @@ async fn the_cache_serves_the_stale_value_when_the_endpoint_dies() {
     let mem = MemoryExporter::new();
     let secrets = secrets_manager(&config)
         .ttl(Duration::ZERO)
-        .logger(Observability::new().exporter(mem.clone()).logger());
+        .logger(Observability::new().export_to(mem.clone()).logger());
 
     assert_eq!(secrets.text("app/db-password").await.unwrap(), "still-good");
     moto.stop();

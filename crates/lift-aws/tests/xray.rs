@@ -47,8 +47,8 @@ async fn sdk_calls_from_a_handler_are_aws_subsegments_and_the_exporters_calls_ar
     let app = App::new()
         .observability(
             Observability::new()
-                .exporter(mem.clone())
-                .exporter(logs.clone()),
+                .export_to(mem.clone())
+                .export_to(logs.clone()),
         )
         .get("/secret", move |ctx: Context| {
             let traced = traced.clone();

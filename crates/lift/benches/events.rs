@@ -79,7 +79,7 @@ fn batch() -> Bytes {
 
 fn events(c: &mut Criterion) {
     let app = App::new()
-        .observability(Observability::new().exporter(Discard))
+        .observability(Observability::new().export_to(Discard))
         .batch_options(BatchOptions::new().partial_batch_response(true))
         .on_sqs(order)
         .build()

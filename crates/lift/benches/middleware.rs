@@ -48,7 +48,7 @@ fn app(variant: Variant, sink: Counting) -> AppService {
         .service("bench")
         .namespace("LiftBench")
         .log_format(LogFormat::Json)
-        .exporter(sink);
+        .export_to(sink);
     let mut app = App::new().observability(obs);
     let cors = || {
         Cors::builder()

@@ -50,7 +50,7 @@ fn observability(c: &mut Criterion) {
         .service("lift-bench")
         .namespace("LiftBench")
         .log_format(LogFormat::Json)
-        .exporter(sink.clone());
+        .export_to(sink.clone());
     let (logger, metrics) = invocation_handles(obs.clone());
 
     let mut g = c.benchmark_group("observability");

@@ -96,7 +96,7 @@ fn subsegment_create_end(c: &mut Criterion) {
         .observability(
             Observability::new()
                 .service("lift-bench")
-                .exporter(sink.clone()),
+                .export_to(sink.clone()),
         )
         .get("/", move |ctx: Context| {
             let (n, timed) = (w.load(Ordering::Relaxed), t.clone());

@@ -588,7 +588,7 @@ async fn a_panic_outside_recover_is_a_generic_invocation_error_and_is_logged() {
         .observability(
             Observability::new()
                 .log_format(LogFormat::Json)
-                .exporter(mem.clone()),
+                .export_to(mem.clone()),
         )
         .get("/crash", |_: Context| async {
             if true {

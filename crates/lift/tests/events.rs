@@ -83,7 +83,7 @@ fn build(app: App, mem: &MemoryExporter) -> AppService {
             .service("events-test")
             .namespace("Lift/Test")
             .log_format(LogFormat::Json)
-            .exporter(mem.clone()),
+            .export_to(mem.clone()),
     )
     .build()
     .unwrap()

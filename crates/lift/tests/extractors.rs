@@ -39,7 +39,7 @@ fn observed(app: App, mem: &MemoryExporter) -> AppService {
     app.observability(
         Observability::new()
             .log_format(LogFormat::Json)
-            .exporter(mem.clone()),
+            .export_to(mem.clone()),
     )
     .build()
     .unwrap()

@@ -667,7 +667,7 @@ async fn single_value_alb_sends_the_first_cookie_and_warns_of_the_rest() {
             lift::observability::Observability::new()
                 .service("cookies")
                 .log_format(lift::observability::LogFormat::Json)
-                .exporter(mem.clone()),
+                .export_to(mem.clone()),
         )
         .get("/r", responses)
         .build()

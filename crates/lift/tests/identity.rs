@@ -67,7 +67,7 @@ async fn who(ctx: Context) -> String {
 
 fn app(mem: &MemoryExporter, concurrency: usize) -> AppService {
     App::new()
-        .observability(shop().exporter(mem.clone()))
+        .observability(shop().export_to(mem.clone()))
         .batch_options(BatchOptions::new().sqs_concurrency(concurrency))
         .on_sqs(order)
         .get("/who", who)
@@ -310,7 +310,7 @@ fn assert_cloudwatch_accepts(doc: &Value) {
 #[tokio::test]
 async fn tenant_values_cloudwatch_would_refuse_still_give_valid_documents() {
     let mem = MemoryExporter::new();
-    let obs = shop().tenant_namespaces(true).exporter(mem.clone());
+    let obs = shop().tenant_namespaces(true).export_to(mem.clone());
     let app = App::new()
         .observability(obs.clone())
         .post("/t", |ctx: Context| async move {
@@ -408,7 +408,7 @@ impl Exporter for Keep {
 async fn a_custom_exporter_gets_structured_records_beside_the_others() {
     let keep = Keep::default();
     let mem = MemoryExporter::new();
-    let obs = shop().exporter(mem.clone()).exporter(keep.clone());
+    let obs = shop().export_to(mem.clone()).export_to(keep.clone());
     let app = App::new()
         .observability(obs.clone())
         .get("/buy", |ctx: Context| async move {
@@ -481,7 +481,7 @@ impl Exporter for Panics {
 #[tokio::test]
 async fn a_panicking_exporter_is_contained_and_counted() {
     let mem = MemoryExporter::new();
-    let obs = shop().exporter(Panics).exporter(mem.clone());
+    let obs = shop().export_to(Panics).export_to(mem.clone());
     let app = App::new()
         .observability(obs.clone())
         .get("/", |ctx: Context| async move {
@@ -505,7 +505,7 @@ async fn a_panicking_exporter_is_contained_and_counted() {
 #[tokio::test]
 async fn metrics_recorded_after_the_flush_are_counted_as_late() {
     let mem = MemoryExporter::new();
-    let obs = shop().exporter(mem.clone());
+    let obs = shop().export_to(mem.clone());
     let app = App::new()
         .observability(obs.clone())
         .get("/", |ctx: Context| async move {
@@ -532,7 +532,7 @@ async fn metrics_recorded_after_the_flush_are_counted_as_late() {
 #[tokio::test(start_paused = true)]
 async fn after_response_tasks_that_panic_or_hang_are_contained() {
     let mem = MemoryExporter::new();
-    let obs = shop().exporter(mem.clone());
+    let obs = shop().export_to(mem.clone());
     let app = App::new()
         .observability(obs.clone())
         .after_response_limit(Duration::from_millis(50))
@@ -583,7 +583,7 @@ async fn after_response_work_runs_when_the_invocation_failed() {
     let mem = MemoryExporter::new();
     let seen = ran.clone();
     let app = App::new()
-        .observability(shop().exporter(mem.clone()))
+        .observability(shop().export_to(mem.clone()))
         .on_sqs(move |ctx: Context, _m: SqsMessage<Value>| {
             let seen = seen.clone();
             async move {

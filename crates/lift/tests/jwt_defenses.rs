@@ -53,7 +53,7 @@ fn static_jwt(
 
 fn logger() -> Logger {
     Observability::new()
-        .exporter(MemoryExporter::new())
+        .export_to(MemoryExporter::new())
         .logger()
 }
 
@@ -138,7 +138,7 @@ async fn the_refusal_logged_by_jwt_auth_quotes_nothing_of_the_token() {
         .observability(
             Observability::new()
                 .cold_start_metric(false)
-                .exporter(mem.clone()),
+                .export_to(mem.clone()),
         )
         .middleware(JwtAuth::new(static_jwt(|b| b)))
         .get("/me", |_ctx: Context| async { "me" })
@@ -427,7 +427,7 @@ fn websocket_app(auth: impl lift::middleware::Middleware) -> lift::AppService {
         .observability(
             Observability::new()
                 .cold_start_metric(false)
-                .exporter(MemoryExporter::new()),
+                .export_to(MemoryExporter::new()),
         )
         .middleware(auth)
         .middleware(require_role("member"))

@@ -22,7 +22,7 @@ fn obs(mem: &MemoryExporter) -> Observability {
         .service("mw")
         .namespace("Lift/Mw")
         .log_format(LogFormat::Json)
-        .exporter(mem.clone())
+        .export_to(mem.clone())
 }
 
 fn lambda(id: &str) -> LambdaContext {
@@ -939,7 +939,7 @@ async fn a_correlation_id_that_is_not_short_visible_ascii_is_dropped() {
                 .service("mw")
                 .log_format(LogFormat::Json)
                 .correlation_header("x-correlation-id")
-                .exporter(mem.clone()),
+                .export_to(mem.clone()),
         )
         .get("/", |ctx: Context| async move {
             ctx.logger().info("seen", &[]);

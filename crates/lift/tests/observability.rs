@@ -17,7 +17,7 @@ fn obs(mem: &MemoryExporter) -> Observability {
         .service("orders")
         .namespace("Lift/Test")
         .log_format(LogFormat::Json)
-        .exporter(mem.clone())
+        .export_to(mem.clone())
 }
 
 fn lambda(id: &str) -> LambdaContext {
@@ -857,7 +857,7 @@ async fn the_cold_start_metric_can_be_turned_off() {
 
 #[tokio::test]
 async fn a_null_sink_makes_every_handle_a_no_op() {
-    let o = Observability::new().exporter(lift::observability::NullExporter);
+    let o = Observability::new().export_to(lift::observability::NullExporter);
     let app = App::new()
         .observability(o.clone())
         .get("/", |ctx: Context| async move {

@@ -26,7 +26,7 @@ fn app_with(otel: OtelExporter<InMemorySpanExporter>) -> App {
         Observability::new()
             .service("orders")
             .log_format(LogFormat::Json)
-            .exporter(otel),
+            .export_to(otel),
     )
 }
 
@@ -382,7 +382,7 @@ impl SpanExporter for Counting {
 async fn a_failed_export_is_counted_never_raised() {
     let otel = OtelExporter::new(Refusing);
     let app = App::new()
-        .observability(Observability::new().exporter(otel.clone()))
+        .observability(Observability::new().export_to(otel.clone()))
         .get("/", |ctx: Context| async move {
             drop(ctx.tracer().span("work"));
             "ok"

@@ -37,7 +37,7 @@ fn service(auth: AuthorizerClaims, mem: &MemoryExporter) -> AppService {
         .observability(
             Observability::new()
                 .cold_start_metric(false)
-                .exporter(mem.clone()),
+                .export_to(mem.clone()),
         )
         .middleware(auth)
         .get("/me", whoami)
@@ -148,7 +148,7 @@ fn guarded(mem: &MemoryExporter) -> AppService {
         .observability(
             Observability::new()
                 .cold_start_metric(false)
-                .exporter(mem.clone()),
+                .export_to(mem.clone()),
         )
         .group("/tenants/{tenant}", |g| {
             g.middleware(AuthorizerClaims::new())
@@ -291,7 +291,7 @@ async fn concurrent_requests_keep_their_own_principal_in_responses_and_logs() {
             .observability(
                 Observability::new()
                     .cold_start_metric(false)
-                    .exporter(mem.clone()),
+                    .export_to(mem.clone()),
             )
             .middleware(AuthorizerClaims::new())
             .get("/me", |ctx: Context| async move {

@@ -56,7 +56,7 @@ async fn captured(
             .service("orders")
             .namespace("Lift/Order")
             .log_format(LogFormat::Json)
-            .exporter(mem.clone()),
+            .export_to(mem.clone()),
     );
     for m in &middleware {
         app = app.middleware(BoxedMiddleware(m()));
@@ -193,7 +193,7 @@ async fn a_tenant_set_late_still_reaches_the_request_line_and_the_metrics() {
                 .service("orders")
                 .namespace("Lift/Order")
                 .log_format(LogFormat::Json)
-                .exporter(mem.clone()),
+                .export_to(mem.clone()),
         )
         .middleware_stack(Stack::new())
         .get("/orders/{id}", late_tenant)

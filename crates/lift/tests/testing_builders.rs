@@ -56,7 +56,7 @@ fn build(app: App) -> AppService {
         Observability::new()
             .service("builders-test")
             .log_format(LogFormat::Json)
-            .exporter(MemoryExporter::new()),
+            .export_to(MemoryExporter::new()),
     )
     .build()
     .unwrap()

@@ -15,7 +15,7 @@ async fn tracing_events_carry_their_invocation_fields() {
     let obs = Observability::new()
         .service("bridge")
         .log_format(LogFormat::Json)
-        .exporter(mem.clone());
+        .export_to(mem.clone());
     install_tracing_bridge(&obs).unwrap();
 
     tracing::info!(phase = "init", "outside any invocation");

@@ -76,7 +76,7 @@ fn obs(daemon: &Daemon) -> Observability {
     Observability::new()
         .service("orders")
         .log_format(LogFormat::Json)
-        .exporter(XRayExporter::with_address(&daemon.address()))
+        .export_to(XRayExporter::with_address(&daemon.address()))
 }
 
 fn lambda_traced(id: &str, header: &str) -> LambdaContext {
@@ -432,7 +432,7 @@ async fn a_large_trace_is_split_into_documents_that_fit() {
     let daemon = Daemon::start();
     let xray = XRayExporter::with_address(&daemon.address());
     let app = App::new()
-        .observability(Observability::new().exporter(xray.clone()))
+        .observability(Observability::new().export_to(xray.clone()))
         .get("/", |ctx: Context| async move {
             for i in 0..40 {
                 let mut s = ctx.tracer().span("step");

@@ -138,7 +138,7 @@ mod tests {
                     .service("events")
                     .log_format(LogFormat::Json)
                     .cold_start_metric(false)
-                    .exporter(mem.clone()),
+                    .export_to(mem.clone()),
             )
             .build()
             .unwrap();

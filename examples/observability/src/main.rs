@@ -186,7 +186,7 @@ mod tests {
             .namespace("Lift/Examples")
             .log_format(LogFormat::Json)
             .debug_buffer(20 * 1024)
-            .exporter(mem.clone());
+            .export_to(mem.clone());
         let app = app(obs).build().unwrap();
         let res = invoke(&app, TestRequest::get("/hello?name=Ada").v2())
             .await

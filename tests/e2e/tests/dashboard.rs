@@ -459,7 +459,7 @@ async fn written(namespace: &str) -> BTreeSet<Written> {
         .service(SERVICE)
         .namespace(namespace)
         .max_tenants(1)
-        .exporter(mem.clone());
+        .export_to(mem.clone());
     let app = App::new()
         .observability(obs)
         .middleware_stack(Stack::new())

@@ -51,7 +51,7 @@ async fn lift_documents(values: &[f64]) -> Vec<Value> {
                 .service("svc")
                 .namespace("NS")
                 .cold_start_metric(false)
-                .exporter(mem.clone()),
+                .export_to(mem.clone()),
         )
         .get("/", move |ctx: Context| {
             let recorded = recorded.clone();

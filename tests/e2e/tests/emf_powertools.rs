@@ -124,7 +124,7 @@ async fn lift_documents() -> Vec<Value> {
     let obs = Observability::new()
         .service("svc")
         .namespace("Lift/Compare")
-        .exporter(mem.clone());
+        .export_to(mem.clone());
     let app = App::new()
         .observability(obs)
         .get("/compare", record)

@@ -44,7 +44,7 @@ async fn keys_rotate_and_stale_keys_are_served_while_the_server_fails() {
     let jwks = Jwks::new(server.url("/.well-known/jwks.json")).min_refresh_interval(Duration::ZERO);
     let jwt = verifier(&jwks);
     let mem = MemoryExporter::new();
-    let logger = Observability::new().exporter(mem.clone()).logger();
+    let logger = Observability::new().export_to(mem.clone()).logger();
 
     // First token: one fetch; then cache hits.
     for _ in 0..3 {

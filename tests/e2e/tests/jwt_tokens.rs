@@ -119,7 +119,7 @@ fn app(auth: JwtAuth, mem: &MemoryExporter) -> lift::AppService {
             Observability::new()
                 .service("jwt-test")
                 .cold_start_metric(false)
-                .exporter(mem.clone()),
+                .export_to(mem.clone()),
         )
         .get("/public", |_ctx: Context| async { "open" })
         .route(

@@ -316,7 +316,7 @@ impl CloudWatchLogsBuilder {
 ///
 /// Cloning is cheap and shares the buffer and the stats: keep a clone to read
 /// [`stats_detail`](Self::stats_detail) after handing one to
-/// [`Observability::exporter`].
+/// [`Observability::export_to`].
 #[derive(Clone)]
 pub struct CloudWatchLogsExporter {
     inner: Arc<Inner>,

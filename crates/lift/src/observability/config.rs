@@ -304,11 +304,12 @@ impl Observability {
         self
     }
 
-    /// Add an exporter: logs, metrics and spans go to every exporter that takes them. Without
-    /// any, telemetry goes to [`StdoutExporter`](super::StdoutExporter) (and X-Ray, under
-    /// active tracing: see [`from_env`](Self::from_env)); once one is added, only to the added
-    /// ones (add `StdoutExporter` too to keep stdout).
-    pub fn exporter(mut self, exporter: impl Exporter) -> Self {
+    /// Export telemetry to `exporter`, and to every other exporter named with `export_to`:
+    /// logs, metrics and spans go to each that takes them. The exporters named replace the
+    /// defaults: without any, telemetry goes to [`StdoutExporter`](super::StdoutExporter) (and
+    /// X-Ray, under active tracing: see [`from_env`](Self::from_env)); once one is named, only
+    /// to those named (name `StdoutExporter` too to keep stdout).
+    pub fn export_to(mut self, exporter: impl Exporter) -> Self {
         let s = self.settings_mut();
         s.pipeline = s.pipeline.with(Arc::new(exporter));
         self

@@ -69,7 +69,7 @@ impl Future for Done {
 ///     fn stats(&self) -> ExporterStats { self.counters.snapshot() }
 /// }
 ///
-/// let obs = Observability::new().exporter(Errors::default());
+/// let obs = Observability::new().export_to(Errors::default());
 /// # let _ = obs;
 /// ```
 pub trait Exporter: Send + Sync + 'static {

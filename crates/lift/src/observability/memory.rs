@@ -16,7 +16,7 @@ struct Captured {
 }
 
 /// Captures telemetry for assertions. Clone it, give one clone to
-/// [`Observability::exporter`](super::Observability::exporter), read from the other.
+/// [`Observability::export_to`](super::Observability::export_to), read from the other.
 ///
 /// ```
 /// use lift::observability::{MemoryExporter, Observability};
@@ -26,7 +26,7 @@ struct Captured {
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 /// let mem = MemoryExporter::new();
 /// let app = App::new()
-///     .observability(Observability::new().service("svc").namespace("NS").exporter(mem.clone()))
+///     .observability(Observability::new().service("svc").namespace("NS").export_to(mem.clone()))
 ///     .get("/", |ctx: Context| async move {
 ///         ctx.logger().info("hi", &[("n", 1.into())]);
 ///         ctx.metrics().counter("Hits").increment();

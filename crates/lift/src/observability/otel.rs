@@ -58,7 +58,7 @@
 //! spans.set_resource(&Resource::builder().with_service_name("orders").build());
 //! let otel = OtelExporter::new(spans.clone());
 //! let app = App::new()
-//!     .observability(Observability::from_env().service("orders").exporter(otel.clone()))
+//!     .observability(Observability::from_env().service("orders").export_to(otel.clone()))
 //!     .get("/", |ctx: Context| async move {
 //!         ctx.tracer().span("load").end();
 //!         "ok"

@@ -21,8 +21,8 @@ use super::record::{LogRecord, MetricsBatch};
 /// use lift::observability::{Observability, StdoutExporter};
 /// # use lift::observability::NullExporter as CloudWatchMetrics;
 /// let obs = Observability::new()
-///     .exporter(StdoutExporter::logs_only())   // log lines on stdout
-///     .exporter(CloudWatchMetrics);            // metrics through an API
+///     .export_to(StdoutExporter::logs_only())   // log lines on stdout
+///     .export_to(CloudWatchMetrics);            // metrics through an API
 /// # let _ = obs;
 /// ```
 #[derive(Debug)]

@@ -90,7 +90,7 @@ mod tests {
         "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
     fn traced() -> Observability {
-        Observability::new().exporter(MemoryExporter::new())
+        Observability::new().export_to(MemoryExporter::new())
     }
 
     #[test]

@@ -930,7 +930,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_failed_refresh_serves_the_stale_value_and_retries_once_a_second() {
         let mem = MemoryExporter::new();
-        let logger = Observability::new().exporter(mem.clone()).logger();
+        let logger = Observability::new().export_to(mem.clone()).logger();
         let store = Memory::default().with("db", None, text("s3cret"));
         let secrets = Secrets::new(store.clone())
             .ttl(Duration::from_secs(10))
@@ -992,7 +992,7 @@ mod tests {
         let store = Memory::default().with("db", Some("AWSPREVIOUS"), text("old"));
         let secrets = Secrets::new(store.clone())
             .ttl(Duration::ZERO)
-            .logger(Observability::new().exporter(mem.clone()).logger());
+            .logger(Observability::new().export_to(mem.clone()).logger());
 
         secrets.get_stage("db", "AWSPREVIOUS").await.unwrap();
         store.fail(true);
@@ -1071,7 +1071,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_hung_fetch_is_abandoned_after_the_fetch_timeout_and_the_stale_value_served() {
         let mem = MemoryExporter::new();
-        let logger = Observability::new().exporter(mem.clone()).logger();
+        let logger = Observability::new().export_to(mem.clone()).logger();
         let store = Memory::default().with("db", None, text("v1"));
         let secrets = Secrets::new(store.clone())
             .ttl(Duration::from_secs(60))

@@ -30,7 +30,7 @@ pub const ENV_DAEMON_ADDRESS: &str = "AWS_XRAY_DAEMON_ADDRESS";
 /// use lift::observability::{xray::XRayExporter, Observability};
 ///
 /// let xray = XRayExporter::from_env();
-/// let obs = Observability::from_env().exporter(xray.clone());
+/// let obs = Observability::from_env().export_to(xray.clone());
 /// # let _ = obs;
 /// assert_eq!(xray.stats_detail().datagrams, 0);
 /// ```
