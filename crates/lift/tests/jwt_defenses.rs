@@ -239,7 +239,7 @@ async fn typ_is_checked_when_required() {
         let token = sign(Algorithm::HS256, SECRET, &c, typ);
         assert_eq!(
             verify(&jwt, &token).await.err(),
-            Some(JwtError::WrongType),
+            Some(JwtError::TypNotAccepted),
             "{typ:?}"
         );
     }

@@ -73,7 +73,7 @@ pub enum JwtError {
     /// A claim holds none of the values [`JwtBuilder::require_value`] accepts.
     ClaimValueNotAccepted(String),
     /// The header's `typ` is none of those [`JwtBuilder::typ`] accepts.
-    WrongType,
+    TypNotAccepted,
 }
 
 impl fmt::Display for JwtError {
@@ -102,7 +102,7 @@ impl fmt::Display for JwtError {
             JwtError::WrongAudience => f.write_str("aud not accepted"),
             JwtError::MissingClaim(c) => write!(f, "required claim {c} missing"),
             JwtError::ClaimValueNotAccepted(c) => write!(f, "claim {c} holds a value not accepted"),
-            JwtError::WrongType => f.write_str("typ not accepted"),
+            JwtError::TypNotAccepted => f.write_str("typ not accepted"),
         }
     }
 }
@@ -236,7 +236,7 @@ impl Jwt {
         }
         let parsed = Token::parse(token)?;
         if !c.typ.is_empty() && !parsed.typ_is_one_of(&c.typ)? {
-            return Err(JwtError::WrongType);
+            return Err(JwtError::TypNotAccepted);
         }
         let alg = parsed.header.alg;
         let payload = String::from_utf8(decode_segment(parsed.payload, "payload")?)
