@@ -294,7 +294,7 @@ impl CloudWatchMetricsExporter {
                 &[
                     ("exporter", "cloudwatch-metrics".into()),
                     ("error", message.into()),
-                    ("warnings_suppressed", suppressed.into()),
+                    ("suppressed_warnings", suppressed.into()),
                 ],
             );
         });
