@@ -220,8 +220,10 @@ impl App {
         self
     }
 
-    /// Handle EventBridge events no [`on_eventbridge`](Self::on_eventbridge) handler matches
-    /// (without one they are an invocation error).
+    /// Handle EventBridge events no [`on_eventbridge`](Self::on_eventbridge) handler matches,
+    /// and scheduled events (`aws.events`, `aws.scheduler`) no
+    /// [`on_schedule`](Self::on_schedule) handler matches (without one they are an invocation
+    /// error). A schedule's constant input never reaches it.
     pub fn eventbridge_fallback<H: Handler<A>, A>(mut self, handler: H) -> Self {
         let taken = self.events.eventbridge_fallback.is_some();
         self.once(taken, || "eventbridge fallback".to_owned());

@@ -297,7 +297,13 @@ impl AppService {
             }
             EventKind::Schedule => {
                 let name = ev.schedule_name().unwrap_or_default().to_owned();
-                (events.schedule(&name).cloned(), name)
+                // A scheduled event is an EventBridge event too: without a handler of its own
+                // it goes to the fallback. A constant input is not, and does not.
+                let fallback = ev
+                    .sent_by_aws()
+                    .then_some(events.eventbridge_fallback.as_ref())
+                    .flatten();
+                (events.schedule(&name).or(fallback).cloned(), name)
             }
             _ => {
                 let (source, detail_type) = (

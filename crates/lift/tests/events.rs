@@ -1951,3 +1951,50 @@ async fn batch_failure_messages_are_bounded_and_never_name_an_s3_key() {
     let err = invoke(&app, "s3-delete-sam.json").await.unwrap_err();
     assert_eq!(err.message, "1 of 1 s3 records failed (0 not run)");
 }
+
+#[tokio::test]
+async fn a_schedule_without_its_own_handler_goes_to_the_eventbridge_fallback() {
+    async fn fallback(ctx: Context, ev: EventBridgeEvent<Value>) -> Result<(), Error> {
+        Seen::push(
+            &ctx,
+            json!({"handler": "fallback", "source": ev.source, "detail_type": ev.detail_type,
+                   "kind": ctx.event_kind().as_str()}),
+        );
+        Ok(())
+    }
+    let seen = Seen::default();
+    let mem = MemoryExporter::new();
+    let app = build(
+        schedules_app(&seen)
+            .eventbridge_fallback(fallback)
+            .constant_input_schedules(),
+        &mem,
+    );
+    // SAM's scheduled event names the rule `ExampleRule`, which has no handler of its own.
+    assert_eq!(
+        invoke(&app, "schedule-sam.json").await.unwrap(),
+        Value::Null
+    );
+    // A rule with its own handler still gets it.
+    assert_eq!(
+        invoke(&app, "schedule-nightly.json").await.unwrap(),
+        Value::Null
+    );
+    // A constant input naming no known schedule is not an EventBridge event: no fallback.
+    let unknown = serde_json::to_vec(&json!({"schedule": "weekly"})).unwrap();
+    let err = invoke_bytes(&app, unknown).await.unwrap_err();
+    assert_eq!(
+        (err.error_type, err.message.as_str()),
+        (
+            "Lift.UnsupportedEvent",
+            "no handler for this schedule event"
+        )
+    );
+    let handlers: Vec<Value> = seen.all().iter().map(|s| s["handler"].clone()).collect();
+    assert_eq!(handlers, [json!("fallback"), json!("nightly")]);
+    assert_eq!(
+        seen.all()[0],
+        json!({"handler": "fallback", "source": "aws.events", "detail_type": "Scheduled Event",
+               "kind": "schedule"})
+    );
+}
