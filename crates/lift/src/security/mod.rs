@@ -80,6 +80,8 @@ pub use jwt::{Issuer, Jwt, JwtBuilder, JwtError, DEFAULT_LEEWAY, DEFAULT_MAX_TOK
 #[cfg(feature = "jwt")]
 pub use keys::{JwtKey, KeyError, KeySet, KeySource, RefreshFuture, MIN_HMAC_SECRET};
 #[cfg(feature = "jwt")]
+pub use refresh::RefreshGate;
+#[cfg(feature = "jwt")]
 pub use secret_keys::{HmacSecret, HMAC_SECRET_STAGES};
 #[cfg(feature = "jwt")]
 pub use token::{Token, TokenHeader};

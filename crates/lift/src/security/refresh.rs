@@ -1,6 +1,4 @@
-//! How a key source limits its fetches: one at a time, its outcome shared with the callers that
-//! waited for it, and at least a minimum interval apart, so a flood of tokens that each ask for
-//! a refresh (an unknown `kid`, a bad signature) costs the key store one request per interval.
+//! [`RefreshGate`]: how a key source limits its fetches.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,7 +6,24 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub(crate) struct RefreshGate {
+/// How a key source limits its fetches: one at a time, its outcome shared with the callers that
+/// waited for it, and at least a minimum interval apart, so a flood of tokens that each ask for
+/// a refresh (an unknown `kid`, a bad signature) costs the key store one request per interval.
+/// [`Jwks`](super::Jwks) and [`HmacSecret`](super::HmacSecret) refresh through one; a
+/// [`KeySource`](super::KeySource) of your own can too.
+///
+/// ```
+/// use std::time::Duration;
+/// use lift::security::RefreshGate;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let gate = RefreshGate::new(Duration::from_secs(30));
+/// assert_eq!(gate.run(async { "fetched" }).await, Some("fetched"));
+/// assert_eq!(gate.run(async { "fetched" }).await, None, "within the interval");
+/// assert_eq!(gate.rate_limited(), 1);
+/// # });
+/// ```
+pub struct RefreshGate {
     /// When the last fetch began; held while fetching, so concurrent refreshes wait for it.
     last: tokio::sync::Mutex<Option<Instant>>,
     /// Fetches finished: a caller that waited sees it move and takes that fetch's outcome.
@@ -18,7 +33,8 @@ pub(crate) struct RefreshGate {
 }
 
 impl RefreshGate {
-    pub(crate) fn new(min_interval: Duration) -> Self {
+    /// A gate letting a fetch through at most once per `min_interval`.
+    pub fn new(min_interval: Duration) -> Self {
         RefreshGate {
             last: tokio::sync::Mutex::new(None),
             generation: AtomicU64::new(0),
@@ -27,14 +43,15 @@ impl RefreshGate {
         }
     }
 
-    pub(crate) fn set_min_interval(&mut self, interval: Duration) {
+    /// Change the interval (before the gate is shared).
+    pub fn set_min_interval(&mut self, interval: Duration) {
         self.min_interval = interval;
     }
 
     /// Run `fetch`, unless another caller finished a fetch while this one waited for its turn,
     /// or the last fetch began less than the minimum interval ago (counted as rate-limited):
     /// then `None`, and the caller serves what it holds.
-    pub(crate) async fn run<T>(&self, fetch: impl Future<Output = T>) -> Option<T> {
+    pub async fn run<T>(&self, fetch: impl Future<Output = T>) -> Option<T> {
         let seen = self.generation.load(Ordering::Acquire);
         let mut last = self.last.lock().await;
         if self.generation.load(Ordering::Acquire) != seen {
@@ -51,7 +68,7 @@ impl RefreshGate {
     }
 
     /// Refreshes refused because the last fetch was too recent.
-    pub(crate) fn rate_limited(&self) -> u64 {
+    pub fn rate_limited(&self) -> u64 {
         self.rate_limited.load(Ordering::Relaxed)
     }
 }
