@@ -37,16 +37,16 @@ async fn item(ctx: Context) -> Result<Json<Value>, Error> {
     ctx.logger().info(
         "item",
         &[
-            ("id", ctx.param("id").unwrap_or("").into()),
-            ("ua", ctx.user_agent().unwrap_or("").into()),
-            ("ip", ctx.source_ip().unwrap_or("").into()),
+            ("id", ctx.route().param("id").unwrap_or("").into()),
+            ("ua", ctx.request().user_agent().unwrap_or("").into()),
+            ("ip", ctx.request().source_ip().unwrap_or("").into()),
         ],
     );
     ctx.metrics().counter("Items").increment();
     Ok(Json(json!({
-        "id": ctx.param("id"),
+        "id": ctx.route().param("id"),
         "kind": ctx.event_kind().as_str(),
-        "method": ctx.method().as_str(),
+        "method": ctx.request().method().as_str(),
         "path": ctx.path(),
         "query": query,
         "cookies": cookies,
@@ -194,7 +194,7 @@ async fn schedule(ctx: Context, s: Schedule) -> Result<(), Error> {
 }
 
 async fn websocket(ctx: Context, ws: WebSocket) -> Result<Json<Value>, Error> {
-    let body = ctx.text().map(|t| t.into_owned()).unwrap_or_default();
+    let body = ctx.request().text().map(|t| t.into_owned()).unwrap_or_default();
     Ok(Json(json!({
         "connection": ws.connection_id,
         "route": ws.route_key,

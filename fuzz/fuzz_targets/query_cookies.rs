@@ -157,14 +157,14 @@ async fn read_back(ctx: Context) -> lift::http::Json<Value> {
             json!([
                 n,
                 req.query(n),
-                ctx.query(n),
+                ctx.request().query(n),
                 req.query_all(n).collect::<Vec<_>>()
             ])
         })
         .collect();
     let cookies: Vec<Value> = cookie_names
         .iter()
-        .map(|n| json!([n, req.cookie(n), ctx.cookie(n)]))
+        .map(|n| json!([n, req.cookie(n), ctx.request().cookie(n)]))
         .collect();
     lift::http::Json(json!({
         "query_pairs": req.query_pairs().collect::<Vec<_>>(),

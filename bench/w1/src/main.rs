@@ -100,10 +100,11 @@ struct User {
 
 async fn get_user(ctx: Context) -> Result<Json<User>, Error> {
     let unauthorized = || Error::unauthorized("no authenticated user");
+    let identity = ctx.identity();
     Ok(Json(User {
-        id: ctx.param("id").unwrap_or_default().to_owned(),
-        tenant: ctx.tenant().ok_or_else(unauthorized)?,
-        user: ctx.user().ok_or_else(unauthorized)?,
+        id: ctx.route().param("id").unwrap_or_default().to_owned(),
+        tenant: identity.tenant().ok_or_else(unauthorized)?.to_string(),
+        user: identity.user().ok_or_else(unauthorized)?.to_string(),
     }))
 }
 

@@ -33,7 +33,7 @@ fn app(exporter: CloudWatchMetricsExporter, mem: &MemoryExporter) -> lift::AppSe
                 .export_to(mem.clone()),
         )
         .get("/order", |ctx: Context| async move {
-            if let Some(t) = ctx.query("tenant") {
+            if let Some(t) = ctx.request().query("tenant") {
                 ctx.set_tenant(t);
             }
             let m = ctx.metrics();
@@ -354,8 +354,8 @@ async fn tenants_named_other_or_invalid_keep_their_own_series_apart_from_the_gua
         .observability(obs.clone())
         .get("/order", |ctx: Context| async move {
             // A blank tenant is one CloudWatch refuses as a dimension value.
-            let t = ctx.query("tenant").unwrap_or_default();
-            ctx.set_tenant(if t == "blank" { "   " } else { t }.to_owned());
+            let t = ctx.request().query("tenant").unwrap_or_default();
+            ctx.set_tenant(if t == "blank" { "   " } else { t });
             ctx.metrics().counter("Orders").add(2.0);
             "ok"
         })

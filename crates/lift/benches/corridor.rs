@@ -29,7 +29,7 @@ struct User<'a> {
 
 async fn get_user(ctx: Context) -> Json<User<'static>> {
     // The id is copied into a 'static string as a handler returning owned data would.
-    let id: &'static str = if ctx.param("id") == Some("42") {
+    let id: &'static str = if ctx.route().param("id") == Some("42") {
         "42"
     } else {
         "?"

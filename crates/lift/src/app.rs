@@ -5,41 +5,43 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::Extensions;
 
 use crate::context::Context;
-use crate::corridor::dispatch;
-use crate::events::EventKind;
 use crate::handler::{endpoint, Handler};
+use crate::http::Error;
 use crate::middleware::{Endpoint, Middleware, Pipeline};
 use crate::observability::Observability;
 use crate::routing::{event_pipeline, BatchOptions, EventRoutes, Group, Route, Router};
-use crate::service::{AppService, Parts};
+use crate::wire::{BuildError, EventKind};
 use crate::BoxFuture;
 
-/// An app that could not be built: a route conflict or an invalid path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildError(String);
-
-impl BuildError {
-    pub(crate) fn new(msg: impl Into<String>) -> Self {
-        BuildError(msg.into())
-    }
-}
-
-impl fmt::Display for BuildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid app: {}", self.0)
-    }
-}
-
-impl std::error::Error for BuildError {}
+/// The default limit on one after-response task.
+pub const DEFAULT_AFTER_RESPONSE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The request body limit of an app that sets none: 2 MiB.
 pub(crate) const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 pub(crate) type ShutdownHook = Box<dyn FnOnce() -> BoxFuture<()> + Send>;
+
+/// The frozen parts of a built app.
+pub(crate) struct Parts {
+    pub(crate) router: Router,
+    pub(crate) pipeline: Arc<Pipeline>,
+    pub(crate) fallback: Option<Endpoint>,
+    pub(crate) state: Arc<Extensions>,
+    pub(crate) strip_prefix: Option<String>,
+    pub(crate) shutdown: std::sync::Mutex<Vec<ShutdownHook>>,
+    pub(crate) observability: Observability,
+    pub(crate) events: EventRoutes,
+    pub(crate) after_response_limit: Duration,
+    /// The request body limit of routes without their own.
+    pub(crate) body_limit: usize,
+    /// The largest body any route accepts: what the dev server reads at most.
+    pub(crate) max_body_limit: usize,
+}
 
 /// The application: routes, middleware, shared state and hooks.
 ///
@@ -47,7 +49,7 @@ pub(crate) type ShutdownHook = Box<dyn FnOnce() -> BoxFuture<()> + Send>;
 /// use lift::{App, Context};
 ///
 /// async fn hello(ctx: Context) -> String {
-///     format!("Hello, {}!", ctx.query("name").unwrap_or("World"))
+///     format!("Hello, {}!", ctx.request().query("name").unwrap_or("World"))
 /// }
 ///
 /// #[tokio::main]
@@ -85,7 +87,7 @@ impl App {
     }
 
     /// Add app-wide middleware. It runs for every invocation, outermost first in the order
-    /// added, after routing (so [`Context::route`] is known) and before a 404/405 is produced.
+    /// added, after routing (so [`RequestHandle::route`](crate::RequestHandle::route) is known) and before a 404/405 is produced.
     pub fn middleware(mut self, m: impl Middleware) -> Self {
         self.middleware.push(Arc::new(m));
         self
@@ -280,7 +282,7 @@ impl App {
     /// ```
     /// use lift::{App, Context};
     ///
-    /// async fn ingest(ctx: Context) -> String { format!("{} bytes", ctx.body().unwrap().len()) }
+    /// async fn ingest(ctx: Context) -> String { format!("{} bytes", ctx.request().body().unwrap().len()) }
     ///
     /// let app = App::new().body_limit(64 * 1024).post("/ingest", ingest);
     /// assert!(app.build().is_ok());
@@ -298,10 +300,10 @@ impl App {
         }
     }
 
-    /// Build the app: check the routes and freeze the configuration. A route, a method of a
-    /// route, an event handler or a fallback registered twice is an error, never a silent
-    /// replacement.
-    pub fn build(self) -> Result<AppService, BuildError> {
+    /// Check the routes and freeze the configuration (what [`build`](Self::build) does before
+    /// the corridor takes it). A route, a method of a route, an event handler or a fallback
+    /// registered twice is an error, never a silent replacement.
+    pub(crate) fn freeze(self) -> Result<Parts, BuildError> {
         if let Some(duplicate) = self.duplicate {
             return Err(BuildError::new(duplicate));
         }
@@ -311,35 +313,28 @@ impl App {
             .max_body_limit()
             .map_or(body_limit, |m| m.max(body_limit));
         let observability = self.observability.unwrap_or_else(Observability::from_env);
-        let dispatch: Endpoint = Arc::new(|ctx: Context| dispatch(ctx));
-        Ok(AppService {
-            inner: Arc::new(Parts {
-                router,
-                pipeline: Pipeline::new(self.middleware, dispatch),
-                fallback: self.fallback,
-                state: Arc::new(self.state),
-                strip_prefix: self.strip_prefix,
-                shutdown: std::sync::Mutex::new(self.shutdown),
-                observability,
-                events: self.events,
-                body_limit,
-                max_body_limit,
-                after_response_limit: self
-                    .after_response_limit
-                    .unwrap_or(crate::after_response::DEFAULT_AFTER_RESPONSE_LIMIT),
-            }),
+        // The app chain always ends where routing decides (`Pipeline::run_to`); its own
+        // endpoint answers only a chain run without a decision, which the corridor never does.
+        let unrouted: Endpoint = Arc::new(|_ctx: Context| {
+            Box::pin(std::future::ready(Err(Error::not_found(
+                "no route matches this path",
+            ))))
+        });
+        Ok(Parts {
+            router,
+            pipeline: Pipeline::new(self.middleware, unrouted),
+            fallback: self.fallback,
+            state: Arc::new(self.state),
+            strip_prefix: self.strip_prefix,
+            shutdown: std::sync::Mutex::new(self.shutdown),
+            observability,
+            events: self.events,
+            body_limit,
+            max_body_limit,
+            after_response_limit: self
+                .after_response_limit
+                .unwrap_or(DEFAULT_AFTER_RESPONSE_LIMIT),
         })
-    }
-
-    /// Build the app and serve it: on the Lambda Runtime API when `AWS_LAMBDA_RUNTIME_API` is
-    /// set, otherwise over HTTP on `127.0.0.1:$LIFT_PORT` (default 3000) for local development.
-    pub async fn run(self) -> Result<(), crate::BoxError> {
-        let service = self.build()?;
-        if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-            crate::runtime::run(service).await
-        } else {
-            crate::dev::serve(service).await
-        }
     }
 }
 

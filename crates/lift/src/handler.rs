@@ -2,14 +2,14 @@
 //! without the [`Context`] first, and return anything that is [`IntoResponse`].
 //!
 //! ```
-//! use lift::{App, Context, Error, http::{Json, Path}};
+//! use lift::{App, Context, Error, extract::Path, http::Json};
 //! use serde::Deserialize;
 //!
 //! #[derive(Deserialize)]
 //! struct NewNote { text: String }
 //!
 //! async fn hello(ctx: Context) -> String {
-//!     format!("hello {}", ctx.query("name").unwrap_or("you"))
+//!     format!("hello {}", ctx.request().query("name").unwrap_or("you"))
 //! }
 //!
 //! async fn create(_ctx: Context, Json(note): Json<NewNote>) -> Result<Json<String>, Error> {
@@ -32,7 +32,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::context::Context;
-use crate::http::{FromContext, IntoResponse};
+use crate::extract::FromContext;
+use crate::http::IntoResponse;
 use crate::middleware::{Endpoint, Outcome};
 use crate::BoxFuture;
 
@@ -43,25 +44,16 @@ use crate::BoxFuture;
 /// extractors alone (`Fn(E1, …, E8)`, also with none: `Fn()`).
 pub trait Handler<Args>: Send + Sync + 'static {
     /// Run the handler for one invocation.
-    fn call(&self, ctx: Context) -> BoxFuture<Outcome>;
-}
-
-/// Run each extractor in order, or return the first one's error as the outcome.
-macro_rules! extract {
-    ($ctx:ident; $($e:ident $v:ident),*) => {
-        $(
-            let $v = match $e::from_context(&$ctx) {
-                Ok(value) => value,
-                Err(e) => return Box::pin(std::future::ready(Err(e))),
-            };
-        )*
-    };
+    fn call(self: Arc<Self>, ctx: Context) -> BoxFuture<Outcome>;
 }
 
 /// `Handler` for `Fn(Context, E1, …, En)`, marked `(Context, E1, …, En)`, and for
 /// `Fn(E1, …, En)`, marked `((), E1, …, En)`. The two markers never unify (`Context` is not
 /// `()`), and a function taking a `Context` first cannot satisfy the second form (`Context` is
 /// not an extractor), so every handler has exactly one impl and its `Args` is always inferred.
+///
+/// Each extractor is awaited in argument order with the context mutably; the first rejection
+/// answers, as an [`Error`](crate::Error), and the handler does not run.
 macro_rules! handler {
     ($($e:ident $v:ident),*) => {
         impl<F, Fut, R, $($e,)*> Handler<(Context, $($e,)*)> for F
@@ -71,10 +63,17 @@ macro_rules! handler {
             R: IntoResponse,
             $($e: FromContext,)*
         {
-            fn call(&self, ctx: Context) -> BoxFuture<Outcome> {
-                extract!(ctx; $($e $v),*);
-                let fut = self(ctx, $($v,)*);
-                Box::pin(async move { fut.await.into_response() })
+            #[allow(unused_mut)]
+            fn call(self: Arc<Self>, mut ctx: Context) -> BoxFuture<Outcome> {
+                Box::pin(async move {
+                    $(
+                        let $v = match $e::from_context(&mut ctx).await {
+                            Ok(value) => value,
+                            Err(rejection) => return Err(rejection.into()),
+                        };
+                    )*
+                    self(ctx, $($v,)*).await.into_response()
+                })
             }
         }
 
@@ -85,11 +84,16 @@ macro_rules! handler {
             R: IntoResponse,
             $($e: FromContext,)*
         {
-            fn call(&self, ctx: Context) -> BoxFuture<Outcome> {
-                extract!(ctx; $($e $v),*);
-                let fut = self($($v,)*);
+            #[allow(unused_mut)]
+            fn call(self: Arc<Self>, mut ctx: Context) -> BoxFuture<Outcome> {
                 Box::pin(async move {
-                    let response = fut.await.into_response();
+                    $(
+                        let $v = match $e::from_context(&mut ctx).await {
+                            Ok(value) => value,
+                            Err(rejection) => return Err(rejection.into()),
+                        };
+                    )*
+                    let response = self($($v,)*).await.into_response();
                     // The invocation's context lives as long as its handler runs, as it does
                     // for a handler that takes it.
                     drop(ctx);
@@ -112,5 +116,6 @@ handler!(E1 e1, E2 e2, E3 e3, E4 e4, E5 e5, E6 e6, E7 e7, E8 e8);
 
 /// Erase a handler's type so routes can store it.
 pub(crate) fn endpoint<H: Handler<A>, A>(h: H) -> Endpoint {
-    Arc::new(move |ctx| h.call(ctx))
+    let h = Arc::new(h);
+    Arc::new(move |ctx| h.clone().call(ctx))
 }

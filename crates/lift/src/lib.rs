@@ -12,7 +12,7 @@
 //! use serde_json::json;
 //!
 //! async fn hello(ctx: Context) -> Json<serde_json::Value> {
-//!     let name = ctx.query("name").unwrap_or("World");
+//!     let name = ctx.request().query("name").unwrap_or("World");
 //!     Json(json!({ "message": format!("Hello, {name}!") }))
 //! }
 //!
@@ -26,34 +26,28 @@
 //! security, the runtime and testing.
 #![deny(missing_docs)]
 
-mod after_response;
+// The rooms, bottom layer first; each imports only from its own layer and those above it in
+// this list (docs/architecture.md, held by tests/layering.rs).
 mod app;
-mod catch_panic;
-mod context;
+pub mod context;
 mod corridor;
-mod dev;
-mod error;
 pub mod events;
+pub mod extract;
 mod handler;
 pub mod http;
 pub mod middleware;
 pub mod observability;
-mod respond;
 pub mod routing;
-mod runtime;
-mod scope;
 pub mod security;
-mod service;
-mod shutdown;
 pub mod testing;
+mod wire;
 
-pub use after_response::{AfterResponse, DEFAULT_AFTER_RESPONSE_LIMIT};
-pub use app::{App, BuildError};
-pub use context::{Context, FunctionConfig, LambdaContext, RequestHandle};
-pub use error::{BoxError, Error, FieldError};
-pub use events::EventKind;
+pub use app::{App, DEFAULT_AFTER_RESPONSE_LIMIT};
+pub use context::{Context, RequestHandle};
+pub use corridor::{AfterResponse, AppService, Invocation, Reply};
 pub use handler::Handler;
-pub use service::{AppService, Invocation, InvokeError, Reply};
+pub use http::{BoxError, Error, FieldError};
+pub use wire::{BuildError, EventKind, FunctionConfig, InvokeError, LambdaContext};
 
 /// The guides, one question a page, with examples that compile and run as doc tests.
 ///
@@ -93,6 +87,8 @@ pub mod guides {
     pub mod operations {}
     #[doc = include_str!("../docs/observability-env.md")]
     pub mod observability_env {}
+    #[doc = include_str!("../docs/architecture.md")]
+    pub mod architecture {}
 }
 
 /// The README, compiled and run as a doc test so its example stays true.
@@ -105,9 +101,8 @@ pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 
 
 /// The names most handlers need: `use lift::prelude::*;`.
 pub mod prelude {
-    pub use crate::http::{
-        Cookie, IntoResponse, Json, Method, Path, Query, Response, State, StatusCode, ValidJson,
-    };
+    pub use crate::extract::{FromContext, Path, Query, State, ValidJson};
+    pub use crate::http::{Cookie, IntoResponse, Json, Method, Response, StatusCode};
     pub use crate::middleware::{from_fn, Middleware, Next};
     pub use crate::routing::{Group, Route};
     pub use crate::{App, Context, Error};

@@ -32,11 +32,11 @@ const KEYS: [Key; 2] = [
 
 /// The app's own authentication: `x-api-key`, looked up in [`KEYS`].
 fn api_key() -> impl Middleware {
-    from_fn(|mut ctx: Context, next: Next| async move {
+    from_fn(|ctx: Context, next: Next| async move {
         if guard(&ctx) != Guard::Check {
             return next.run(ctx).await;
         }
-        let Some(key) = ctx.header("x-api-key") else {
+        let Some(key) = ctx.request().header("x-api-key") else {
             return Err(missing_credentials());
         };
         let Some((_, user, tenant, roles, scopes)) = KEYS.iter().find(|k| k.0 == key) else {
@@ -61,11 +61,11 @@ fn app() -> AppService {
         .group("/tenants/{tenant}", |g| {
             g.middleware(require_tenant_param("tenant"))
                 .get("/orders", |ctx: Context| async move {
-                    let p = ctx.principal().unwrap();
+                    let p = ctx.identity().principal().unwrap();
                     let scope = TenantScope::of(&ctx)?;
                     Ok::<_, Error>(Json(json!({
-                        "user": ctx.user(),
-                        "tenant": ctx.tenant(),
+                        "user": ctx.identity().user(),
+                        "tenant": ctx.identity().tenant(),
                         "source": format!("{:?}", p.source()),
                         "key": scope.key(["order", "o-1"]),
                     })))

@@ -21,7 +21,7 @@ struct NewUser {
 fn app() -> AppService {
     App::new()
         .get("/hello", |ctx: Context| async move {
-            format!("Hello, {}!", ctx.query("name").unwrap_or("World"))
+            format!("Hello, {}!", ctx.request().query("name").unwrap_or("World"))
         })
         .get("/headers", |ctx: Context| async move {
             let pads = ctx
@@ -31,13 +31,16 @@ fn app() -> AppService {
                 .count();
             format!(
                 "{pads} {}",
-                ctx.header("X-PAD-63").map(str::len).unwrap_or_default()
+                ctx.request()
+                    .header("X-PAD-63")
+                    .map(str::len)
+                    .unwrap_or_default()
             )
         })
         .get("/users/{id}", |ctx: Context| async move {
             format!(
                 "user [{}] at {}",
-                ctx.param("id").unwrap_or_default(),
+                ctx.route().param("id").unwrap_or_default(),
                 ctx.path()
             )
         })
@@ -45,7 +48,7 @@ fn app() -> AppService {
             Json(json!({"name": u.name, "email": u.email}))
         })
         .post("/text", |ctx: Context| async move {
-            Ok::<_, Error>(ctx.text()?.into_owned())
+            Ok::<_, Error>(ctx.request().text()?.into_owned())
         })
         .build()
         .expect("app builds")
@@ -469,7 +472,7 @@ async fn a_body_over_the_default_limit_is_a_413_with_the_error_body() {
 async fn the_limit_is_inclusive_and_counts_decoded_bytes() {
     let app = App::new()
         .post("/len", |ctx: Context| async move {
-            Ok::<_, Error>(ctx.body()?.len().to_string())
+            Ok::<_, Error>(ctx.request().body()?.len().to_string())
         })
         .build()
         .unwrap();
@@ -489,7 +492,7 @@ async fn the_limit_is_inclusive_and_counts_decoded_bytes() {
 #[tokio::test]
 async fn a_route_overrides_the_app_limit_either_way() {
     use lift::routing::Route;
-    let len = |ctx: Context| async move { Ok::<_, Error>(ctx.body()?.len().to_string()) };
+    let len = |ctx: Context| async move { Ok::<_, Error>(ctx.request().body()?.len().to_string()) };
     let app = App::new()
         .body_limit(1024)
         .post("/small", len)
@@ -534,7 +537,7 @@ async fn middleware_cannot_read_a_body_over_the_limit_either() {
         .body_limit(100)
         .middleware(from_fn(|ctx: Context, next: Next| async move {
             // Reading the body first, as a signature check might.
-            let seen = ctx.body().map(|b| b.len());
+            let seen = ctx.request().body().map(|b| b.len());
             let mut res = next.run(ctx).await?;
             let seen = match seen {
                 Ok(n) => n.to_string(),

@@ -20,6 +20,7 @@ use lift::events::{
     DynamoDbRecord, EventBridgeEvent, KinesisRecord, S3Record, Schedule, SnsMessage, SqsMessage,
     WebSocket,
 };
+use lift::extract::FromContext;
 use lift::middleware::{Recover, RequestId, Timeout};
 use lift::observability::{LogFormat, MemoryExporter, Observability};
 use lift::prelude::*;
@@ -204,8 +205,8 @@ async fn sqs_view(ctx: Context, m: SqsMessage<Value>) -> Result<(), Error> {
             "queue_arn": m.queue_arn,
             "attributes": m.attributes,
             "message_attributes": m.message_attributes,
-            "record_index": ctx.record_index(),
-            "record_id": ctx.record_id(),
+            "record_index": ctx.record().map(|r| r.index()),
+            "record_id": ctx.record().map(|r| r.id()),
             "kind": ctx.event_kind().as_str(),
         }),
     );
@@ -599,7 +600,7 @@ async fn sqs_concurrency_runs_messages_at_once_and_reports_failures_in_record_or
         // The three decodable messages wait for each other: this only passes if they run at once.
         ctx.state::<Gate>().unwrap().0.wait().await;
         // Later records finish first.
-        let index = ctx.record_index().unwrap() as u64;
+        let index = ctx.record().map(|r| r.index()).unwrap() as u64;
         tokio::time::sleep(Duration::from_millis(10 * (4 - index))).await;
         Seen::push(&ctx, json!(msg.body.id));
         if msg.body.amount < 0.0 {
@@ -721,7 +722,10 @@ async fn app_wide_middleware_runs_for_every_record_and_event() {
                     let what = format!(
                         "{}:{}",
                         ctx.event_kind().as_str(),
-                        ctx.record_id().or(ctx.route()).unwrap_or("-")
+                        ctx.record()
+                            .map(|r| r.id())
+                            .or(ctx.route().template())
+                            .unwrap_or("-")
                     );
                     calls.0.lock().unwrap().push(what);
                     next.run(ctx).await
@@ -851,7 +855,7 @@ async fn sns_view(ctx: Context, n: SnsMessage<Value>) -> Result<(), Error> {
             "message": n.message,
             "timestamp": n.timestamp,
             "attributes": n.attributes,
-            "record_id": ctx.record_id(),
+            "record_id": ctx.record().map(|r| r.id()),
         }),
     );
     if n.message["status"] == "lost" {
@@ -923,7 +927,7 @@ async fn s3_view(ctx: Context, r: S3Record) -> Result<(), Error> {
             "version_id": r.version_id,
             "created": r.is_created(),
             "removed": r.is_removed(),
-            "record_id": ctx.record_id(),
+            "record_id": ctx.record().map(|r| r.id()),
         }),
     );
     if r.key.ends_with(".pdf") && r.is_removed() {
@@ -1030,7 +1034,7 @@ async fn bridge_view(ctx: Context, e: EventBridgeEvent<Value>) -> Result<(), Err
             "account": e.account,
             "resources": e.resources,
             "detail": e.detail,
-            "route": ctx.route(),
+            "route": ctx.route().template(),
             "kind": ctx.event_kind().as_str(),
         }),
     );
@@ -1347,7 +1351,7 @@ async fn ddb_view(ctx: Context, r: DynamoDbRecord) -> Result<(), Error> {
             "old_image": r.old_image,
             "created_at": r.created_at,
             "stream_arn": r.stream_arn,
-            "record_id": ctx.record_id(),
+            "record_id": ctx.record().map(|r| r.id()),
         }),
     );
     if r.new_image.as_ref().map(|i| &i["Message"]["S"]) == Some(&json!("poison")) {
@@ -1534,14 +1538,16 @@ fn ws_app(seen: &Seen) -> App {
                 "domain_name": ws.domain_name,
                 "stage": ws.stage,
                 "kind": ctx.event_kind().as_str(),
-                "route": ctx.route(),
+                "route": ctx.route().template(),
             }),
         );
         Response::text("connected")
     }
-    async fn disconnect(ctx: Context) -> StatusCode {
-        // The connection is on the Context too.
-        let ws = ctx.websocket().expect("a WebSocket event");
+    async fn disconnect(mut ctx: Context) -> StatusCode {
+        // The connection can be extracted from the Context inside the handler too.
+        let ws = WebSocket::from_context(&mut ctx)
+            .await
+            .expect("a WebSocket event");
         Seen::push(
             &ctx,
             json!({"handler": "disconnect", "connection_id": ws.connection_id, "event_type": ws.event_type}),
@@ -1549,7 +1555,7 @@ fn ws_app(seen: &Seen) -> App {
         StatusCode::OK
     }
     async fn default(ctx: Context, ws: WebSocket) -> Result<String, Error> {
-        let text = ctx.text()?.into_owned();
+        let text = ctx.request().text()?.into_owned();
         Seen::push(
             &ctx,
             json!({"handler": "default", "route_key": ws.route_key, "text": text}),
@@ -1691,7 +1697,7 @@ async fn websocket_message_body_is_read_with_ctx_json() {
         text: String,
     }
     async fn message(ctx: Context, _ws: WebSocket) -> Result<String, Error> {
-        let m: Message = ctx.json()?;
+        let m: Message = ctx.request().json()?;
         Ok(format!("{}: {}", m.action, m.text))
     }
     let mem = MemoryExporter::new();

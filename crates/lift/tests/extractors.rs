@@ -7,7 +7,8 @@ mod common;
 use std::sync::Arc;
 
 use common::{error_body, lambda};
-use lift::http::{header, HeaderValue, Json, Method, Path, Query, Response, State, StatusCode};
+use lift::extract::{Path, Query, State};
+use lift::http::{header, HeaderValue, Json, Method, Response, StatusCode};
 use lift::observability::{LogFormat, MemoryExporter, Observability};
 use lift::routing::Route;
 use lift::testing::{invoke, invoke_with, TestRequest, TestResponse};
@@ -448,9 +449,12 @@ async fn an_optional_extractor_is_none_when_the_inner_one_fails() {
 /// An extractor of the `x-tenant` header, 401 without it.
 struct Tenant(String);
 
-impl lift::http::FromContext for Tenant {
-    fn from_context(ctx: &Context) -> Result<Self, Error> {
-        ctx.header("x-tenant")
+impl lift::extract::FromContext for Tenant {
+    type Rejection = Error;
+
+    async fn from_context(ctx: &mut Context) -> Result<Self, Error> {
+        ctx.request()
+            .header("x-tenant")
             .map(|t| Tenant(t.to_owned()))
             .ok_or_else(|| Error::unauthorized("missing tenant"))
     }
@@ -480,7 +484,7 @@ async fn eight_with_context(
     optional: Option<Query<Search>>,
 ) -> Json<Value> {
     Json(json!({
-        "route": ctx.route(),
+        "route": ctx.route().template(),
         "org": ids.org,
         "id": ids.id,
         "page": paging.page,
@@ -528,10 +532,9 @@ fn handlers_app() -> AppService {
             "/one/{id}",
             |Path(id): Path<u32>| async move { id.to_string() },
         )
-        .get(
-            "/ctx",
-            |ctx: Context| async move { ctx.method().to_string() },
-        )
+        .get("/ctx", |ctx: Context| async move {
+            ctx.request().method().to_string()
+        })
         .post(
             "/ctx-and-json",
             |_: Context, Json(note): Json<Note>| async move { note.text },
@@ -646,7 +649,11 @@ async fn handlers_without_arguments_or_with_the_context_alone_still_work() {
 // ---------------------------------------------------------------------------------------------
 
 async fn method(ctx: Context) -> String {
-    format!("{} {}", ctx.method(), ctx.route().unwrap_or("-"))
+    format!(
+        "{} {}",
+        ctx.request().method(),
+        ctx.route().template().unwrap_or("-")
+    )
 }
 
 #[tokio::test]

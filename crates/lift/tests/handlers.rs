@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use common::{error_body, fixture, lambda};
 use http::{HeaderName, HeaderValue, StatusCode};
-use lift::http::{Cookie, FromContext, Json, Response, SameSite, ValidJson};
+use lift::extract::{FromContext, ValidJson};
+use lift::http::{Cookie, Json, Response, SameSite};
 use lift::testing::{invoke, invoke_with, TestRequest};
 use lift::{App, AppService, Context, Error, Reply};
 use serde::{Deserialize, Serialize};
@@ -33,8 +34,11 @@ struct NewNote {
 struct ApiKey(String);
 
 impl FromContext for ApiKey {
-    fn from_context(ctx: &Context) -> Result<Self, Error> {
-        ctx.header("x-api-key")
+    type Rejection = Error;
+
+    async fn from_context(ctx: &mut Context) -> Result<Self, Error> {
+        ctx.request()
+            .header("x-api-key")
             .map(|k| ApiKey(k.to_owned()))
             .ok_or_else(|| Error::unauthorized("missing api key"))
     }
@@ -334,7 +338,7 @@ async fn the_first_failing_extractor_answers() {
 // ---------------------------------------------------------------------------------------------
 
 async fn find(ctx: Context) -> Result<Json<Value>, Error> {
-    match ctx.param("id") {
+    match ctx.route().param("id") {
         Some("1") => Ok(Json(json!({"id": 1, "name": "Ada"}))),
         Some("taken") => Err(Error::conflict("user already exists")),
         _ => Err(Error::not_found("no such user")),
@@ -348,7 +352,7 @@ async fn secret_failure(_ctx: Context) -> Result<String, Error> {
 }
 
 async fn parse_number(ctx: Context) -> Result<String, Error> {
-    let n: u32 = ctx.query("n").unwrap_or("").parse()?;
+    let n: u32 = ctx.request().query("n").unwrap_or("").parse()?;
     Ok(format!("n={n}"))
 }
 
@@ -491,7 +495,7 @@ async fn question_mark_on_a_std_error_is_a_500() {
 // ---------------------------------------------------------------------------------------------
 
 async fn responses(ctx: Context) -> Result<Response, Error> {
-    Ok(match ctx.query("kind") {
+    Ok(match ctx.request().query("kind") {
         Some("redirect") => Response::redirect("https://example.com/next?a=1")?,
         Some("moved") => {
             Response::redirect("/new-home")?.with_status(StatusCode::MOVED_PERMANENTLY)
@@ -922,7 +926,7 @@ async fn plain_v2_body_and_validated_fixture_bodies_are_read() {
 async fn binary_request_bodies_arrive_as_bytes() {
     let app = App::new()
         .post("/upload", |ctx: Context| async move {
-            let body = ctx.body()?;
+            let body = ctx.request().body()?;
             Ok::<_, Error>(format!("{} bytes: {:?}", body.len(), &body[..]))
         })
         .build()
@@ -942,7 +946,7 @@ async fn a_cookie_value_from_the_request_cannot_inject_attributes_in_any_source(
     // The value comes from the caller: a classic injection vector.
     let app = App::new()
         .get("/remember", |ctx: Context| async move {
-            let note = ctx.query("note").unwrap_or_default().to_owned();
+            let note = ctx.request().query("note").unwrap_or_default().to_owned();
             Response::text("ok")
                 .with_cookie(Cookie::new("note", note).path("/").http_only())
                 .with_cookie(Cookie::new("lang", "ünï, çødé").secure())

@@ -62,7 +62,9 @@ async fn order(ctx: Context, msg: SqsMessage<Order>) -> Result<(), Error> {
 async fn who(ctx: Context) -> String {
     ctx.logger().info("who", &[]);
     ctx.metrics().counter("Who").increment();
-    ctx.tenant().unwrap_or_else(|| "nobody".to_owned())
+    ctx.identity()
+        .tenant()
+        .map_or_else(|| "nobody".to_owned(), |t| t.to_string())
 }
 
 fn app(mem: &MemoryExporter, concurrency: usize) -> AppService {
@@ -314,7 +316,7 @@ async fn tenant_values_cloudwatch_would_refuse_still_give_valid_documents() {
     let app = App::new()
         .observability(obs.clone())
         .post("/t", |ctx: Context| async move {
-            let t: String = ctx.json().unwrap();
+            let t: String = ctx.request().json().unwrap();
             ctx.set_tenant(t);
             ctx.metrics().counter("Hits").increment();
             ctx.logger().info("hit", &[]);

@@ -432,10 +432,12 @@ fn websocket_app(auth: impl lift::middleware::Middleware) -> lift::AppService {
         .middleware(auth)
         .middleware(require_role("member"))
         .on_websocket("$connect", |ctx: Context| async move {
-            ctx.user().unwrap_or_else(|| "nobody".into())
+            ctx.identity()
+                .user()
+                .map_or_else(|| "nobody".to_owned(), |u| u.to_string())
         })
         .on_websocket("$default", |ctx: Context| async move {
-            format!("echo {}", ctx.text().unwrap_or_default())
+            format!("echo {}", ctx.request().text().unwrap_or_default())
         })
         .build()
         .unwrap()

@@ -153,7 +153,7 @@ fn access_app(mem: &MemoryExporter, log: AccessLog) -> lift::AppService {
         .middleware(log)
         .middleware(from_fn(|ctx: Context, next: Next| async move {
             // What an auth middleware does once it knows the caller.
-            if ctx.header("authorization").is_some() {
+            if ctx.request().header("authorization").is_some() {
                 ctx.set_tenant("acme");
                 ctx.set_user("user-7");
             }
@@ -311,7 +311,7 @@ async fn a_panic_in_middleware_is_caught_too() {
     let app = App::new()
         .middleware(Recover::new())
         .middleware(from_fn(|ctx: Context, next: Next| async move {
-            if ctx.header("x-boom").is_some() {
+            if ctx.request().header("x-boom").is_some() {
                 panic!("middleware bug");
             }
             next.run(ctx).await
@@ -362,7 +362,7 @@ async fn a_handler_past_the_deadline_gets_504_and_is_cancelled() {
                 dropped: d.clone(),
             };
             async move {
-                let ms: u64 = ctx.query("ms").unwrap_or("0").parse().unwrap();
+                let ms: u64 = ctx.request().query("ms").unwrap_or("0").parse().unwrap();
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 progress.finished.store(true, Ordering::SeqCst);
                 "done"
@@ -443,7 +443,7 @@ async fn request_metrics_per_route_method_and_status_class() {
         .middleware(RequestMetrics::new())
         .get("/users/{id}", |ctx: Context| async move {
             ctx.metrics().counter("Lookups").increment();
-            if ctx.param("id") == Some("0") {
+            if ctx.route().param("id") == Some("0") {
                 return Err(Error::not_found("no such user"));
             }
             Ok("ok")

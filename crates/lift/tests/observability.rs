@@ -75,7 +75,10 @@ async fn log_lines_have_the_powertools_keys_then_child_then_call_fields() {
             log.info(
                 "order loaded",
                 &[
-                    ("order_id", ctx.param("id").unwrap_or_default().into()),
+                    (
+                        "order_id",
+                        ctx.route().param("id").unwrap_or_default().into(),
+                    ),
                     ("items", 3.into()),
                     ("total", 12.5.into()),
                     ("paid", true.into()),
@@ -316,7 +319,7 @@ async fn a_panicking_invocation_loses_no_log_line_or_metric() {
             ctx.logger().info("before the panic", &[]);
             ctx.logger().debug("buffered", &[]);
             ctx.metrics().counter("Attempts").increment();
-            if ctx.query("panic").is_some() {
+            if ctx.request().query("panic").is_some() {
                 panic!("handler bug");
             }
             "ok"
@@ -444,7 +447,7 @@ async fn an_empty_tenant_is_invalid_and_the_guard_folds_extra_tenants() {
     let app = App::new()
         .observability(o.clone())
         .get("/", |ctx: Context| async move {
-            ctx.set_tenant(ctx.query("t").unwrap_or_default().to_owned());
+            ctx.set_tenant(ctx.request().query("t").unwrap_or_default());
             ctx.metrics().counter("Hits").increment();
             "ok"
         })
@@ -493,7 +496,7 @@ async fn tenants_named_like_the_guard_buckets_are_not_merged_with_them() {
     let app = App::new()
         .observability(o.clone())
         .get("/", |ctx: Context| async move {
-            ctx.set_tenant(ctx.query("t").unwrap_or_default().to_owned());
+            ctx.set_tenant(ctx.request().query("t").unwrap_or_default());
             ctx.metrics().counter("Hits").increment();
             "ok"
         })
@@ -719,7 +722,7 @@ async fn concurrent_invocations_never_share_fields_or_metrics() {
     let app = App::new()
         .observability(obs(&mem))
         .get("/t/{tenant}", |ctx: Context| async move {
-            let tenant = ctx.param("tenant").unwrap_or_default().to_owned();
+            let tenant = ctx.route().param("tenant").unwrap_or_default().to_owned();
             ctx.set_tenant(tenant.clone());
             ctx.logger()
                 .info("start", &[("marker", tenant.as_str().into())]);

@@ -54,7 +54,7 @@ fn handler(
 }
 
 async fn method_name(ctx: Context) -> String {
-    ctx.method().to_string()
+    ctx.request().method().to_string()
 }
 
 async fn build(app: App) -> AppService {
@@ -158,7 +158,7 @@ fn req_method(req: &TestRequest) -> String {
 #[tokio::test]
 async fn path_parameters_are_percent_decoded_once() {
     let app = build(App::new().get("/users/{id}", |ctx: Context| async move {
-        format!("user [{}]", ctx.param("id").unwrap_or_default())
+        format!("user [{}]", ctx.route().param("id").unwrap_or_default())
     }))
     .await;
     let cases = [
@@ -197,7 +197,7 @@ async fn no_source_has_its_path_decoded_twice() {
     let app = build(App::new().get("/files/{name}", |ctx: Context| async move {
         format!(
             "{} at {}",
-            ctx.param("name").unwrap_or_default(),
+            ctx.route().param("name").unwrap_or_default(),
             ctx.path()
         )
     }))
@@ -218,11 +218,15 @@ async fn no_source_has_its_path_decoded_twice() {
 async fn several_parameters_are_given_in_template_order() {
     let app = build(
         App::new().get("/orgs/{org}/users/{id}", |ctx: Context| async move {
-            let all: Vec<String> = ctx.params().map(|(k, v)| format!("{k}={v}")).collect();
+            let all: Vec<String> = ctx
+                .route()
+                .params()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             format!(
                 "{} {} {}",
-                ctx.param("org").unwrap_or_default(),
-                ctx.param("id").unwrap_or_default(),
+                ctx.route().param("org").unwrap_or_default(),
+                ctx.route().param("id").unwrap_or_default(),
                 all.join(",")
             )
         }),
@@ -237,7 +241,7 @@ async fn several_parameters_are_given_in_template_order() {
 #[tokio::test]
 async fn catch_all_binds_the_rest_of_the_path() {
     let app = build(App::new().get("/files/{*path}", |ctx: Context| async move {
-        format!("file [{}]", ctx.param("path").unwrap_or_default())
+        format!("file [{}]", ctx.route().param("path").unwrap_or_default())
     }))
     .await;
     let res = invoke(&app, TestRequest::get("/files/a/b/c.txt").v2())
@@ -445,7 +449,7 @@ async fn fallback_handles_unmatched_paths_but_not_wrong_methods() {
             .fallback(|ctx: Context| async move {
                 (
                     StatusCode::IM_A_TEAPOT,
-                    format!("fallback for {} {}", ctx.method(), ctx.path()),
+                    format!("fallback for {} {}", ctx.request().method(), ctx.path()),
                 )
             }),
     )
@@ -475,7 +479,7 @@ async fn fallback_handles_unmatched_paths_but_not_wrong_methods() {
 
 fn require_admin() -> impl lift::middleware::Middleware {
     from_fn(|ctx: Context, next: Next| async move {
-        if ctx.header("x-admin") != Some("yes") {
+        if ctx.request().header("x-admin") != Some("yes") {
             return Err(Error::forbidden("admins only"));
         }
         next.run(ctx).await
@@ -489,14 +493,14 @@ async fn groups_prefix_their_routes_and_nest() {
             .get("/ping", |_: Context| async { "pong" })
             .group("/admin", |g| {
                 g.get("/stats", |ctx: Context| async move {
-                    format!("stats {}", ctx.route().unwrap_or_default())
+                    format!("stats {}", ctx.route().template().unwrap_or_default())
                 })
                 .group("/v2", |v2| {
                     v2.get("/stats/{id}", |ctx: Context| async move {
                         format!(
                             "v2 stats {} {}",
-                            ctx.param("id").unwrap_or_default(),
-                            ctx.route().unwrap_or_default()
+                            ctx.route().param("id").unwrap_or_default(),
+                            ctx.route().template().unwrap_or_default()
                         )
                     })
                 })
@@ -700,12 +704,12 @@ async fn middleware_can_short_circuit_so_the_handler_never_runs() {
             .middleware(from_fn(move |ctx: Context, next: Next| {
                 let log = gate_log.clone();
                 async move {
-                    if ctx.header("x-maintenance").is_some() {
+                    if ctx.request().header("x-maintenance").is_some() {
                         log.push("gate:blocked");
                         return Ok(lift::http::Response::text("down for maintenance")
                             .with_status(StatusCode::SERVICE_UNAVAILABLE));
                     }
-                    if ctx.header("authorization").is_none() {
+                    if ctx.request().header("authorization").is_none() {
                         log.push("gate:unauthorized");
                         return Err(Error::unauthorized("missing credentials"));
                     }
@@ -790,8 +794,8 @@ async fn app_middleware_sees_the_route_template_and_the_path() {
                 async move {
                     log.push(format!(
                         "{} {} {}",
-                        ctx.method(),
-                        ctx.route().unwrap_or("<none>"),
+                        ctx.request().method(),
+                        ctx.route().template().unwrap_or("<none>"),
                         ctx.path()
                     ));
                     next.run(ctx).await
@@ -842,13 +846,13 @@ async fn middleware_inserts_a_typed_value_the_handler_reads() {
     let app = build(
         App::new()
             .middleware(from_fn(|mut ctx: Context, next: Next| async move {
-                if let Some(id) = ctx.header("x-user").map(str::to_owned) {
-                    ctx.insert(User { id });
+                if let Some(id) = ctx.request().header("x-user").map(str::to_owned) {
+                    ctx.extensions_mut().insert(User { id });
                 }
                 next.run(ctx).await
             }))
             .get("/me", |ctx: Context| async move {
-                match ctx.get::<User>() {
+                match ctx.extensions().get::<User>() {
                     Some(u) => format!("user {}", u.id),
                     None => "anonymous".to_owned(),
                 }
@@ -900,7 +904,7 @@ async fn where_am_i(ctx: Context) -> String {
         "path={} raw={} route={}",
         ctx.path(),
         ctx.request().raw_path(),
-        ctx.route().unwrap_or("<none>")
+        ctx.route().template().unwrap_or("<none>")
     )
 }
 
@@ -1036,8 +1040,8 @@ fn duplicate_routes_fail_to_build() {
 async fn middleware_can_set_the_request_id_error_bodies_carry() {
     let app = build(
         App::new()
-            .middleware(from_fn(|mut ctx: Context, next: Next| async move {
-                if let Some(id) = ctx.header("x-request-id").map(str::to_owned) {
+            .middleware(from_fn(|ctx: Context, next: Next| async move {
+                if let Some(id) = ctx.request().header("x-request-id").map(str::to_owned) {
                     assert!(ctx.set_request_id(id));
                     assert!(!ctx.set_request_id("second-try"));
                 }

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 /// What the handler sees of the principal.
 async fn whoami(ctx: Context) -> Json<Value> {
-    let p = ctx.principal().unwrap();
+    let p = ctx.identity().principal().unwrap();
     assert_eq!(p.source(), PrincipalSource::Authorizer);
     Json(json!({
         "user": p.user_id(),
@@ -27,8 +27,8 @@ async fn whoami(ctx: Context) -> Json<Value> {
         "roles": p.roles(),
         "scopes": p.scopes(),
         "email": p.email(),
-        "context_user": ctx.user(),
-        "context_tenant": ctx.tenant(),
+        "context_user": ctx.identity().user(),
+        "context_tenant": ctx.identity().tenant(),
     }))
 }
 
@@ -184,10 +184,9 @@ fn guarded(mem: &MemoryExporter) -> AppService {
         .group("/by-header", |g| {
             g.middleware(AuthorizerClaims::new())
                 .middleware(require_tenant_header("X-Tenant-Id"))
-                .get(
-                    "/orders",
-                    |ctx: Context| async move { ctx.tenant().unwrap() },
-                )
+                .get("/orders", |ctx: Context| async move {
+                    ctx.identity().tenant().unwrap()
+                })
         })
         .build()
         .unwrap()
@@ -257,7 +256,9 @@ async fn a_lambda_tenant_refuses_other_tenants_claims() {
 
     let lax = App::new()
         .middleware(AuthorizerClaims::new().lambda_tenant(LambdaTenant::Ignore))
-        .get("/me", |ctx: Context| async move { ctx.tenant().unwrap() })
+        .get("/me", |ctx: Context| async move {
+            ctx.identity().tenant().unwrap()
+        })
         .build()
         .unwrap();
     let res = invoke_with(&lax, jwt_event("/me", None), ctx)
@@ -298,7 +299,11 @@ async fn concurrent_requests_keep_their_own_principal_in_responses_and_logs() {
                 // Let the other requests interleave before this one reads its identity.
                 tokio::task::yield_now().await;
                 ctx.logger().info("handled", &[]);
-                format!("{}/{}", ctx.tenant().unwrap(), ctx.user().unwrap())
+                format!(
+                    "{}/{}",
+                    ctx.identity().tenant().unwrap(),
+                    ctx.identity().user().unwrap()
+                )
             })
             .build()
             .unwrap(),

@@ -22,12 +22,12 @@ struct SeenKinds(Arc<Mutex<Vec<EventKind>>>);
 /// What the request looked like to the handler, whatever the source.
 async fn echo(ctx: Context) -> Result<Json<Value>, Error> {
     let req = ctx.request();
-    let body = ctx.text()?;
+    let body = ctx.request().text()?;
     Ok(Json(json!({
         "kind": ctx.event_kind().as_str(),
-        "method": ctx.method().as_str(),
+        "method": ctx.request().method().as_str(),
         "path": ctx.path(),
-        "route": ctx.route(),
+        "route": ctx.route().template(),
         "stage": req.stage(),
         "query": req.query_pairs().map(|(k, v)| [k, v]).collect::<Vec<_>>(),
         "query_all": {
@@ -36,40 +36,40 @@ async fn echo(ctx: Context) -> Result<Json<Value>, Error> {
         },
         "header_name": req.header_all("headername").collect::<Vec<_>>(),
         "body": body,
-        "source_ip": ctx.source_ip(),
-        "user_agent": ctx.user_agent(),
+        "source_ip": ctx.request().source_ip(),
+        "user_agent": ctx.request().user_agent(),
     })))
 }
 
 async fn hello(ctx: Context) -> String {
-    format!("Hello, {}!", ctx.query("name").unwrap_or("World"))
+    format!("Hello, {}!", ctx.request().query("name").unwrap_or("World"))
 }
 
 /// Headers, cookies, query repeats and client identity as the handler reads them.
 async fn inspect(ctx: Context) -> Json<Value> {
     let req = ctx.request();
     Json(json!({
-        "user_agent_header": ctx.header("user-agent"),
-        "user_agent_header_upper": ctx.header("USER-AGENT"),
+        "user_agent_header": ctx.request().header("user-agent"),
+        "user_agent_header_upper": ctx.request().header("USER-AGENT"),
         "x_multi": req.header_all("x-multi").collect::<Vec<_>>(),
         "tags": req.query_all("tag").collect::<Vec<_>>(),
-        "session": ctx.cookie("session"),
-        "theme": ctx.cookie("theme"),
-        "source_ip": ctx.source_ip(),
-        "user_agent": ctx.user_agent(),
+        "session": ctx.request().cookie("session"),
+        "theme": ctx.request().cookie("theme"),
+        "source_ip": ctx.request().source_ip(),
+        "user_agent": ctx.request().user_agent(),
     }))
 }
 
 /// The Lambda context as the handler sees it.
 async fn lambda_info(ctx: Context) -> Json<Value> {
-    let remaining = ctx.remaining();
+    let remaining = ctx.lambda().remaining();
     Json(json!({
         "lambda_request_id": ctx.lambda().request_id,
         "request_id": ctx.request_id(),
         "remaining_positive": remaining > Duration::ZERO,
         "remaining_at_most_deadline": remaining <= Duration::from_secs(30),
         "tenant_id": ctx.lambda().tenant_id,
-        "xray_trace_id": ctx.xray_trace_id(),
+        "xray_trace_id": ctx.lambda().xray_trace_id.as_deref(),
         "lambda_xray_trace_id": ctx.lambda().xray_trace_id,
         "invoked_function_arn": ctx.lambda().invoked_function_arn,
     }))
@@ -84,7 +84,7 @@ async fn kind(ctx: Context) -> &'static str {
 }
 
 async fn reply(ctx: Context) -> Result<Response, Error> {
-    Ok(match ctx.param("kind") {
+    Ok(match ctx.route().param("kind") {
         Some("json") => Response::json(&json!({"ok": true}))?,
         Some("binary") => Response::bytes("image/png", vec![0x89, b'P', b'N', b'G']),
         Some("headers") => Response::text("ok")

@@ -1100,8 +1100,8 @@ async fn websocket_events_reach_the_handler_of_their_route_key() {
             &ctx,
             json!({
                 "route": ws.route_key, "type": ws.event_type, "connection": ws.connection_id,
-                "domain": ws.domain_name, "stage": ws.stage, "token": ctx.query("token"),
-                "protocol": ctx.header("sec-websocket-protocol"),
+                "domain": ws.domain_name, "stage": ws.stage, "token": ctx.request().query("token"),
+                "protocol": ctx.request().header("sec-websocket-protocol"),
             }),
         );
         StatusCode::OK
@@ -1112,7 +1112,7 @@ async fn websocket_events_reach_the_handler_of_their_route_key() {
     }
     async fn send(ctx: Context, ws: WebSocket) -> Result<String, Error> {
         Seen::push(&ctx, json!({"route": ws.route_key, "type": ws.event_type}));
-        let msg: Value = ctx.json()?;
+        let msg: Value = ctx.request().json()?;
         Ok(msg["text"].as_str().unwrap_or("").to_uppercase())
     }
     let seen = Seen::default();

@@ -24,7 +24,10 @@ async fn tracing_events_carry_their_invocation_fields() {
     let app = App::new()
         .observability(obs)
         .get("/work/{n}", |ctx: Context| async move {
-            ctx.set_tenant(format!("tenant-{}", ctx.param("n").unwrap_or_default()));
+            ctx.set_tenant(format!(
+                "tenant-{}",
+                ctx.route().param("n").unwrap_or_default()
+            ));
             tracing::warn!(step = 1, ok = true, "working");
             tokio::task::yield_now().await;
             // Events from inside nested spans find the invocation too.

@@ -385,7 +385,7 @@ async fn concurrent_invocations_send_separate_correctly_parented_trees() {
     let app = App::new()
         .observability(obs(&daemon))
         .get("/t/{tenant}", |ctx: Context| async move {
-            let tenant = ctx.param("tenant").unwrap().to_owned();
+            let tenant = ctx.route().param("tenant").unwrap().to_owned();
             ctx.set_tenant(tenant.clone());
             let mut s = ctx.tracer().span("work");
             tokio::time::sleep(Duration::from_millis(2)).await;

@@ -29,12 +29,12 @@ struct User {
 }
 
 async fn hello(ctx: Context) -> Json<serde_json::Value> {
-    let name = ctx.query("name").unwrap_or("World");
+    let name = ctx.request().query("name").unwrap_or("World");
     Json(json!({ "message": format!("Hello, {name}!") }))
 }
 
 async fn get_user(ctx: Context) -> Json<serde_json::Value> {
-    Json(json!({ "id": ctx.param("id") }))
+    Json(json!({ "id": ctx.route().param("id") }))
 }
 
 async fn create_user(

@@ -30,6 +30,7 @@ async fn panics(_ctx: Context) -> &'static str {
 
 async fn slow(ctx: Context) -> Result<Json<Value>, Error> {
     let ms: u64 = ctx
+        .request()
         .query("ms")
         .unwrap_or("0")
         .parse()

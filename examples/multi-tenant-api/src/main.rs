@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use lift::events::SqsMessage;
-use lift::http::ValidJson;
+use lift::extract::ValidJson;
 use lift::middleware::Stack;
 use lift::prelude::*;
 use lift::routing::BatchOptions;
@@ -121,7 +121,7 @@ async fn list_orders(ctx: Context) -> Result<Json<Value>, Error> {
 
 async fn get_order(ctx: Context) -> Result<Json<Order>, Error> {
     let scope = TenantScope::of(&ctx)?;
-    let id = ctx.param("id").unwrap_or_default();
+    let id = ctx.route().param("id").unwrap_or_default();
     store(&ctx)?.get(&scope, id).map(Json).ok_or_else(not_found)
 }
 
@@ -138,7 +138,7 @@ async fn create_order(
 
 async fn delete_order(ctx: Context) -> Result<StatusCode, Error> {
     let scope = TenantScope::of(&ctx)?;
-    let id = ctx.param("id").unwrap_or_default();
+    let id = ctx.route().param("id").unwrap_or_default();
     store(&ctx)?.remove(&scope, id).ok_or_else(not_found)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -59,7 +59,7 @@ struct User {
 
 async fn hello(ctx: Context) -> Json<serde_json::Value> {
     let log = ctx.logger().child(&[("handler", "hello".into())]);
-    let name = ctx.query("name").unwrap_or("World");
+    let name = ctx.request().query("name").unwrap_or("World");
     log.debug("building greeting", &[("name", name.into())]);
     let metrics = ctx.metrics();
     metrics.counter("Greetings").increment();
@@ -71,7 +71,7 @@ async fn hello(ctx: Context) -> Json<serde_json::Value> {
 
 async fn get_user(ctx: Context) -> Json<serde_json::Value> {
     let log = ctx.logger().child(&[("handler", "get_user".into())]);
-    let id = ctx.param("id").unwrap_or_default();
+    let id = ctx.route().param("id").unwrap_or_default();
     // `tracing` events inside an invocation come out as Lift log lines with its fields.
     tracing::info!(user_id = id, "looking up user");
     log.debug("user found", &[("id", id.into())]);
@@ -95,14 +95,14 @@ async fn me(ctx: Context) -> Json<serde_json::Value> {
     ctx.logger()
         .child(&[("handler", "me".into())])
         .info("caller", &[]);
-    Json(json!({ "user": ctx.user(), "tenant": ctx.tenant() }))
+    Json(json!({ "user": ctx.identity().user(), "tenant": ctx.identity().tenant() }))
 }
 
 /// One line per request, written after the handler with its status and latency.
 async fn access_log(ctx: Context, next: Next) -> Result<Response, Error> {
     let log = ctx.logger();
-    let method = ctx.method().to_string();
-    let route = ctx.route().unwrap_or("unmatched").to_owned();
+    let method = ctx.request().method().to_string();
+    let route = ctx.route().template().unwrap_or("unmatched").to_owned();
     let path = ctx.path().to_owned();
     let started = Instant::now();
     let result = next.run(ctx).await;

@@ -475,7 +475,7 @@ async fn written(namespace: &str) -> BTreeSet<Written> {
             |_ctx: Context, Json(body): Json<Value>| async move { Json(body) },
         )
         .get("/tenants/{tenant}", |ctx: Context| async move {
-            ctx.set_tenant(ctx.param("tenant").unwrap_or_default().to_owned());
+            ctx.set_tenant(ctx.route().param("tenant").unwrap_or_default());
             "ok"
         })
         .build()

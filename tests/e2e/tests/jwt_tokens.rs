@@ -127,7 +127,7 @@ fn app(auth: JwtAuth, mem: &MemoryExporter) -> lift::AppService {
             Route::new()
                 .get(|ctx: Context| async move {
                     ctx.logger().info("handled", &[]);
-                    let p = ctx.principal().unwrap();
+                    let p = ctx.identity().principal().unwrap();
                     format!("{} of {}", p.user_id().unwrap(), p.tenant_id().unwrap())
                 })
                 .middleware(auth),

@@ -64,11 +64,11 @@ pub(crate) fn request(env: Envelope<'_>) -> Request<'_> {
 
 /// The client address: the last entry of `X-Forwarded-For`, the one the load balancer appended
 /// itself. Earlier entries come from the client and can say anything.
-fn client_address(v: crate::events::json::Str<'_>) -> crate::events::json::Str<'_> {
+fn client_address(v: crate::wire::json::Str<'_>) -> crate::wire::json::Str<'_> {
     use std::borrow::Cow;
     match v.0 {
         Cow::Borrowed(s) => s.rsplit(',').next().unwrap_or(s).trim().into(),
-        Cow::Owned(s) => crate::events::json::Str(Cow::Owned(
+        Cow::Owned(s) => crate::wire::json::Str(Cow::Owned(
             s.rsplit(',').next().unwrap_or(&s).trim().to_owned(),
         )),
     }

@@ -217,14 +217,14 @@ impl BatchVerdict {
         kind: EventKind,
         total: usize,
         partial: bool,
-    ) -> Result<crate::Reply, crate::InvokeError> {
+    ) -> Result<super::Reply, crate::wire::InvokeError> {
         if partial && self.unnamed == 0 {
-            return Ok(crate::Reply::Batch(BatchResponse {
+            return Ok(super::Reply::Batch(BatchResponse {
                 failures: self.retry,
             }));
         }
         if self.retry.is_empty() && self.unnamed == 0 {
-            return Ok(crate::Reply::Empty);
+            return Ok(super::Reply::Empty);
         }
         let mut message = format!(
             "{} of {total} {kind} records failed ({} not run",
@@ -244,7 +244,7 @@ impl BatchVerdict {
                 message.push_str(&format!(" and {} more", self.retry.len() - IDS_IN_MESSAGE));
             }
         }
-        Err(crate::InvokeError {
+        Err(crate::wire::InvokeError {
             error_type: "Lift.BatchFailed",
             message,
         })

@@ -5,9 +5,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::json::Str;
 use super::Parsed;
-use crate::http::FromContext;
+use crate::extract::FromContext;
+use crate::wire::json::Str;
 use crate::{Context, Error};
 
 #[derive(Deserialize, Debug)]
@@ -78,8 +78,10 @@ fn value(raw: Option<&RawValue>) -> Result<Option<Value>, Error> {
 }
 
 impl FromContext for DynamoDbRecord {
-    fn from_context(ctx: &Context) -> Result<Self, Error> {
-        let Parsed::DynamoDb(records) = ctx.event() else {
+    type Rejection = Error;
+
+    async fn from_context(ctx: &mut Context) -> Result<Self, Error> {
+        let Parsed::DynamoDb(records) = super::parsed(ctx) else {
             return Err(Error::bad_request("not a DynamoDB stream event"));
         };
         let r = super::current(ctx, records, "DynamoDB record")?;

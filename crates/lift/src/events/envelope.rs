@@ -4,8 +4,8 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::json::{MultiPairs, Pairs, Str};
 use super::EventKind;
+use crate::wire::json::{MultiPairs, Pairs, Str};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

@@ -9,9 +9,9 @@
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use super::json::Str;
 use super::{Envelope, EventKind, Parsed};
-use crate::http::FromContext;
+use crate::extract::FromContext;
+use crate::wire::json::Str;
 use crate::{Context, Error};
 
 #[derive(Debug)]
@@ -99,14 +99,16 @@ pub struct EventBridgeEvent<T = serde_json::Value> {
 }
 
 fn bridge_event<'c>(ctx: &'c Context) -> Result<&'c Event<'c>, Error> {
-    match ctx.event() {
+    match super::parsed(ctx) {
         Parsed::EventBridge(e) => Ok(e),
         _ => Err(Error::bad_request("not an EventBridge event")),
     }
 }
 
 impl<T: DeserializeOwned + Send + 'static> FromContext for EventBridgeEvent<T> {
-    fn from_context(ctx: &Context) -> Result<Self, Error> {
+    type Rejection = Error;
+
+    async fn from_context(ctx: &mut Context) -> Result<Self, Error> {
         let e = bridge_event(ctx)?;
         let detail = super::decode_json(e.detail.map_or("null", RawValue::get), "detail")?;
         Ok(EventBridgeEvent {
@@ -146,7 +148,9 @@ pub struct Schedule {
 }
 
 impl FromContext for Schedule {
-    fn from_context(ctx: &Context) -> Result<Self, Error> {
+    type Rejection = Error;
+
+    async fn from_context(ctx: &mut Context) -> Result<Self, Error> {
         let e = bridge_event(ctx)?;
         Ok(Schedule {
             name: e

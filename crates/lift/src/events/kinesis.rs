@@ -5,9 +5,9 @@ use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::json::Str;
 use super::Parsed;
-use crate::http::FromContext;
+use crate::extract::FromContext;
+use crate::wire::json::Str;
 use crate::{Context, Error};
 
 #[derive(Deserialize, Debug)]
@@ -72,8 +72,10 @@ impl KinesisRecord {
 }
 
 impl FromContext for KinesisRecord {
-    fn from_context(ctx: &Context) -> Result<Self, Error> {
-        let Parsed::Kinesis(records) = ctx.event() else {
+    type Rejection = Error;
+
+    async fn from_context(ctx: &mut Context) -> Result<Self, Error> {
+        let Parsed::Kinesis(records) = super::parsed(ctx) else {
             return Err(Error::bad_request("not a Kinesis event"));
         };
         let r = super::current(ctx, records, "Kinesis record")?;

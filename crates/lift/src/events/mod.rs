@@ -25,9 +25,9 @@ pub(crate) mod dynamodb;
 pub(crate) mod encode;
 mod envelope;
 pub(crate) mod eventbridge;
-pub(crate) mod json;
 pub(crate) mod kinesis;
 mod malformed;
+mod reply;
 pub(crate) mod s3;
 mod shape;
 pub(crate) mod sns;
@@ -37,6 +37,7 @@ pub(crate) mod websocket;
 pub use dynamodb::DynamoDbRecord;
 pub use eventbridge::{EventBridgeEvent, Schedule};
 pub use kinesis::KinesisRecord;
+pub use reply::Reply;
 pub use s3::S3Record;
 pub use sns::SnsMessage;
 pub use sqs::SqsMessage;
@@ -47,82 +48,13 @@ use std::fmt;
 use bytes::Bytes;
 use serde::Serialize;
 
+use std::any::Any;
+
+use crate::context::scope::{EventData, Scope};
 use crate::http::{Request, Response};
+pub use crate::wire::EventKind;
 pub(crate) use envelope::Envelope;
 pub(crate) use malformed::Malformed;
-
-/// The kind of event an invocation carried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EventKind {
-    /// API Gateway REST API (payload format 1.0).
-    ApiGatewayV1,
-    /// API Gateway HTTP API (payload format 2.0).
-    ApiGatewayV2,
-    /// A Lambda Function URL (payload format 2.0 on a `lambda-url` domain).
-    FunctionUrl,
-    /// An Application Load Balancer target group request.
-    Alb,
-    /// An API Gateway WebSocket event.
-    WebSocket,
-    /// A batch of SQS messages.
-    Sqs,
-    /// SNS notifications.
-    Sns,
-    /// S3 object notifications.
-    S3,
-    /// DynamoDB stream records.
-    DynamoDb,
-    /// Kinesis stream records.
-    Kinesis,
-    /// An EventBridge event.
-    EventBridge,
-    /// A scheduled event (EventBridge schedule rule, or a constant input naming a schedule).
-    Schedule,
-    /// A batch of records from a source Lift does not handle.
-    Records,
-    /// A JSON object of no kind Lift recognises.
-    Unknown,
-}
-
-impl EventKind {
-    /// Whether this kind is an HTTP request.
-    pub fn is_http(self) -> bool {
-        matches!(
-            self,
-            EventKind::ApiGatewayV1
-                | EventKind::ApiGatewayV2
-                | EventKind::FunctionUrl
-                | EventKind::Alb
-        )
-    }
-
-    /// A short stable name, used in logs and errors.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::ApiGatewayV1 => "apigw-v1",
-            EventKind::ApiGatewayV2 => "apigw-v2",
-            EventKind::FunctionUrl => "function-url",
-            EventKind::Alb => "alb",
-            EventKind::WebSocket => "websocket",
-            EventKind::Sqs => "sqs",
-            EventKind::Sns => "sns",
-            EventKind::S3 => "s3",
-            EventKind::DynamoDb => "dynamodb",
-            EventKind::Kinesis => "kinesis",
-            EventKind::EventBridge => "eventbridge",
-            EventKind::Schedule => "schedule",
-            EventKind::Records => "records",
-            EventKind::Unknown => "unknown",
-        }
-    }
-}
-
-impl fmt::Display for EventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// An event parsed once: its kind and, for HTTP sources, the normalised request.
 // The size gap is intended: the HTTP request is the common case, the enum lives inside the
@@ -204,8 +136,8 @@ pub(crate) fn current<'r, T>(
     records: &'r [Result<T, Malformed>],
     what: &'static str,
 ) -> Result<&'r T, crate::Error> {
-    ctx.record_index()
-        .and_then(|i| records.get(i))
+    ctx.record()
+        .and_then(|r| records.get(r.index()))
         .and_then(|r| r.as_ref().ok())
         .ok_or_else(|| crate::Error::bad_request(format!("no {what} in this context")))
 }
@@ -247,6 +179,41 @@ self_cell::self_cell!(
 impl EventCell {
     pub(crate) fn parse(bytes: Bytes) -> Result<Self, serde_json::Error> {
         EventCell::try_new(bytes, |b| Parsed::parse(b))
+    }
+}
+
+impl EventData for EventCell {
+    fn kind(&self) -> EventKind {
+        self.borrow_dependent().kind()
+    }
+
+    fn request(&self) -> Option<&Request<'_>> {
+        match self.borrow_dependent() {
+            Parsed::Http(r) | Parsed::WebSocket(r, _) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn raw(&self) -> &[u8] {
+        self.borrow_owner()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The event of `ctx` as the built-in sources parsed it.
+pub(crate) fn parsed(ctx: &crate::Context) -> &Parsed<'_> {
+    parsed_in(ctx.scope())
+}
+
+/// The event of an invocation's scope as the built-in sources parsed it.
+pub(crate) fn parsed_in(scope: &Scope) -> &Parsed<'_> {
+    static NONE: Parsed<'static> = Parsed::Other(EventKind::Unknown);
+    match scope.event().as_any().downcast_ref::<EventCell>() {
+        Some(cell) => cell.borrow_dependent(),
+        None => &NONE,
     }
 }
 

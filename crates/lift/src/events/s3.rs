@@ -2,10 +2,10 @@
 
 use serde::Deserialize;
 
-use super::json::Str;
 use super::Parsed;
+use crate::extract::FromContext;
 use crate::http::request::decode;
-use crate::http::FromContext;
+use crate::wire::json::Str;
 use crate::{Context, Error};
 
 #[derive(Deserialize, Debug)]
@@ -103,8 +103,10 @@ impl S3Record {
 }
 
 impl FromContext for S3Record {
-    fn from_context(ctx: &Context) -> Result<Self, Error> {
-        let Parsed::S3(records) = ctx.event() else {
+    type Rejection = Error;
+
+    async fn from_context(ctx: &mut Context) -> Result<Self, Error> {
+        let Parsed::S3(records) = super::parsed(ctx) else {
             return Err(Error::bad_request("not an S3 event"));
         };
         let r = super::current(ctx, records, "S3 record")?;

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::json::Str;
 use super::Parsed;
-use crate::http::FromContext;
+use crate::extract::FromContext;
+use crate::wire::json::Str;
 use crate::{Context, Error};
 
 #[derive(Deserialize, Debug)]
@@ -70,8 +70,10 @@ pub struct SnsMessage<T = serde_json::Value> {
 }
 
 impl<T: DeserializeOwned + Send + 'static> FromContext for SnsMessage<T> {
-    fn from_context(ctx: &Context) -> Result<Self, Error> {
-        let Parsed::Sns(records) = ctx.event() else {
+    type Rejection = Error;
+
+    async fn from_context(ctx: &mut Context) -> Result<Self, Error> {
+        let Parsed::Sns(records) = super::parsed(ctx) else {
             return Err(Error::bad_request("not an SNS event"));
         };
         let n = &super::current(ctx, records, "SNS notification")?.sns;

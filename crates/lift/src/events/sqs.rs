@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::json::{Pairs, Str};
 use super::Parsed;
-use crate::http::FromContext;
+use crate::extract::FromContext;
+use crate::wire::json::{Pairs, Str};
 use crate::{Context, Error};
 
 #[derive(Deserialize, Debug)]
@@ -92,8 +92,10 @@ pub struct SqsMessage<T = serde_json::Value> {
 }
 
 impl<T: DeserializeOwned + Send + 'static> FromContext for SqsMessage<T> {
-    fn from_context(ctx: &Context) -> Result<Self, Error> {
-        let Parsed::Sqs(records) = ctx.event() else {
+    type Rejection = Error;
+
+    async fn from_context(ctx: &mut Context) -> Result<Self, Error> {
+        let Parsed::Sqs(records) = super::parsed(ctx) else {
             return Err(Error::bad_request("not an SQS event"));
         };
         let r = super::current(ctx, records, "SQS message")?;

@@ -1,16 +1,17 @@
 //! API Gateway WebSocket APIs: `$connect`, `$disconnect`, `$default` and custom route keys, each
-//! to its own handler. The message body is read like an HTTP body (`ctx.body()`,
-//! `ctx.json()`, ...); the connection is described by [`WebSocket`]; the response is written in
+//! to its own handler. The message body is read like an HTTP body (`ctx.request().body()`,
+//! `ctx.request().json()`, ...); the connection is described by [`WebSocket`]; the response is written in
 //! the WebSocket integration shape (`statusCode`, `headers`, `body`).
 
 use http::Method;
 use serde::ser::SerializeMap;
 use serde::Serializer;
 
-use super::json::Str;
 use super::shape::{self, Joined};
 use super::{Envelope, EventKind, Parsed};
-use crate::http::{FromContext, Request, Response};
+use crate::extract::FromContext;
+use crate::http::{Request, Response};
+use crate::wire::json::Str;
 use crate::{Context, Error};
 
 #[derive(Debug, Default)]
@@ -67,7 +68,7 @@ pub(crate) fn request(env: Envelope<'_>) -> (Request<'_>, Meta<'_>) {
 ///     StatusCode::OK
 /// }
 /// async fn message(ctx: Context, _ws: WebSocket) -> Result<String, Error> {
-///     Ok(ctx.text()?.to_uppercase())
+///     Ok(ctx.request().text()?.to_uppercase())
 /// }
 /// let app = App::new().on_websocket("$connect", connect).on_websocket("$default", message);
 /// assert!(app.build().is_ok());
@@ -87,8 +88,10 @@ pub struct WebSocket {
 }
 
 impl FromContext for WebSocket {
-    fn from_context(ctx: &Context) -> Result<Self, Error> {
-        let Parsed::WebSocket(req, meta) = ctx.event() else {
+    type Rejection = Error;
+
+    async fn from_context(ctx: &mut Context) -> Result<Self, Error> {
+        let Parsed::WebSocket(req, meta) = super::parsed(ctx) else {
             return Err(Error::bad_request("not a WebSocket event"));
         };
         Ok(WebSocket {

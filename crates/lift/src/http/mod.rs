@@ -1,4 +1,5 @@
-//! HTTP requests, responses, cookies and the typed extractors handlers take.
+//! HTTP requests, responses, cookies and errors: the types every source and handler shares.
+//! (The extractors that read them are in [`extract`](crate::extract).)
 //!
 //! The types of the [`http`](https://docs.rs/http) crate that handlers name are re-exported
 //! here, so a function needs no `http` dependency of its own: [`StatusCode`], [`Method`],
@@ -16,14 +17,16 @@
 //! ```
 
 mod cookie;
-mod extract;
-mod params;
+mod error;
+mod into_response;
+pub(crate) mod params;
 pub(crate) mod request;
 mod response;
 
 #[doc(no_inline)]
 pub use ::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 pub use cookie::{Cookie, SameSite};
-pub use extract::{FromContext, Path, Query, State, ValidJson, Validate};
+pub use error::{BoxError, Error, FieldError};
+pub use into_response::{IntoResponse, Json};
 pub use request::Request;
-pub use response::{IntoResponse, Json, Response};
+pub use response::Response;

@@ -4,7 +4,7 @@
 //! Written here rather than taken from a crate: path parameters are a short list of values the
 //! router has already decoded, read as one value, a tuple or a struct (only axum does this, in
 //! a private module); and `serde_urlencoded` would parse the raw query string again, where
-//! these pairs are the ones [`Context::query`](crate::Context::query) reads, decoded once, and
+//! these pairs are the ones [`Request::query`](crate::http::Request::query) reads, decoded once, and
 //! it cannot collect a repeated key into a `Vec`.
 //!
 //! Errors never carry the values they reject: a message names the parameter and says what was
@@ -574,7 +574,7 @@ impl<'de> de::Deserializer<'de> for PathParams<'de> {
 }
 
 /// Every value of one query parameter, in order: a sequence reads them all, anything else the
-/// first (as [`Context::query`](crate::Context::query) does).
+/// first (as [`Request::query`](crate::http::Request::query) does).
 struct Repeated<'de> {
     name: &'de str,
     values: Vec<&'de str>,

@@ -9,9 +9,9 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_AL
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::error::Error;
-use crate::events::json::Str;
-use crate::events::EventKind;
+use crate::http::Error;
+use crate::wire::json::Str;
+use crate::wire::EventKind;
 
 /// One HTTP request, borrowed from the event bytes it was parsed from.
 ///
@@ -119,7 +119,7 @@ impl<'a> Request<'a> {
     /// The path as the source sent it; for HTTP API v2 on a named stage it includes the stage.
     /// REST API, ALB and Function URL paths are percent-encoded, as the client sent them; an
     /// HTTP API `rawPath` arrives already decoded (`/files/a b`, not `/files/a%20b`; see
-    /// `docs/routing.md`). Routing uses [`Context::path`](crate::Context::path).
+    /// `docs/routing.md`). Routing uses [`RequestHandle::path`](crate::RequestHandle::path).
     pub fn raw_path(&self) -> &str {
         &self.path
     }

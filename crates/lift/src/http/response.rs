@@ -5,8 +5,8 @@ use http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 
-use crate::error::Error;
 use crate::http::Cookie;
+use crate::http::Error;
 
 /// An HTTP response: status, headers (multi-value allowed) and body bytes.
 ///
@@ -126,71 +126,5 @@ impl Response {
     /// Replace the body.
     pub fn set_body(&mut self, body: impl Into<Bytes>) {
         self.body = body.into();
-    }
-}
-
-/// What a handler may return: anything that becomes a [`Response`] or an [`Error`].
-pub trait IntoResponse {
-    /// Convert into a response, or an error that the corridor renders as one.
-    fn into_response(self) -> Result<Response, Error>;
-}
-
-impl IntoResponse for Response {
-    fn into_response(self) -> Result<Response, Error> {
-        Ok(self)
-    }
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Result<Response, Error> {
-        Err(self)
-    }
-}
-
-impl<T: IntoResponse, E: Into<Error>> IntoResponse for Result<T, E> {
-    fn into_response(self) -> Result<Response, Error> {
-        self.map_err(Into::into)?.into_response()
-    }
-}
-
-impl IntoResponse for StatusCode {
-    fn into_response(self) -> Result<Response, Error> {
-        Ok(Response::new(self))
-    }
-}
-
-impl IntoResponse for () {
-    fn into_response(self) -> Result<Response, Error> {
-        Ok(Response::new(StatusCode::NO_CONTENT))
-    }
-}
-
-impl IntoResponse for &'static str {
-    fn into_response(self) -> Result<Response, Error> {
-        Ok(Response::bytes("text/plain; charset=utf-8", self))
-    }
-}
-
-impl IntoResponse for String {
-    fn into_response(self) -> Result<Response, Error> {
-        Ok(Response::text(self))
-    }
-}
-
-impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
-    fn into_response(self) -> Result<Response, Error> {
-        let mut r = self.1.into_response()?;
-        r.set_status(self.0);
-        Ok(r)
-    }
-}
-
-/// A JSON response (status 200 unless paired with one: `(StatusCode::CREATED, Json(v))`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Json<T>(pub T);
-
-impl<T: Serialize> IntoResponse for Json<T> {
-    fn into_response(self) -> Result<Response, Error> {
-        Response::json(&self.0)
     }
 }

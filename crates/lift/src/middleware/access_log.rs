@@ -243,7 +243,9 @@ impl Config {
         fields.push(("method", Field::Str(request.method().as_str())));
         fields.push((
             "route",
-            req.route().map_or(Field::Json(&Value::Null), Field::Str),
+            req.route()
+                .template()
+                .map_or(Field::Json(&Value::Null), Field::Str),
         ));
         fields.push(("path", Field::Str(req.path())));
         fields.push(("status", Field::U64(u64::from(status.as_u16()))));

@@ -6,7 +6,7 @@
 //! ([`App::middleware`](crate::App::middleware)), per group
 //! ([`Group::middleware`](crate::routing::Group::middleware)) or per route
 //! ([`Route::middleware`](crate::routing::Route::middleware)); app-wide middleware runs first,
-//! after the router has matched (so it can read [`Context::route`]) but before a 404 or 405 is
+//! after the router has matched (so it can read [`RequestHandle::route`](crate::RequestHandle::route)) but before a 404 or 405 is
 //! produced (so it can answer a CORS preflight for any path).
 //!
 //! ```
@@ -35,7 +35,7 @@ pub mod stack;
 pub mod timeout;
 pub mod tower;
 
-pub use crate::catch_panic::{CatchPanic, Caught};
+pub use crate::wire::catch_panic::{CatchPanic, Caught};
 pub use access_log::{AccessLog, SENSITIVE_WORDS};
 pub use cors::{Cors, CorsBuilder, CorsError};
 pub use error_handler::ErrorHandler;
@@ -53,7 +53,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::context::Context;
-use crate::error::Error;
+use crate::http::Error;
 use crate::http::Response;
 use crate::BoxFuture;
 
@@ -107,19 +107,44 @@ impl Pipeline {
         })
     }
 
+    /// Run the chain, ending in its own endpoint.
     pub(crate) fn run(self: &Arc<Self>, ctx: Context) -> BoxFuture<Outcome> {
+        self.run_to(ctx, Dispatch::Own)
+    }
+
+    /// Run the chain, ending where routing decided for this request.
+    pub(crate) fn run_to(self: &Arc<Self>, ctx: Context, end: Dispatch) -> BoxFuture<Outcome> {
         Next {
             pipeline: self.clone(),
             index: 0,
+            end,
         }
         .run(ctx)
     }
+}
+
+/// Where a chain ends: what routing decided for the request, handed down the chain inside
+/// [`Next`] (never parked on the context).
+pub(crate) enum Dispatch {
+    /// The pipeline's own endpoint (a route's handler).
+    Own,
+    /// A route's (or an event handler's) own pipeline.
+    Route(Arc<Pipeline>),
+    /// The app's fallback.
+    Fallback(Endpoint),
+    /// 404: no route matches the path.
+    NotFound,
+    /// 405: routes match the path, none with this method; the `Allow` value.
+    MethodNotAllowed(http::HeaderValue),
+    /// 413: the body is over the route's limit (in bytes), answered before anything reads it.
+    TooLarge(usize),
 }
 
 /// The rest of the chain after the current middleware.
 pub struct Next {
     pipeline: Arc<Pipeline>,
     index: usize,
+    end: Dispatch,
 }
 
 impl Next {
@@ -138,10 +163,24 @@ impl Next {
                 Next {
                     pipeline: self.pipeline,
                     index: index + 1,
+                    end: self.end,
                 },
             );
         }
-        (self.pipeline.endpoint)(ctx)
+        match self.end {
+            Dispatch::Own => (self.pipeline.endpoint)(ctx),
+            Dispatch::Route(p) => p.run(ctx),
+            Dispatch::Fallback(e) => e(ctx),
+            Dispatch::MethodNotAllowed(allow) => Box::pin(std::future::ready(Err(
+                Error::method_not_allowed().with_header(http::header::ALLOW, allow),
+            ))),
+            Dispatch::TooLarge(limit) => {
+                Box::pin(std::future::ready(Err(Error::payload_too_large(limit))))
+            }
+            Dispatch::NotFound => Box::pin(std::future::ready(Err(Error::not_found(
+                "no route matches this path",
+            )))),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! The id comes from a configurable header (default `x-request-id`) when it is well-formed
 //! (1–128 visible ASCII characters), and is otherwise the Lambda request id. It becomes
-//! [`Context::request_id`] — so it is on every log line and in every error body — and is echoed
+//! [`RequestHandle::request_id`](crate::RequestHandle::request_id) — so it is on every log line and in every error body — and is echoed
 //! in the same response header. Unlike tower-http's `SetRequestIdLayer` it never generates an
 //! id of its own: Lambda already gives every invocation a unique one.
 //!
@@ -61,8 +61,9 @@ pub(crate) fn well_formed(id: &str) -> bool {
 }
 
 impl Middleware for RequestId {
-    fn call(&self, mut ctx: Context, next: Next) -> BoxFuture<Outcome> {
+    fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
         if let Some(id) = ctx
+            .request()
             .header(self.header.as_str())
             .filter(|id| well_formed(id))
         {

@@ -48,8 +48,8 @@ fn class(status: u16) -> &'static str {
 impl Middleware for RequestMetrics {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
         let metrics = ctx.metrics();
-        let route = ctx.route().unwrap_or("unmatched").to_owned();
-        let method = ctx.method().to_string();
+        let route = ctx.route().template().unwrap_or("unmatched").to_owned();
+        let method = ctx.request().method().to_string();
         let started = Instant::now();
         Box::pin(async move {
             let outcome = next.run(ctx).await;

@@ -67,6 +67,7 @@ impl Timeout {
     /// How long the handler may run for this invocation.
     fn budget(&self, ctx: &Context) -> Duration {
         let lambda = ctx
+            .lambda()
             .deadline()
             .checked_sub(self.margin)
             .and_then(|d| d.duration_since(SystemTime::now()).ok())

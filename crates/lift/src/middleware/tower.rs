@@ -164,7 +164,7 @@ fn uri(ctx: &Context) -> Result<http::Uri, Error> {
 fn http_request(ctx: &Context) -> Result<http::Request<Full<Bytes>>, Error> {
     let req = ctx.request();
     let mut builder = http::Request::builder()
-        .method(ctx.method().clone())
+        .method(ctx.request().method().clone())
         .uri(uri(ctx)?);
     for (k, v) in req.headers() {
         if let (Ok(name), Ok(value)) = (
@@ -174,7 +174,7 @@ fn http_request(ctx: &Context) -> Result<http::Request<Full<Bytes>>, Error> {
             builder = builder.header(name, value);
         }
     }
-    let body = Bytes::from(ctx.body()?.into_owned());
+    let body = Bytes::from(ctx.request().body()?.into_owned());
     builder.body(Full::new(body)).map_err(Error::internal)
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::metrics::MetricSet;
 use super::Settings;
-use crate::scope::Scope;
+use super::Telemetry;
 
 /// The ids a frame's log lines, metrics and spans carry once known. Cheap to clone.
 #[derive(Debug, Default, Clone)]
@@ -21,6 +21,22 @@ pub(crate) struct Ids {
     pub(crate) tenant: Option<Arc<str>>,
     pub(crate) user: Option<Arc<str>>,
     pub(crate) correlation: Option<Arc<str>>,
+    /// Where `tenant` came from, for the precedence [`Frame::set_tenant`] keeps.
+    pub(crate) tenant_from: Option<IdSource>,
+    /// Where `user` came from.
+    pub(crate) user_from: Option<IdSource>,
+}
+
+/// Who said what a frame's tenant or user is, strongest first: an id from a stronger source is
+/// never replaced by one from a weaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum IdSource {
+    /// The authenticated principal.
+    Principal,
+    /// Lambda's tenant isolation mode (the invocation's tenant id).
+    Lambda,
+    /// The app, through the context's setter.
+    App,
 }
 
 /// What a frame records: its ids, its metrics, and the span its handler runs in.
@@ -30,6 +46,8 @@ pub(crate) struct FrameState {
     pub(crate) metrics: MetricSet,
     /// The span new spans nest under: the handler's, once it is open.
     pub(crate) span: Option<Arc<str>>,
+    /// The authenticated principal, kept opaque here: the context layer owns its type.
+    pub(crate) principal: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 /// A record's own frame state and id.
@@ -42,7 +60,7 @@ pub(crate) struct RecordFrame {
 /// A handle on one frame. Cheap to clone: one or two reference counts.
 #[derive(Clone)]
 pub(crate) struct Frame {
-    scope: Arc<Scope>,
+    telemetry: Arc<Telemetry>,
     /// `None` for the invocation's main frame.
     record: Option<Arc<RecordFrame>>,
 }
@@ -50,35 +68,42 @@ pub(crate) struct Frame {
 impl Frame {
     /// The invocation's main frame (an HTTP request, a WebSocket message, an event), with the
     /// correlation id when known.
-    pub(crate) fn main(scope: Arc<Scope>, correlation: Option<String>) -> Frame {
-        if let Some(c) = correlation {
-            scope.telemetry.main_state().ids.correlation = Some(Arc::from(c));
+    pub(crate) fn main(telemetry: Arc<Telemetry>, correlation: Option<String>) -> Frame {
+        {
+            let mut state = telemetry.main_state();
+            if let Some(c) = correlation {
+                state.ids.correlation = Some(Arc::from(c));
+            }
+            lambda_tenant(&telemetry, &mut state.ids);
         }
         Frame {
-            scope,
+            telemetry,
             record: None,
         }
     }
 
-    /// A frame for one record of the batch in `scope`.
-    pub(crate) fn record(scope: Arc<Scope>, record_id: &str) -> Frame {
+    /// A frame for one record of the invocation's batch.
+    pub(crate) fn record(telemetry: Arc<Telemetry>, record_id: &str) -> Frame {
+        let mut state = FrameState::default();
+        lambda_tenant(&telemetry, &mut state.ids);
         let record = Arc::new(RecordFrame {
-            state: Mutex::new(FrameState::default()),
+            state: Mutex::new(state),
             record_id: Arc::from(record_id),
         });
-        scope.telemetry.register(record.clone());
+        telemetry.register(record.clone());
         Frame {
-            scope,
+            telemetry,
             record: Some(record),
         }
     }
 
-    pub(crate) fn scope(&self) -> &Arc<Scope> {
-        &self.scope
+    /// The invocation's telemetry (and through it its Lambda context and request id).
+    pub(crate) fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 
     pub(crate) fn settings(&self) -> &Arc<Settings> {
-        &self.scope.telemetry.settings
+        &self.telemetry.settings
     }
 
     pub(crate) fn record_id(&self) -> Option<&str> {
@@ -88,13 +113,18 @@ impl Frame {
     fn state(&self) -> MutexGuard<'_, FrameState> {
         match &self.record {
             Some(r) => r.state.lock().unwrap_or_else(|p| p.into_inner()),
-            None => self.scope.telemetry.main_state(),
+            None => self.telemetry.main_state(),
         }
     }
 
     /// The frame's ids now.
     pub(crate) fn ids(&self) -> Ids {
         self.state().ids.clone()
+    }
+
+    /// Read the frame's ids now, without cloning them all.
+    pub(crate) fn with_ids<R>(&self, f: impl FnOnce(&Ids) -> R) -> R {
+        f(&self.state().ids)
     }
 
     /// The id of the span new spans of this frame nest under.
@@ -106,20 +136,54 @@ impl Frame {
         self.state().span = id;
     }
 
-    pub(crate) fn set_tenant(&self, tenant: String) {
-        self.state().ids.tenant = Some(Arc::from(tenant));
+    /// Set the tenant `from` a source, unless a stronger source set it already: whether it did.
+    pub(crate) fn set_tenant(&self, tenant: &str, from: IdSource) -> bool {
+        let ids = &mut self.state().ids;
+        set_id(&mut ids.tenant, &mut ids.tenant_from, tenant, from)
     }
 
-    pub(crate) fn set_user(&self, user: String) {
-        self.state().ids.user = Some(Arc::from(user));
+    /// Set the user `from` a source, unless a stronger source set it already: whether it did.
+    pub(crate) fn set_user(&self, user: &str, from: IdSource) -> bool {
+        let ids = &mut self.state().ids;
+        set_id(&mut ids.user, &mut ids.user_from, user, from)
+    }
+
+    /// The principal, as the context layer stored it.
+    pub(crate) fn principal(&self) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        self.state().principal.clone()
+    }
+
+    pub(crate) fn set_principal(&self, principal: Arc<dyn std::any::Any + Send + Sync>) {
+        self.state().principal = Some(principal);
     }
 
     /// Record into the frame's metrics, unless its invocation has already been flushed: then
     /// the record is counted as late and dropped.
     pub(crate) fn with_metrics<R>(&self, f: impl FnOnce(&mut MetricSet) -> R) -> Option<R> {
-        if self.scope.telemetry.late() {
+        if self.telemetry.late() {
             return None;
         }
         Some(f(&mut self.state().metrics))
+    }
+}
+
+fn set_id(
+    id: &mut Option<Arc<str>>,
+    source: &mut Option<IdSource>,
+    value: &str,
+    from: IdSource,
+) -> bool {
+    if source.is_some_and(|s| s < from) {
+        return false;
+    }
+    *id = Some(Arc::from(value));
+    *source = Some(from);
+    true
+}
+
+/// A new frame's tenant: the invocation's, in Lambda's tenant isolation mode.
+fn lambda_tenant(telemetry: &Telemetry, ids: &mut Ids) {
+    if let Some(t) = &telemetry.lambda().tenant_id {
+        set_id(&mut ids.tenant, &mut ids.tenant_from, t, IdSource::Lambda);
     }
 }

@@ -4,13 +4,14 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::frame::{FrameState, RecordFrame};
 use super::logger::{Field, Level, Logger, Rendered};
 use super::trace::TraceState;
 use super::tracer::SpanSet;
 use super::{RecordKind, Settings};
+use crate::wire::LambdaContext;
 
 /// One invocation's logging state: its effective level and its debug buffer.
 pub(crate) struct LogState {
@@ -88,8 +89,11 @@ impl LogState {
     }
 }
 
-/// One invocation's telemetry, inside its [`Scope`](crate::scope::Scope).
+/// One invocation's telemetry: its Lambda context and request id, its log state, its frames'
+/// identities and metrics, its spans and its trace. Every frame of the invocation shares it.
 pub(crate) struct Telemetry {
+    lambda: LambdaContext,
+    request_id: OnceLock<String>,
     pub(crate) settings: Arc<Settings>,
     pub(crate) cold_start: bool,
     pub(crate) log: LogState,
@@ -108,7 +112,7 @@ impl Telemetry {
     /// An invocation's telemetry; `incoming` is the request's `X-Amzn-Trace-Id`, if any.
     pub(crate) fn new(
         settings: Arc<Settings>,
-        lambda: &crate::LambdaContext,
+        lambda: LambdaContext,
         incoming: Option<&str>,
     ) -> Self {
         let cold_start = settings.take_cold_start();
@@ -128,7 +132,24 @@ impl Telemetry {
             },
             trace,
             settings,
+            lambda,
+            request_id: OnceLock::new(),
         }
+    }
+
+    /// What the Lambda runtime said about the invocation.
+    pub(crate) fn lambda(&self) -> &LambdaContext {
+        &self.lambda
+    }
+
+    /// The id set by middleware, else the Lambda request id.
+    pub(crate) fn request_id(&self) -> &str {
+        self.request_id.get().unwrap_or(&self.lambda.request_id)
+    }
+
+    /// Set the request id, once: `false` when it was already set.
+    pub(crate) fn set_request_id(&self, id: String) -> bool {
+        self.request_id.set(id).is_ok()
     }
 
     pub(crate) fn main_state(&self) -> std::sync::MutexGuard<'_, FrameState> {

@@ -168,7 +168,7 @@ pub(crate) struct Rendered {
     pub(crate) line: Vec<u8>,
 }
 
-/// A structured logger. Cheap to clone; the one from [`Context::logger`](crate::Context::logger)
+/// A structured logger. Cheap to clone; the one from [`Context::logger`](crate::RequestHandle::logger)
 /// carries its request's or record's ids on every line.
 ///
 /// Keys, in order: `level`, `message`, `timestamp` (RFC 3339, ms), `service`, `cold_start`,
@@ -225,7 +225,7 @@ impl Logger {
     /// The level below which lines are not written (DEBUG in a sampled invocation).
     pub fn level(&self) -> Level {
         match &self.frame {
-            Some(f) => f.scope().telemetry.log.level,
+            Some(f) => f.telemetry().log.level,
             None => self.shared.level,
         }
     }
@@ -276,8 +276,7 @@ impl Logger {
                 (&self.frame, self.shared.debug_buffer, level <= Level::Debug)
             {
                 frame
-                    .scope()
-                    .telemetry
+                    .telemetry()
                     .log
                     .buffer(self.render(level, message, fields), max);
             }
@@ -285,7 +284,7 @@ impl Logger {
         }
         if level >= Level::Error {
             if let Some(frame) = &self.frame {
-                let log = &frame.scope().telemetry.log;
+                let log = &frame.telemetry().log;
                 log.error_logged.store(true, Ordering::Relaxed);
                 if self.shared.debug_buffer.is_some() {
                     log.flush_buffer(self);
@@ -303,15 +302,15 @@ impl Logger {
 
     /// Hand a rendered line to the exporters.
     pub(crate) fn export(&self, r: &Rendered) {
-        let scope = self.frame.as_ref().map(|f| f.scope());
+        let telemetry = self.frame.as_ref().map(|f| f.telemetry());
         let record = LogRecord {
             level: r.level,
             timestamp: r.timestamp,
-            request_id: scope.map(|s| s.request_id()),
+            request_id: telemetry.map(|t| t.request_id()),
             tenant_id: r.ids.tenant.as_deref(),
             user_id: r.ids.user.as_deref(),
             correlation_id: r.ids.correlation.as_deref(),
-            trace_id: scope.and_then(|s| s.telemetry.trace.trace_id.as_deref()),
+            trace_id: telemetry.and_then(|t| t.trace.trace_id.as_deref()),
             line: &r.line,
         };
         self.shared.pipeline.log(&record);
@@ -329,9 +328,8 @@ impl Logger {
         let mut w = LineWriter::new(&self.shared, 384 + 48 * fields.len());
         w.start(level, message, timestamp);
         if let Some(frame) = &self.frame {
-            let scope = frame.scope();
-            let lambda = scope.lambda();
-            let tel = &scope.telemetry;
+            let tel = frame.telemetry();
+            let lambda = tel.lambda();
             // The Lambda context keys are for CloudWatch; in a terminal they are noise.
             if w.json() {
                 w.own(COLD_START);
@@ -350,7 +348,7 @@ impl Logger {
                 }
             }
             w.own(REQUEST_ID);
-            w.str_value(scope.request_id());
+            w.str_value(tel.request_id());
             if let Some(t) = &ids.tenant {
                 w.own(TENANT_ID);
                 w.str_value(t);

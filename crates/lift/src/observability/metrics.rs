@@ -378,7 +378,7 @@ enum Target {
     Process(Arc<Settings>),
 }
 
-/// A metrics collector. The one from [`Context::metrics`](crate::Context::metrics) records
+/// A metrics collector. The one from [`Context::metrics`](crate::RequestHandle::metrics) records
 /// for its request or record, under that Context's tenant and dimensions (handed to the
 /// exporters after the response); the one from
 /// [`Observability::metrics`](super::Observability::metrics) records for the process (flushed

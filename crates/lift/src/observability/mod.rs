@@ -25,7 +25,7 @@
 //!
 //! async fn hello(ctx: Context) -> String {
 //!     let log = ctx.logger().child(&[("handler", "hello".into())]);
-//!     let name = ctx.query("name").unwrap_or("World");
+//!     let name = ctx.request().query("name").unwrap_or("World");
 //!     log.info("greeting", &[("name", name.into())]);
 //!     ctx.metrics().counter("Greetings").increment();
 //!     ctx.metrics().histogram("NameLength", Unit::Count).record(name.len() as f64);
@@ -81,5 +81,5 @@ pub(crate) use tracer::within;
 pub use tracer::{Span, Tracer};
 
 pub(crate) use config::Settings;
-pub(crate) use frame::Frame;
+pub(crate) use frame::{Frame, IdSource};
 pub(crate) use invocation::Telemetry;

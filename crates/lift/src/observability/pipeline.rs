@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::exporter::{Exporter, ExporterStats, RecordKind};
 use super::record::{LogRecord, MetricsBatch, SpanBatch};
 use super::stdout::StdoutExporter;
-use crate::catch_panic::{catch, contained, Contained};
+use crate::wire::catch_panic::{catch, contained, Contained};
 
 /// How long the after-response flush may take, by default.
 pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);

@@ -77,7 +77,7 @@ pub(crate) fn within<F: Future>(frame: Frame, fut: F) -> impl Future<Output = F:
     CURRENT.scope(frame, fut)
 }
 
-/// Starts spans for one invocation. From [`Context::tracer`](crate::Context::tracer), or
+/// Starts spans for one invocation. From [`Context::tracer`](crate::RequestHandle::tracer), or
 /// [`Tracer::current`] where no `Context` is at hand (an HTTP client wrapper, an AWS SDK
 /// interceptor).
 #[derive(Clone)]
@@ -95,7 +95,7 @@ impl fmt::Debug for Tracer {
 
 impl Tracer {
     pub(crate) fn context(frame: Frame) -> Self {
-        let recorded = frame.scope().telemetry.trace.recorded;
+        let recorded = frame.telemetry().trace.recorded;
         Tracer {
             frame: recorded.then_some(frame),
         }
@@ -171,8 +171,7 @@ impl Tracer {
         let frame = self.frame.as_ref()?;
         let span = frame.span_id();
         frame
-            .scope()
-            .telemetry
+            .telemetry()
             .trace
             .downstream(span.as_deref())
             .map(|h| h.to_string())
@@ -242,8 +241,7 @@ impl Span {
     pub fn trace_header(&self) -> Option<String> {
         let frame = self.frame.as_ref()?;
         frame
-            .scope()
-            .telemetry
+            .telemetry()
             .trace
             .downstream(self.id())
             .map(|h| h.to_string())
@@ -317,7 +315,7 @@ impl Drop for Span {
         let (Some(frame), Some(d)) = (&self.frame, self.data.take()) else {
             return;
         };
-        let telemetry = &frame.scope().telemetry;
+        let telemetry = frame.telemetry();
         if telemetry.late() {
             return;
         }

@@ -1,8 +1,8 @@
 //! Where routing starts in the raw path: after an HTTP API stage prefix (`/dev/...` on a named
 //! stage) and after the base path given to [`App::strip_prefix`](crate::App::strip_prefix).
 
-use crate::events::EventKind;
 use crate::http::Request;
+use crate::wire::EventKind;
 
 /// The byte offset in the raw path where the routed path starts.
 pub(crate) fn route_start(req: &Request<'_>, strip: Option<&str>) -> usize {

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::events::EventKind;
 use crate::middleware::{Endpoint, Pipeline};
+use crate::wire::EventKind;
 
 /// How record batches (SQS, Kinesis, DynamoDB streams) report failures and run.
 ///

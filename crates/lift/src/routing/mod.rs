@@ -17,21 +17,11 @@ use std::sync::Arc;
 use http::Method;
 
 use crate::handler::{endpoint, Handler};
-use crate::middleware::{Endpoint, Middleware, Pipeline};
+use crate::middleware::{Endpoint, Middleware};
 pub(crate) use base_path::route_start;
 pub use events::BatchOptions;
 pub(crate) use events::{pipeline as event_pipeline, EventRoutes};
 pub(crate) use router::{Match, Router};
-
-/// The routing outcome the app pipeline's innermost step acts on.
-pub(crate) enum Dispatch {
-    Route(Arc<Pipeline>),
-    Fallback(Endpoint),
-    NotFound,
-    MethodNotAllowed(http::HeaderValue),
-    /// The body is over the route's limit (in bytes): a 413 before anything reads it.
-    TooLarge(usize),
-}
 
 /// The method verbs, written once for [`Route`] (`.get(handler)`) and for the builders that
 /// take a path first, [`App`](crate::App) and [`Group`] (`.get(path, handler)`, a one-method
@@ -115,7 +105,7 @@ impl Route {
     /// ```
     /// use lift::{routing::Route, App, Context};
     ///
-    /// async fn upload(ctx: Context) -> String { format!("{} bytes", ctx.body().unwrap().len()) }
+    /// async fn upload(ctx: Context) -> String { format!("{} bytes", ctx.request().body().unwrap().len()) }
     ///
     /// let app = App::new().route("/uploads", Route::new().post(upload).body_limit(5 << 20));
     /// assert!(app.build().is_ok());
@@ -141,7 +131,7 @@ impl Route {
 ///
 /// let app = App::new().group("/admin", |g| {
 ///     g.middleware(from_fn(|ctx: Context, next: Next| async move {
-///         if ctx.header("x-admin").is_none() {
+///         if ctx.request().header("x-admin").is_none() {
 ///             return Err(Error::forbidden("admins only"));
 ///         }
 ///         next.run(ctx).await

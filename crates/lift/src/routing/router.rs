@@ -5,9 +5,9 @@ use std::sync::Arc;
 use http::{HeaderValue, Method};
 
 use super::Route;
-use crate::app::BuildError;
 use crate::http::request::decode;
 use crate::middleware::Pipeline;
+use crate::wire::BuildError;
 
 pub(crate) struct Router {
     matcher: matchit::Router<usize>,

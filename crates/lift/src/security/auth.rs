@@ -2,15 +2,17 @@
 
 use std::sync::Arc;
 
-use crate::context::Context;
+use crate::context::{Context, Principal};
+use crate::http::Error;
 use crate::middleware::{Middleware, Next, Outcome};
 use crate::BoxFuture;
 
 use super::authorize::{invalid_token, missing_credentials};
 use super::guard::{guard, Guard};
-use super::jwt::{Jwt, JwtError};
+use super::jwt::Jwt;
+use super::jwt_error::JwtError;
 use super::tenant::LambdaTenant;
-use crate::events::EventKind;
+use crate::wire::EventKind;
 
 /// Verifies the request's JWT and puts its [`Principal`](super::Principal) on the Context.
 ///
@@ -77,14 +79,14 @@ impl JwtAuth {
     }
 
     fn token<'c>(&self, ctx: &'c Context) -> Option<&'c str> {
-        match ctx.header("authorization") {
+        match ctx.request().header("authorization") {
             Some(h) => bearer(h),
             None => self
                 .cookie
                 .as_deref()
-                .and_then(|c| ctx.cookie(c))
+                .and_then(|c| ctx.request().cookie(c))
                 .or_else(|| match (&self.query, ctx.event_kind()) {
-                    (Some(q), EventKind::WebSocket) => ctx.query(q),
+                    (Some(q), EventKind::WebSocket) => ctx.request().query(q),
                     _ => None,
                 }),
         }
@@ -100,35 +102,46 @@ fn bearer(value: &str) -> Option<&str> {
         .then(|| token.trim_start())
 }
 
+impl JwtAuth {
+    /// Verify this request's token and set its principal on the context: what the middleware
+    /// and the [`Principal`](crate::security::Principal) extractor both do, so the two give the
+    /// same answer to the same request. Why a token was refused goes to the log (`token
+    /// refused`, with `reason`); the error is the client's 401 or 403.
+    pub async fn authenticate(&self, ctx: &Context) -> Result<Arc<Principal>, Error> {
+        let logger = ctx.logger();
+        let verified = match self.token(ctx) {
+            None => Err(JwtError::Missing),
+            Some(token) => self.jwt.verify(token, &logger).await,
+        };
+        let principal = match verified {
+            Ok(p) => p,
+            Err(reason) => {
+                logger.info(
+                    "token refused",
+                    &[("reason", reason.to_string().as_str().into())],
+                );
+                // No token at all is not an invalid one (RFC 6750, section 3.1).
+                return Err(if matches!(reason, JwtError::Missing) {
+                    missing_credentials()
+                } else {
+                    invalid_token()
+                });
+            }
+        };
+        self.lambda_tenant.check(ctx, &principal)?;
+        ctx.set_principal(principal);
+        ctx.identity().principal().ok_or_else(missing_credentials)
+    }
+}
+
 impl Middleware for JwtAuth {
-    fn call(&self, mut ctx: Context, next: Next) -> BoxFuture<Outcome> {
+    fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
         if guard(&ctx) != Guard::Check {
             return next.run(ctx);
         }
         let this = self.clone();
         Box::pin(async move {
-            let logger = ctx.logger();
-            let verified = match this.token(&ctx) {
-                None => Err(JwtError::Missing),
-                Some(token) => this.jwt.verify(token, &logger).await,
-            };
-            let principal = match verified {
-                Ok(p) => p,
-                Err(reason) => {
-                    logger.info(
-                        "token refused",
-                        &[("reason", reason.to_string().as_str().into())],
-                    );
-                    // No token at all is not an invalid one (RFC 6750, section 3.1).
-                    return Err(if matches!(reason, JwtError::Missing) {
-                        missing_credentials()
-                    } else {
-                        invalid_token()
-                    });
-                }
-            };
-            this.lambda_tenant.check(&ctx, &principal)?;
-            ctx.set_principal(principal);
+            this.authenticate(&ctx).await?;
             next.run(ctx).await
         })
     }

@@ -7,12 +7,12 @@
 use http::header::{HeaderValue, WWW_AUTHENTICATE};
 
 use crate::context::Context;
-use crate::error::Error;
+use crate::http::Error;
 use crate::middleware::{Middleware, Next, Outcome};
 use crate::BoxFuture;
 
 use super::guard::{guard, Guard};
-use super::principal::Principal;
+use crate::context::Principal;
 
 /// The 401 every invalid credential gets from Lift's authentication middleware:
 /// `WWW-Authenticate: Bearer error="invalid_token"` and the error body
@@ -95,8 +95,8 @@ impl Require {
         match &self.rule {
             Rule::AnyRole(roles) => roles.iter().any(|r| p.has_role(r)),
             Rule::Scope(scope) => p.has_scope(scope),
-            Rule::TenantParam(param) => same_tenant(p, ctx.param(param)),
-            Rule::TenantHeader(name) => same_tenant(p, ctx.header(name)),
+            Rule::TenantParam(param) => same_tenant(p, ctx.route().param(param)),
+            Rule::TenantHeader(name) => same_tenant(p, ctx.request().header(name)),
         }
     }
 }
@@ -107,10 +107,10 @@ fn same_tenant(p: &Principal, asked: Option<&str>) -> bool {
 
 impl Middleware for Require {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
-        let verdict = match (guard(&ctx), ctx.principal()) {
+        let verdict = match (guard(&ctx), ctx.identity().principal()) {
             (Guard::Pass, _) | (Guard::Connected, None) => return next.run(ctx),
             (_, None) => Err(missing_credentials()),
-            (_, Some(p)) if self.allows(&ctx, p) => Ok(()),
+            (_, Some(p)) if self.allows(&ctx, &p) => Ok(()),
             (_, Some(_)) => Err(forbidden()),
         };
         match verdict {

@@ -4,15 +4,16 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::context::Context;
-use crate::events::json::Str;
 use crate::middleware::{Middleware, Next, Outcome};
+use crate::wire::json::Str;
 use crate::BoxFuture;
 
 use super::authorize::invalid_token;
+use super::claim_names::ClaimNames;
 use super::claims::{self, ClaimsSeed};
 use super::guard::{guard, Guard};
-use super::principal::{ClaimNames, Principal, PrincipalSource};
 use super::tenant::LambdaTenant;
+use crate::context::{Principal, PrincipalSource};
 
 /// Reads the principal from `requestContext.authorizer`, which API Gateway fills after its own
 /// authorizer verified the caller:
@@ -37,7 +38,7 @@ use super::tenant::LambdaTenant;
 ///
 /// let app = App::new()
 ///     .middleware(AuthorizerClaims::new().tenant_claim("custom:tenant_id").roles_claim("cognito:groups"))
-///     .get("/me", |ctx: Context| async move { ctx.user().unwrap_or_default() });
+///     .get("/me", |ctx: Context| async move { ctx.identity().user().unwrap_or_default() });
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct AuthorizerClaims {
@@ -143,7 +144,7 @@ impl AuthorizerClaims {
 }
 
 impl Middleware for AuthorizerClaims {
-    fn call(&self, mut ctx: Context, next: Next) -> BoxFuture<Outcome> {
+    fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
         let checked = match guard(&ctx) {
             Guard::Check => true,
             // Every event of a connection carries the context the authorizer gave its

@@ -7,8 +7,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::principal::{split_list, ClaimNames};
-use crate::events::json::Str;
+use super::claim_names::{split_list, ClaimNames};
+use crate::wire::json::Str;
 
 /// What one pass over the claims object found. Strings compared only (`iss`, `aud`) stay
 /// borrowed; those the principal keeps are owned once, here.

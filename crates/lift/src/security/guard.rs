@@ -1,7 +1,7 @@
 //! [`guard`]: which invocations an authentication or authorization middleware checks, so that
 //! every such middleware, Lift's or a user's, draws the line in the same place.
 
-use crate::events::EventKind;
+use crate::wire::EventKind;
 use crate::Context;
 
 /// What an authentication or authorization middleware does with one invocation.
@@ -25,7 +25,7 @@ pub enum Guard {
 /// use lift::security::{guard, Guard};
 ///
 /// let api_key = from_fn(|ctx: Context, next: Next| async move {
-///     if guard(&ctx) == Guard::Check && ctx.header("x-api-key") != Some("k-123") {
+///     if guard(&ctx) == Guard::Check && ctx.request().header("x-api-key") != Some("k-123") {
 ///         return Err(Error::unauthorized("missing or invalid API key"));
 ///     }
 ///     next.run(ctx).await
@@ -36,7 +36,7 @@ pub enum Guard {
 pub fn guard(ctx: &Context) -> Guard {
     match ctx.event_kind() {
         kind if kind.is_http() => Guard::Check,
-        EventKind::WebSocket if ctx.route() == Some("$connect") => Guard::Check,
+        EventKind::WebSocket if ctx.route().template() == Some("$connect") => Guard::Check,
         EventKind::WebSocket => Guard::Connected,
         _ => Guard::Pass,
     }

@@ -24,7 +24,7 @@
 //!             .middleware(require_any_role(["user", "admin"]))
 //!             .middleware(require_tenant_param("tenant"))
 //!             .get("/orders", |ctx: Context| async move {
-//!                 let principal = ctx.principal().expect("JwtAuth ran");
+//!                 let principal = ctx.identity().principal().expect("JwtAuth ran");
 //!                 format!("orders of {}", principal.tenant_id().unwrap_or_default())
 //!             })
 //!     });
@@ -35,9 +35,10 @@
 
 mod authorize;
 mod authorizer;
+mod claim_names;
 mod claims;
+mod extract;
 mod guard;
-mod principal;
 pub mod secrets;
 mod tenant;
 
@@ -50,6 +51,8 @@ mod jwks;
 #[cfg(feature = "jwt")]
 mod jwt;
 #[cfg(feature = "jwt")]
+mod jwt_error;
+#[cfg(feature = "jwt")]
 mod keys;
 #[cfg(feature = "jwt")]
 mod refresh;
@@ -58,13 +61,15 @@ mod secret_keys;
 #[cfg(feature = "jwt")]
 mod token;
 
+pub use crate::context::{Principal, PrincipalBuilder, PrincipalSource, RawClaims};
 pub use authorize::{
     forbidden, invalid_token, missing_credentials, require_any_role, require_role, require_scope,
     require_tenant_header, require_tenant_param, Require,
 };
 pub use authorizer::AuthorizerClaims;
+pub use claim_names::ClaimNames;
+pub use extract::Claims;
 pub use guard::{guard, Guard};
-pub use principal::{ClaimNames, Claims, Principal, PrincipalBuilder, PrincipalSource};
 pub use tenant::{LambdaTenant, TenantScope, TenantScopeError, KEY_SEPARATOR, MAX_TENANT_LEN};
 
 #[cfg(feature = "jwt")]
@@ -76,7 +81,9 @@ pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "jwt")]
 pub use jwks::{Jwks, JwksStats, DEFAULT_JWKS_TTL, DEFAULT_MIN_REFRESH_INTERVAL};
 #[cfg(feature = "jwt")]
-pub use jwt::{Issuer, Jwt, JwtBuilder, JwtError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
+pub use jwt::{Issuer, Jwt, JwtBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
+#[cfg(feature = "jwt")]
+pub use jwt_error::JwtError;
 #[cfg(feature = "jwt")]
 pub use keys::{JwtKey, KeyError, KeySet, KeySource, RefreshFuture, MIN_HMAC_SECRET};
 #[cfg(feature = "jwt")]

@@ -4,9 +4,9 @@
 use std::fmt;
 
 use crate::context::Context;
-use crate::error::Error;
+use crate::http::Error;
 
-use super::principal::Principal;
+use crate::context::Principal;
 
 /// The separator of [`TenantScope::key`] parts (DynamoDB single-table style).
 pub const KEY_SEPARATOR: char = '#';
@@ -69,13 +69,15 @@ impl TenantScope {
         Ok(TenantScope { tenant, prefix })
     }
 
-    /// The scope of this request's or record's tenant ([`Context::tenant`]): 403 when the
-    /// tenant is unknown or unusable, so a handler that needs a tenant cannot run without one.
+    /// The scope of this request's or record's tenant
+    /// ([`Identity::tenant`](crate::context::Identity::tenant)): 403 when the tenant is unknown
+    /// or unusable, so a handler that needs a tenant cannot run without one.
     pub fn of(ctx: &Context) -> Result<Self, Error> {
         let tenant = ctx
+            .identity()
             .tenant()
             .ok_or_else(|| Error::forbidden("no tenant for this request"))?;
-        Self::new(tenant).map_err(|e| Error::forbidden("invalid tenant").with_source(e))
+        Self::new(&*tenant).map_err(|e| Error::forbidden("invalid tenant").with_source(e))
     }
 
     /// The tenant.

@@ -6,9 +6,9 @@ use base64::Engine;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::jwt::JwtError;
+use super::jwt_error::JwtError;
 use super::keys::JwtKey;
-use crate::events::json::Str;
+use crate::wire::json::Str;
 use jsonwebtoken::Algorithm;
 
 /// A token split into its segments, with its header decoded.

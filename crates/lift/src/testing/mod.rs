@@ -17,7 +17,7 @@
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let app = App::new()
 //!     .get("/hello", |ctx: Context| async move {
-//!         format!("Hello, {}!", ctx.query("name").unwrap_or("World"))
+//!         format!("Hello, {}!", ctx.request().query("name").unwrap_or("World"))
 //!     })
 //!     .build()
 //!     .unwrap();
@@ -43,11 +43,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::context::LambdaContext;
+use crate::corridor::AppService;
 use crate::events::encode::HttpParts;
 use crate::events::{alb, apigw_v1, apigw_v2};
 pub use crate::observability::MemoryExporter;
-use crate::service::{AppService, InvokeError};
+use crate::wire::InvokeError;
+use crate::wire::LambdaContext;
 
 mod defaults;
 mod dynamodb;

@@ -29,7 +29,7 @@ use serde_json::json;
 const PANIC_MESSAGE: &str = "lifecycle: the after-response task panics on purpose";
 
 async fn hello(ctx: Context) -> Json<serde_json::Value> {
-    let name = ctx.query("name").unwrap_or("World");
+    let name = ctx.request().query("name").unwrap_or("World");
     Json(json!({ "message": format!("Hello, {name}!") }))
 }
 
@@ -51,7 +51,7 @@ async fn hang_later(ctx: Context) -> &'static str {
 }
 
 async fn metric(ctx: Context) -> Result<String, Error> {
-    let raw = ctx.param("n").unwrap_or_default();
+    let raw = ctx.route().param("n").unwrap_or_default();
     let n: f64 = raw
         .parse()
         .map_err(|_| Error::bad_request(format!("{raw:?} is not a number")))?;

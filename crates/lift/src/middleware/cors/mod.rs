@@ -71,70 +71,13 @@
 //! # }
 //! ```
 
+mod error;
+mod layer;
 mod origin;
 mod policy;
 #[cfg(test)]
 mod tests;
 mod vary;
 
-pub use policy::{CorsBuilder, CorsError};
-
-use std::sync::Arc;
-
-use http::Method;
-
-use super::{Middleware, Next, Outcome};
-use crate::context::Context;
-use crate::BoxFuture;
-use policy::Policy;
-
-/// The CORS middleware. Build it with [`Cors::builder`]; see the [module docs](self).
-#[derive(Debug, Clone)]
-pub struct Cors {
-    policy: Arc<Policy>,
-    routes: Option<Arc<matchit::Router<Arc<Policy>>>>,
-}
-
-impl Cors {
-    /// A builder with nothing allowed yet.
-    pub fn builder() -> CorsBuilder {
-        CorsBuilder::default()
-    }
-
-    /// The policy for a request path: the most specific per-route template that matches it,
-    /// else the default.
-    ///
-    /// The path is matched with the router's own syntax rather than read from
-    /// [`Context::route`], because a preflight to a route without an `OPTIONS` handler is a 405
-    /// and has no matched route, yet must get the same policy as the route's other methods.
-    fn policy_for(&self, path: &str) -> &Arc<Policy> {
-        self.routes
-            .as_ref()
-            .and_then(|r| r.at(path).ok())
-            .map_or(&self.policy, |m| m.value)
-    }
-}
-
-impl Middleware for Cors {
-    fn call(&self, ctx: Context, next: Next) -> BoxFuture<Outcome> {
-        let policy = self.policy_for(ctx.path());
-        let origin = ctx.header("origin");
-        let is_preflight = *ctx.method() == Method::OPTIONS
-            && origin.is_some()
-            && ctx.header("access-control-request-method").is_some();
-        if is_preflight {
-            let r = policy.preflight(origin, ctx.header("access-control-request-headers"));
-            return Box::pin(std::future::ready(Ok(r)));
-        }
-        let actual = policy.actual(origin);
-        if actual.is_empty() {
-            return next.run(ctx);
-        }
-        let inner = next.run(ctx);
-        Box::pin(async move { actual.apply(inner.await) })
-    }
-
-    fn http_only(&self) -> bool {
-        true
-    }
-}
+pub use error::CorsError;
+pub use layer::{Cors, CorsBuilder};

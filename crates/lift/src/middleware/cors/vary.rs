@@ -4,8 +4,6 @@
 use http::header::VARY;
 use http::{HeaderMap, HeaderValue};
 
-use super::policy::join;
-
 /// The `Vary` name of any other response that depends on the origin.
 pub(super) const ORIGIN_VARY: [&str; 1] = ["Origin"];
 
@@ -47,4 +45,13 @@ pub(super) fn add_vary(h: &mut HeaderMap, names: &[&str]) {
     if let Some(v) = join(&all) {
         h.insert(VARY, v);
     }
+}
+
+/// `a, b, c` as a header value, or `None` for an empty list. The parts are method or header
+/// names, always valid header-value bytes.
+pub(super) fn join(parts: &[&str]) -> Option<HeaderValue> {
+    if parts.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&parts.join(", ")).ok()
 }

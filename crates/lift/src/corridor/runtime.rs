@@ -22,8 +22,9 @@ use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, LambdaInvocation, Runtime};
 use serde::de::IgnoredAny;
 
-use crate::after_response::AfterResponse;
-use crate::service::{AppService, Reply};
+use super::service::AppService;
+use crate::corridor::after_response::AfterResponse;
+use crate::events::Reply;
 use crate::{BoxError, BoxFuture};
 
 /// What an in-flight invocation hands between the layer and the handler, by request id:
@@ -78,7 +79,7 @@ pub(crate) async fn run(app: AppService) -> Result<(), BoxError> {
             async move { handle(app, inflight, event.context).await }
         })
     };
-    crate::shutdown::install(app).await;
+    crate::corridor::shutdown::install(app).await;
     Runtime::new(handler)
         .layer(CorridorLayer { inflight })
         .run_concurrent()

@@ -1,7 +1,7 @@
 //! Turning outcomes into responses: an error becomes the one JSON error body (its internal
 //! cause goes to the log only), and for events a handler's answer becomes success or failure.
 
-use crate::error::Error;
+use crate::http::Error;
 use crate::http::Response;
 use crate::middleware::Outcome;
 use crate::observability::{Field, Frame, Logger};
@@ -18,7 +18,7 @@ pub(crate) fn respond(outcome: Outcome, frame: &Frame) -> (Response, bool) {
                 e.log(&Logger::context(frame.clone()));
             }
             let failed = e.is_server_error();
-            (e.to_response(frame.scope().request_id()), failed)
+            (e.to_response(frame.telemetry().request_id()), failed)
         }
     }
 }

@@ -191,21 +191,6 @@ impl Error {
         );
     }
 
-    /// The response a client gets for this error: its status, the JSON error body carrying
-    /// `request_id`, and its headers. The internal cause is not in it.
-    pub fn to_response(&self, request_id: &str) -> crate::http::Response {
-        let mut r = crate::http::Response::new(self.status).with_body(self.to_body(request_id));
-        let headers = r.headers_mut();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        for (name, value) in self.headers() {
-            headers.append(name.clone(), value.clone());
-        }
-        r
-    }
-
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -16,10 +16,11 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::context::LambdaContext;
+use super::service::AppService;
 use crate::events::apigw_v2;
 use crate::events::encode::HttpParts;
-use crate::service::{AppService, Reply};
+use crate::events::Reply;
+use crate::wire::LambdaContext;
 use crate::BoxError;
 
 /// The deadline each local request gets, like a function timeout.
@@ -35,7 +36,7 @@ pub(crate) async fn serve(app: AppService) -> Result<(), BoxError> {
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     println!("lift: serving on http://{addr} (Ctrl-C to stop)");
-    let shutdown = crate::shutdown::signal();
+    let shutdown = crate::corridor::shutdown::signal();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {

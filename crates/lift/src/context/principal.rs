@@ -1,4 +1,6 @@
-//! [`Principal`]: who made the request, as a verified token or API Gateway's authorizer says.
+//! [`Principal`]: who made the request, as a verified token, API Gateway's authorizer or the
+//! app's own authentication says. It lives with the context, below the security building
+//! blocks that make one, so that every source of identity feeds the one identity model.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,15 +9,14 @@ use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visito
 use serde::Deserializer;
 use serde_json::value::RawValue;
 
-use crate::context::Context;
-use crate::events::json::Str;
+use crate::wire::json::Str;
 
 /// The authenticated caller of one request.
 ///
-/// Set by [`JwtAuth`](super::JwtAuth) or [`AuthorizerClaims`](super::AuthorizerClaims) and read
-/// with [`Context::principal`]. Its user and tenant are also the Context's identity
-/// ([`Context::user`], [`Context::tenant`]), so every log line, metric and span of the request
-/// carries them.
+/// Set by [`JwtAuth`](crate::security::JwtAuth) or [`AuthorizerClaims`](crate::security::AuthorizerClaims) and read
+/// with [`Identity::principal`](crate::context::Identity::principal) or taken as an extractor.
+/// Its user and tenant are also the Context's [identity](crate::context::Identity), so every log
+/// line, metric and span of the request carries them.
 #[derive(Clone)]
 pub struct Principal {
     pub(crate) user_id: Option<String>,
@@ -24,17 +25,17 @@ pub struct Principal {
     pub(crate) scopes: Vec<String>,
     pub(crate) email: Option<String>,
     pub(crate) issuer: Option<Arc<str>>,
-    pub(crate) claims: Claims,
+    pub(crate) claims: RawClaims,
     pub(crate) source: PrincipalSource,
 }
 
 /// Who vouched for a [`Principal`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrincipalSource {
-    /// A JWT that Lift verified ([`JwtAuth`](super::JwtAuth)).
+    /// A JWT that Lift verified ([`JwtAuth`](crate::security::JwtAuth)).
     Jwt,
     /// API Gateway's authorizer, which verified the caller before the invocation
-    /// ([`AuthorizerClaims`](super::AuthorizerClaims)).
+    /// ([`AuthorizerClaims`](crate::security::AuthorizerClaims)).
     Authorizer,
     /// The app's own authentication (an API key, a session, mTLS), through
     /// [`Principal::builder`].
@@ -60,12 +61,12 @@ impl Principal {
         self.user_id.as_deref()
     }
 
-    /// The tenant id, from the configured tenant claim ([`ClaimNames::tenant`]).
+    /// The tenant id, from the configured tenant claim ([`ClaimNames::tenant`](crate::security::ClaimNames::tenant)).
     pub fn tenant_id(&self) -> Option<&str> {
         self.tenant_id.as_deref()
     }
 
-    /// The roles, from the configured roles claim ([`ClaimNames::roles`]).
+    /// The roles, from the configured roles claim ([`ClaimNames::roles`](crate::security::ClaimNames::roles)).
     pub fn roles(&self) -> &[String] {
         &self.roles
     }
@@ -96,7 +97,7 @@ impl Principal {
     }
 
     /// Every claim, as the token (or the authorizer) carried them.
-    pub fn claims(&self) -> &Claims {
+    pub fn claims(&self) -> &RawClaims {
         &self.claims
     }
 
@@ -108,9 +109,9 @@ impl Principal {
 
 /// Builds a [`Principal`]: how an authentication middleware of the app's own (an API key, a
 /// session cookie) puts its caller on the Context, where `require_role`, `require_scope`,
-/// `require_tenant_param`, [`LambdaTenant`](super::LambdaTenant) and [`TenantScope`](super::TenantScope)
-/// read it as they read a verified token's. Lift's [`JwtAuth`](super::JwtAuth) and
-/// [`AuthorizerClaims`](super::AuthorizerClaims) build theirs with it too.
+/// `require_tenant_param`, [`LambdaTenant`](crate::security::LambdaTenant) and [`TenantScope`](crate::security::TenantScope)
+/// read it as they read a verified token's. Lift's [`JwtAuth`](crate::security::JwtAuth) and
+/// [`AuthorizerClaims`](crate::security::AuthorizerClaims) build theirs with it too.
 ///
 /// ```
 /// use lift::middleware::{from_fn, Next};
@@ -118,7 +119,7 @@ impl Principal {
 /// use lift::security::{missing_credentials, require_role, Principal, PrincipalSource};
 ///
 /// let api_key = from_fn(|mut ctx: Context, next: Next| async move {
-///     let Some("k-123") = ctx.header("x-api-key") else {
+///     let Some("k-123") = ctx.request().header("x-api-key") else {
 ///         return Err(missing_credentials());
 ///     };
 ///     let principal = Principal::builder(PrincipalSource::App)
@@ -132,7 +133,7 @@ impl Principal {
 /// let app = App::new()
 ///     .middleware(api_key)
 ///     .middleware(require_role("importer"))
-///     .post("/imports", |ctx: Context| async move { ctx.tenant().unwrap_or_default() });
+///     .post("/imports", |ctx: Context| async move { ctx.identity().tenant().unwrap_or_default() });
 /// assert!(app.build().is_ok());
 /// ```
 #[derive(Debug)]
@@ -153,7 +154,7 @@ impl Principal {
                 scopes: Vec::new(),
                 email: None,
                 issuer: None,
-                claims: Claims::empty(),
+                claims: RawClaims::empty(),
                 source,
             },
         }
@@ -204,10 +205,10 @@ impl PrincipalBuilder {
     }
 
     /// The raw claims, as the text of one JSON object, read on demand with
-    /// [`Claims::get`].
+    /// [`RawClaims::get`].
     #[inline]
     pub fn claims_json(mut self, json: impl Into<String>) -> Self {
-        self.principal.claims = Claims(Arc::new(json.into()));
+        self.principal.claims = RawClaims(Arc::new(json.into()));
         self
     }
 
@@ -220,19 +221,19 @@ impl PrincipalBuilder {
 
 /// A principal's raw claims: one JSON object, read on demand.
 #[derive(Clone)]
-pub struct Claims(pub(crate) Arc<String>);
+pub struct RawClaims(pub(crate) Arc<String>);
 
-impl fmt::Debug for Claims {
+impl fmt::Debug for RawClaims {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Claims(..)")
+        f.write_str("RawClaims(..)")
     }
 }
 
-impl Claims {
+impl RawClaims {
     /// `{}`, shared: a principal whose claims are set later costs no allocation for it.
     fn empty() -> Self {
         static EMPTY: std::sync::OnceLock<Arc<String>> = std::sync::OnceLock::new();
-        Claims(EMPTY.get_or_init(|| Arc::new(String::from("{}"))).clone())
+        RawClaims(EMPTY.get_or_init(|| Arc::new(String::from("{}"))).clone())
     }
 
     /// The claims object as JSON text.
@@ -283,95 +284,13 @@ impl<'de> Visitor<'de> for FindClaim<'_> {
     }
 }
 
-/// Which claims carry the tenant and the roles (the user id is always `sub`).
-///
-/// Defaults: tenant `tenant_id`, roles `roles`. Cognito user pools use `custom:tenant_id` (a
-/// custom attribute) and `cognito:groups`.
-#[derive(Debug, Clone)]
-pub struct ClaimNames {
-    pub(crate) tenant: Box<str>,
-    pub(crate) roles: Box<str>,
-}
-
-impl Default for ClaimNames {
-    fn default() -> Self {
-        ClaimNames {
-            tenant: "tenant_id".into(),
-            roles: "roles".into(),
-        }
-    }
-}
-
-impl ClaimNames {
-    /// The claim holding the tenant id (a string or a number).
-    pub fn tenant(mut self, claim: impl Into<String>) -> Self {
-        self.tenant = claim.into().into_boxed_str();
-        self
-    }
-
-    /// The claim holding the roles: an array of strings, or one string of names separated by
-    /// commas or spaces (as API Gateway flattens arrays, e.g. `[admin user]`).
-    pub fn roles(mut self, claim: impl Into<String>) -> Self {
-        self.roles = claim.into().into_boxed_str();
-        self
-    }
-}
-
-/// Split a flattened list: `a,b`, `a b`, or API Gateway's rendering of an array, `[a b]`.
-pub(crate) fn split_list(s: &str, out: &mut Vec<String>) {
-    let s = s.trim();
-    let s = s
-        .strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-        .unwrap_or(s);
-    out.extend(
-        s.split(|c: char| c == ',' || c.is_ascii_whitespace())
-            .filter(|p| !p.is_empty())
-            .map(str::to_owned),
-    );
-}
-
-impl Context {
-    /// The authenticated caller, once [`JwtAuth`](super::JwtAuth) or
-    /// [`AuthorizerClaims`](super::AuthorizerClaims) has run.
-    pub fn principal(&self) -> Option<&Principal> {
-        self.get::<Principal>()
-    }
-
-    /// Put `principal` on this Context: it becomes the request's identity (its user and tenant
-    /// go on every log line, metric and span), and [`principal`](Self::principal) returns it.
-    pub fn set_principal(&mut self, principal: Principal) {
-        if let Some(user) = &principal.user_id {
-            self.set_user(user.clone());
-        }
-        if let Some(tenant) = &principal.tenant_id {
-            self.set_tenant(tenant.clone());
-        }
-        self.insert(principal);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn split_list_reads_every_flattened_form() {
-        for input in [
-            "admin,user",
-            "admin user",
-            "[admin user]",
-            " [admin, user] ",
-        ] {
-            let mut out = Vec::new();
-            split_list(input, &mut out);
-            assert_eq!(out, ["admin", "user"], "{input}");
-        }
-    }
-
-    #[test]
     fn claims_get_reads_one_claim() {
-        let c = Claims(Arc::new(
+        let c = RawClaims(Arc::new(
             r#"{"a":1,"custom:plan":"gold","n":null,"e":"x\"y"}"#.to_owned(),
         ));
         assert_eq!(c.get::<String>("custom:plan").as_deref(), Some("gold"));

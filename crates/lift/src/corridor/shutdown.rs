@@ -12,54 +12,51 @@
 
 use std::time::Duration;
 
-use crate::service::AppService;
+use super::service::AppService;
+use crate::wire::catch_panic::CatchPanic;
 
-impl AppService {
-    /// Whether anything would be lost if the process stopped without a shutdown flush.
-    pub(crate) fn needs_shutdown_flush(&self) -> bool {
-        let settings = &self.inner.observability.settings;
-        let hooks = self
-            .inner
-            .shutdown
-            .lock()
-            .map(|h| !h.is_empty())
-            .unwrap_or(true);
-        let process_metrics = !settings
-            .process_metrics
-            .lock()
-            .map(|m| m.is_empty())
-            .unwrap_or(true);
-        hooks || process_metrics || settings.pipeline.needs_shutdown()
-    }
+/// Whether anything would be lost if the process stopped without a shutdown flush.
+pub(super) fn needs_flush(app: &AppService) -> bool {
+    let settings = &app.inner.observability.settings;
+    let hooks = app
+        .inner
+        .shutdown
+        .lock()
+        .map(|h| !h.is_empty())
+        .unwrap_or(true);
+    let process_metrics = !settings
+        .process_metrics
+        .lock()
+        .map(|m| m.is_empty())
+        .unwrap_or(true);
+    hooks || process_metrics || settings.pipeline.needs_shutdown()
+}
 
-    /// Shut down within the configured bound: the shutdown hooks (once; later calls do
-    /// nothing), then the process-level metrics, then every exporter's shutdown.
-    pub async fn shutdown(&self) {
-        let settings = self.inner.observability.settings.clone();
-        let bound = settings.shutdown_timeout;
-        let started = tokio::time::Instant::now();
-        let hooks = match self.inner.shutdown.lock() {
-            Ok(mut h) => std::mem::take(&mut *h),
-            Err(p) => std::mem::take(&mut *p.into_inner()),
-        };
-        let run_hooks = async {
-            for hook in hooks {
-                hook().await;
-            }
-        };
-        // Hooks get at most half the bound, so the exporters always get their turn.
-        let _ =
-            tokio::time::timeout(bound / 2, crate::catch_panic::CatchPanic::new(run_hooks)).await;
-        settings.flush_process_metrics();
-        let left = bound
-            .saturating_sub(started.elapsed())
-            .max(Duration::from_millis(1));
-        settings.pipeline.shutdown(left).await;
-    }
+/// Shut down within the configured bound: what [`AppService::shutdown`] runs.
+pub(super) async fn shutdown(app: &AppService) {
+    let settings = app.inner.observability.settings.clone();
+    let bound = settings.shutdown_timeout;
+    let started = tokio::time::Instant::now();
+    let hooks = match app.inner.shutdown.lock() {
+        Ok(mut h) => std::mem::take(&mut *h),
+        Err(p) => std::mem::take(&mut *p.into_inner()),
+    };
+    let run_hooks = async {
+        for hook in hooks {
+            hook().await;
+        }
+    };
+    // Hooks get at most half the bound, so the exporters always get their turn.
+    let _ = tokio::time::timeout(bound / 2, CatchPanic::new(run_hooks)).await;
+    settings.flush_process_metrics();
+    let left = bound
+        .saturating_sub(started.elapsed())
+        .max(Duration::from_millis(1));
+    settings.pipeline.shutdown(left).await;
 }
 
 pub(crate) async fn install(app: AppService) {
-    if app.needs_shutdown_flush() {
+    if needs_flush(&app) {
         register_extension().await;
     }
     tokio::spawn(async move {

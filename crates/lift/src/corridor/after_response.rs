@@ -15,13 +15,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::catch_panic::{contained, Contained};
+use crate::context::scope::Scope;
 use crate::observability::{Field, Logger};
-use crate::scope::Scope;
+use crate::wire::catch_panic::{contained, Contained};
 use crate::BoxFuture;
-
-/// The default limit on one after-response task.
-pub const DEFAULT_AFTER_RESPONSE_LIMIT: Duration = Duration::from_secs(10);
 
 /// An invocation's after-response work: the telemetry flush first, then each task registered
 /// with [`Context::after_response`](crate::Context::after_response), isolated (a panic is caught
@@ -68,8 +65,8 @@ impl AfterResponse {
         let Some(scope) = self.flush else {
             return;
         };
-        let settings = scope.telemetry.settings.clone();
-        scope.telemetry.finish();
+        let settings = scope.telemetry().settings.clone();
+        scope.telemetry().finish();
         settings.pipeline.flush(settings.flush_timeout).await;
         let logger = Logger::process(settings.clone());
         for task in self.tasks {

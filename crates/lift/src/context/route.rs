@@ -1,0 +1,44 @@
+//! [`RouteMatch`]: what the router found for an HTTP request — the template and the path
+//! parameters — and the part of the raw path it matched on.
+
+use std::sync::Arc;
+
+/// The route that matched a request. Cheap to clone when the route has no parameters.
+#[derive(Debug, Clone, Default)]
+pub struct RouteMatch {
+    /// Where the routed path starts in the raw path (after a stage or base path).
+    pub(crate) path_start: usize,
+    pub(crate) template: Option<Arc<str>>,
+    pub(crate) params: Vec<(Arc<str>, String)>,
+}
+
+impl RouteMatch {
+    /// The route template that matched, e.g. `/users/{id}`; `None` when no route matched (and
+    /// for events that are not HTTP requests).
+    pub fn template(&self) -> Option<&str> {
+        self.template.as_deref()
+    }
+
+    /// A path parameter, percent-decoded: `param("id")` for `/users/{id}`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All path parameters, in template order.
+    pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.params.iter().map(|(k, v)| (&**k, v.as_str()))
+    }
+}
+
+/// The part of `raw` routing saw: after the stage prefix or base path that ends at `start`.
+pub(crate) fn routed_path(raw: &str, start: usize) -> &str {
+    match raw.get(start..) {
+        // The stage or base path was the whole path: the router matched `/`.
+        Some("") => "/",
+        Some(rest) => rest,
+        None => raw,
+    }
+}
