@@ -12,6 +12,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use lift::extract::FromContext;
 use lift::events::{
     DynamoDbRecord, EventBridgeEvent, KinesisRecord, S3Record, Schedule, SnsMessage, SqsMessage,
     WebSocket,
@@ -193,7 +194,8 @@ async fn schedule(ctx: Context, s: Schedule) -> Result<(), Error> {
     Ok(())
 }
 
-async fn websocket(ctx: Context, ws: WebSocket) -> Result<Json<Value>, Error> {
+async fn websocket(mut ctx: Context, ws: WebSocket) -> Result<Json<Value>, Error> {
+    let again = WebSocket::from_context(&mut ctx).await.ok();
     let body = ctx.request().text().map(|t| t.into_owned()).unwrap_or_default();
     Ok(Json(json!({
         "connection": ws.connection_id,
@@ -201,7 +203,7 @@ async fn websocket(ctx: Context, ws: WebSocket) -> Result<Json<Value>, Error> {
         "event_type": ws.event_type,
         "domain": ws.domain_name,
         "stage": ws.stage,
-        "same": ctx.websocket().as_ref() == Some(&ws),
+        "same": again.as_ref() == Some(&ws),
         "body_len": body.len(),
     })))
 }
