@@ -278,7 +278,7 @@ impl CloudWatchLogsBuilder {
             TenantRouting::Shared | TenantRouting::Streams => Charset::Stream,
         };
         CloudWatchLogsExporter {
-            inner: Arc::new(Inner {
+            inner: Arc::new(LogsInner {
                 client,
                 group: self.group,
                 stream_pattern: self.stream_pattern,
@@ -319,7 +319,7 @@ impl CloudWatchLogsBuilder {
 /// [`Observability::export_to`].
 #[derive(Clone)]
 pub struct CloudWatchLogsExporter {
-    inner: Arc<Inner>,
+    inner: Arc<LogsInner>,
 }
 
 impl std::fmt::Debug for CloudWatchLogsExporter {
@@ -358,7 +358,7 @@ pub struct CloudWatchLogsStats {
     pub invalid_tenant_lines: u64,
 }
 
-struct Inner {
+struct LogsInner {
     client: Client,
     group: String,
     stream_pattern: String,
@@ -495,7 +495,7 @@ impl Exporter for CloudWatchLogsExporter {
     }
 }
 
-impl Inner {
+impl LogsInner {
     /// The request path: a copy of the line into this thread's shard of the queue. A queued
     /// line is counted as accepted by the flush that takes it off the queue (one shared counter
     /// fewer here); a refused one is counted at once.
@@ -712,7 +712,7 @@ impl Inner {
 /// that failed, a destination never reached, or the flush future dropped at the pipeline's
 /// deadline — is written to stdout, so every line is counted exactly once.
 struct Ledger<'a> {
-    inner: &'a Inner,
+    inner: &'a LogsInner,
     entries: Vec<Entry>,
     /// Events of each entry not yet settled (a split line has several).
     parts: Vec<u32>,
@@ -721,7 +721,7 @@ struct Ledger<'a> {
 }
 
 impl<'a> Ledger<'a> {
-    fn new(inner: &'a Inner, entries: Vec<Entry>) -> Self {
+    fn new(inner: &'a LogsInner, entries: Vec<Entry>) -> Self {
         let n = entries.len();
         Ledger {
             inner,

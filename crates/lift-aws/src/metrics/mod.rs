@@ -52,10 +52,10 @@ use aggregate::{Aggregator, Call, Datum, DatumValue};
 /// Sends metrics with PutMetricData. Cloning is cheap; clones share the buffer and stats.
 #[derive(Clone)]
 pub struct CloudWatchMetricsExporter {
-    inner: Arc<Inner>,
+    inner: Arc<MetricsInner>,
 }
 
-struct Inner {
+struct MetricsInner {
     client: Client,
     pending: Mutex<Aggregator>,
     retry: RetryPolicy,
@@ -102,7 +102,7 @@ impl CloudWatchMetricsExporter {
     /// `RetryConfig::disabled()`, as [`new`](Self::new) does, to leave retrying to the exporter.
     pub fn from_client(client: Client) -> Self {
         CloudWatchMetricsExporter {
-            inner: Arc::new(Inner {
+            inner: Arc::new(MetricsInner {
                 client,
                 pending: Mutex::new(Aggregator::new()),
                 retry: RetryPolicy::default(),
@@ -124,7 +124,7 @@ impl CloudWatchMetricsExporter {
         on.then(|| Self::new(config))
     }
 
-    fn inner_mut(&mut self) -> Option<&mut Inner> {
+    fn inner_mut(&mut self) -> Option<&mut MetricsInner> {
         Arc::get_mut(&mut self.inner)
     }
 

@@ -11,7 +11,7 @@ use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, S
 use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 /// The call that failed, for the message: `GetSecretValue for `prod/db``.
-pub(crate) struct Call<'a> {
+pub(crate) struct FailedCall<'a> {
     pub(crate) operation: &'static str,
     pub(crate) name: &'a str,
     /// The service's own codes, checked first: `ResourceNotFoundException` → `NotFound`, ...
@@ -20,11 +20,11 @@ pub(crate) struct Call<'a> {
 
 /// Maps an SDK error. Messages hold the operation, the name, and what the service or the
 /// transport said; never a response body, which for a successful call holds the value.
-pub(crate) fn from_sdk<E>(call: &Call<'_>, err: &SdkError<E>) -> SecretError
+pub(crate) fn from_sdk<E>(call: &FailedCall<'_>, err: &SdkError<E>) -> SecretError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let Call {
+    let FailedCall {
         operation, name, ..
     } = call;
     match err {
@@ -88,7 +88,7 @@ where
     }
 }
 
-fn kind_of(call: &Call<'_>, code: Option<&str>, status: u16) -> SecretErrorKind {
+fn kind_of(call: &FailedCall<'_>, code: Option<&str>, status: u16) -> SecretErrorKind {
     if let Some(kind) = code.and_then(call.codes) {
         return kind;
     }
@@ -105,8 +105,8 @@ fn kind_of(call: &Call<'_>, code: Option<&str>, status: u16) -> SecretErrorKind 
 mod tests {
     use super::*;
 
-    fn call() -> Call<'static> {
-        Call {
+    fn call() -> FailedCall<'static> {
+        FailedCall {
             operation: "GetThing",
             name: "n",
             codes: |code| (code == "ThingNotFound").then_some(SecretErrorKind::NotFound),

@@ -6,7 +6,7 @@ use lift::security::secrets::{
     Secret, SecretError, SecretErrorKind, SecretFuture, SecretProvider, SecretValue, Secrets,
 };
 
-use super::error::{from_sdk, Call};
+use super::error::{from_sdk, FailedCall};
 
 /// Reads secrets from AWS Secrets Manager with `GetSecretValue`: `SecretId` is the name (a
 /// secret's name or ARN), `VersionStage` the stage when one is asked for (`AWSCURRENT` when
@@ -47,7 +47,7 @@ impl SecretsManager {
     }
 
     async fn get(&self, name: &str, stage: Option<&str>) -> Result<Secret, SecretError> {
-        let call = Call {
+        let call = FailedCall {
             operation: "GetSecretValue",
             name,
             codes: service_codes,

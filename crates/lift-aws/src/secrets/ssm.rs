@@ -6,7 +6,7 @@ use lift::security::secrets::{
     Secret, SecretError, SecretErrorKind, SecretFuture, SecretProvider, SecretValue, Secrets,
 };
 
-use super::error::{from_sdk, Call};
+use super::error::{from_sdk, FailedCall};
 
 /// Reads parameters from AWS Systems Manager Parameter Store with `GetParameter` and
 /// `WithDecryption = true`, so a `SecureString` arrives decrypted. Every parameter type is
@@ -57,7 +57,7 @@ impl Ssm {
                 "SSM parameters have no version stages",
             ));
         }
-        let call = Call {
+        let call = FailedCall {
             operation: "GetParameter",
             name,
             codes: service_codes,

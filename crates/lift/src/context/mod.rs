@@ -42,7 +42,7 @@ pub use route::RouteMatch;
 use crate::observability::{Frame, IdSource};
 use scope::Scope;
 
-struct Inner {
+struct ContextInner {
     handle: RequestHandle,
     state: Arc<Extensions>,
     extensions: Extensions,
@@ -58,7 +58,7 @@ struct Inner {
 /// [`identity`](RequestHandle::identity), the telemetry handles) see what the `set_*` methods
 /// change.
 pub struct Context {
-    inner: Box<Inner>,
+    inner: Box<ContextInner>,
 }
 
 impl std::fmt::Debug for Context {
@@ -84,7 +84,7 @@ impl Context {
         record: Option<Record>,
     ) -> Self {
         Context {
-            inner: Box::new(Inner {
+            inner: Box::new(ContextInner {
                 handle: RequestHandle {
                     scope,
                     frame,

@@ -66,9 +66,9 @@ async fn handle(
     // A body over the largest limit any route accepts is refused without being kept; the
     // corridor then applies each route's own limit to what was read.
     let body = match read_body(body, app.inner.max_body_limit).await {
-        Body::Read(b) => b,
-        Body::TooLarge(limit) => return Ok(too_large(limit)),
-        Body::Unreadable => return Ok(plain(400, "the request body could not be read")),
+        ReadBody::Read(b) => b,
+        ReadBody::TooLarge(limit) => return Ok(too_large(limit)),
+        ReadBody::Unreadable => return Ok(plain(400, "the request body could not be read")),
     };
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut event = HttpParts::new(parts.method.clone(), path_and_query, peer.ip().to_string());
@@ -114,7 +114,7 @@ async fn handle(
 /// sending, gets the 413 rather than a reset connection: Lambda's own payload limit, and some.
 const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
 
-enum Body {
+enum ReadBody {
     Read(Bytes),
     TooLarge(usize),
     Unreadable,
@@ -123,17 +123,17 @@ enum Body {
 /// Read a body of at most `limit` bytes. A larger one (by its declared length, or as soon as
 /// the bytes read pass the limit) is not kept: the rest is read and dropped, up to
 /// [`DRAIN_LIMIT`].
-async fn read_body(mut body: Incoming, limit: usize) -> Body {
+async fn read_body(mut body: Incoming, limit: usize) -> ReadBody {
     let declared = http_body::Body::size_hint(&body).exact();
     let mut kept = Vec::new();
     let mut seen: u64 = 0;
     let mut over = declared.is_some_and(|n| n > limit as u64);
     if over && declared.is_some_and(|n| n > DRAIN_LIMIT) {
-        return Body::TooLarge(limit);
+        return ReadBody::TooLarge(limit);
     }
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
-            return Body::Unreadable;
+            return ReadBody::Unreadable;
         };
         let Ok(data) = frame.into_data() else {
             continue;
@@ -152,9 +152,9 @@ async fn read_body(mut body: Incoming, limit: usize) -> Body {
         }
     }
     if over {
-        Body::TooLarge(limit)
+        ReadBody::TooLarge(limit)
     } else {
-        Body::Read(Bytes::from(kept))
+        ReadBody::Read(Bytes::from(kept))
     }
 }
 

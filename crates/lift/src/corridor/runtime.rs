@@ -30,20 +30,20 @@ use crate::{BoxError, BoxFuture};
 /// What an in-flight invocation hands between the layer and the handler, by request id:
 /// the raw event on the way in, the after-response work on the way out.
 #[derive(Default)]
-struct Inflight(Mutex<HashMap<String, Handoff>>);
+struct Inflight(Mutex<HashMap<String, Parked>>);
 
-enum Handoff {
+enum Parked {
     Event(Bytes),
     AfterResponse(AfterResponse),
 }
 
 impl Inflight {
-    fn put(&self, request_id: String, slot: Handoff) {
+    fn put(&self, request_id: String, slot: Parked) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(request_id, slot);
     }
 
-    fn take(&self, request_id: &str) -> Option<Handoff> {
+    fn take(&self, request_id: &str) -> Option<Parked> {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(request_id)
     }
@@ -93,7 +93,7 @@ async fn handle(
 ) -> Result<Reply, Diagnostic> {
     let request_id = context.request_id.clone();
     let bytes = match inflight.take(&request_id) {
-        Some(Handoff::Event(bytes)) => bytes,
+        Some(Parked::Event(bytes)) => bytes,
         _ => {
             return Err(Diagnostic {
                 error_type: "Lift.MissingEvent".to_owned(),
@@ -103,10 +103,7 @@ async fn handle(
     };
     let invocation = app.invoke(bytes, context.into()).await;
     if !invocation.after_response.is_empty() {
-        inflight.put(
-            request_id,
-            Handoff::AfterResponse(invocation.after_response),
-        );
+        inflight.put(request_id, Parked::AfterResponse(invocation.after_response));
     }
     invocation.reply.map_err(|e| Diagnostic {
         error_type: e.error_type.to_owned(),
@@ -153,14 +150,14 @@ where
     fn call(&mut self, mut invocation: LambdaInvocation) -> Self::Future {
         let request_id = invocation.context.request_id.clone();
         let event = std::mem::replace(&mut invocation.body, Bytes::from_static(PLACEHOLDER));
-        self.inflight.put(request_id.clone(), Handoff::Event(event));
+        self.inflight.put(request_id.clone(), Parked::Event(event));
         let posted = self.inner.call(invocation);
         let inflight = self.inflight.clone();
         Box::pin(async move {
             let result = posted.await;
             // Whatever the handler left (its after-response work, or the event if it never
             // ran) leaves the map here, so nothing outlives the invocation.
-            if let Some(Handoff::AfterResponse(work)) = inflight.take(&request_id) {
+            if let Some(Parked::AfterResponse(work)) = inflight.take(&request_id) {
                 work.run().await;
             }
             result

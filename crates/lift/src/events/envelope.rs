@@ -73,7 +73,7 @@ pub(crate) struct RequestContext<'a> {
     #[serde(borrow)]
     pub domain_name: Option<Str<'a>>,
     #[serde(borrow)]
-    pub identity: Option<Identity<'a>>,
+    pub identity: Option<SourceIdentity<'a>>,
     #[serde(borrow)]
     pub connection_id: Option<Str<'a>>,
     #[serde(borrow)]
@@ -98,7 +98,7 @@ pub(crate) struct HttpContext<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Identity<'a> {
+pub(crate) struct SourceIdentity<'a> {
     #[serde(borrow)]
     pub source_ip: Option<Str<'a>>,
     #[serde(borrow)]

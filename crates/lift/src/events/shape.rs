@@ -110,8 +110,8 @@ pub(super) struct Multi<'a>(pub &'a HeaderMap);
 
 impl Serialize for Multi<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Values<'a>(http::header::GetAll<'a, HeaderValue>);
-        impl Serialize for Values<'_> {
+        struct HeaderValues<'a>(http::header::GetAll<'a, HeaderValue>);
+        impl Serialize for HeaderValues<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let mut seq = s.serialize_seq(None)?;
                 for v in self.0.iter() {
@@ -122,7 +122,7 @@ impl Serialize for Multi<'_> {
         }
         let mut map = s.serialize_map(None)?;
         for name in self.0.keys() {
-            map.serialize_entry(name.as_str(), &Values(self.0.get_all(name)))?;
+            map.serialize_entry(name.as_str(), &HeaderValues(self.0.get_all(name)))?;
         }
         map.end()
     }

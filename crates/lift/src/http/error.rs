@@ -224,19 +224,19 @@ impl Error {
     /// The JSON body sent to the client: `{"error":{"code","message","request_id"[,"details"]}}`.
     pub fn to_body(&self, request_id: &str) -> Vec<u8> {
         #[derive(Serialize)]
-        struct Body<'a> {
-            error: Inner<'a>,
+        struct ErrorBody<'a> {
+            error: ErrorFields<'a>,
         }
         #[derive(Serialize)]
-        struct Inner<'a> {
+        struct ErrorFields<'a> {
             code: &'a str,
             message: &'a str,
             request_id: &'a str,
             #[serde(skip_serializing_if = "<[_]>::is_empty")]
             details: &'a [FieldError],
         }
-        let body = Body {
-            error: Inner {
+        let body = ErrorBody {
+            error: ErrorFields {
                 code: &self.code,
                 message: &self.message,
                 request_id,

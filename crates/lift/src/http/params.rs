@@ -356,11 +356,11 @@ fn data_variant() -> ParamError {
 }
 
 /// The values of `(name, value)` pairs, in order, each named in its errors.
-struct Values<I> {
+struct ValueAccess<I> {
     pairs: I,
 }
 
-impl<'de, I: Iterator<Item = (&'de str, &'de str)>> de::SeqAccess<'de> for Values<I> {
+impl<'de, I: Iterator<Item = (&'de str, &'de str)>> de::SeqAccess<'de> for ValueAccess<I> {
     type Error = ParamError;
 
     fn next_element_seed<S: DeserializeSeed<'de>>(
@@ -385,13 +385,13 @@ impl<'de, I: Iterator<Item = (&'de str, &'de str)>> de::SeqAccess<'de> for Value
 }
 
 /// `(name, value)` pairs as a map, each value named in its errors.
-struct Pairs<'de, I, D> {
+struct PairAccess<'de, I, D> {
     pairs: I,
     /// The pending entry's name and its value's deserializer.
     pending: Option<(&'de str, D)>,
 }
 
-impl<'de, I, D> de::MapAccess<'de> for Pairs<'de, I, D>
+impl<'de, I, D> de::MapAccess<'de> for PairAccess<'de, I, D>
 where
     I: Iterator<Item = (&'de str, D)>,
     D: de::Deserializer<'de, Error = ParamError>,
@@ -443,13 +443,13 @@ impl<'de> PathParams<'de> {
     }
 
     fn seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParamError> {
-        visitor.visit_seq(Values {
+        visitor.visit_seq(ValueAccess {
             pairs: self.params.into_iter(),
         })
     }
 
     fn map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParamError> {
-        visitor.visit_map(Pairs {
+        visitor.visit_map(PairAccess {
             pairs: self
                 .params
                 .into_iter()
@@ -650,7 +650,7 @@ impl<'de> de::Deserializer<'de> for Repeated<'de> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParamError> {
         let name = self.name;
-        visitor.visit_seq(Values {
+        visitor.visit_seq(ValueAccess {
             pairs: self.values.into_iter().map(move |v| (name, v)),
         })
     }
@@ -709,7 +709,7 @@ impl<'de> QueryParams<'de> {
     }
 
     fn map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParamError> {
-        visitor.visit_map(Pairs {
+        visitor.visit_map(PairAccess {
             pairs: self.params.into_iter().map(|r| (r.name, r)),
             pending: None,
         })
@@ -870,7 +870,7 @@ mod tests {
     fn query_repeats_options_and_enums() {
         #[derive(Deserialize, Debug, PartialEq)]
         #[serde(rename_all = "lowercase")]
-        enum Order {
+        enum SortOrder {
             Asc,
             Desc,
         }
@@ -878,7 +878,7 @@ mod tests {
         struct Q {
             tag: Vec<String>,
             page: Option<u32>,
-            order: Order,
+            order: SortOrder,
             #[serde(default)]
             limit: u8,
         }
@@ -888,7 +888,7 @@ mod tests {
             Q {
                 tag: vec!["a".into(), "b".into()],
                 page: None,
-                order: Order::Desc,
+                order: SortOrder::Desc,
                 limit: 0
             }
         );

@@ -41,13 +41,13 @@ pub(crate) struct Settings {
     pub(crate) flush_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) cold_start: AtomicBool,
-    pub(crate) counters: Counters,
+    pub(crate) counters: TelemetryCounters,
     pub(crate) process_metrics: std::sync::Mutex<MetricSet>,
 }
 
 /// Process-wide counts of telemetry that did not go where it was meant to.
 #[derive(Debug, Default)]
-pub(crate) struct Counters {
+pub(crate) struct TelemetryCounters {
     pub(crate) rejected_metrics: AtomicU64,
     pub(crate) invalid_tenants: AtomicU64,
     pub(crate) late_records: AtomicU64,
@@ -156,7 +156,7 @@ impl Observability {
                 flush_timeout: DEFAULT_FLUSH_TIMEOUT,
                 shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
                 cold_start: AtomicBool::new(true),
-                counters: Counters::default(),
+                counters: TelemetryCounters::default(),
                 process_metrics: std::sync::Mutex::new(MetricSet::default()),
             }),
         }
@@ -389,7 +389,7 @@ impl Clone for Settings {
             flush_timeout: self.flush_timeout,
             shutdown_timeout: self.shutdown_timeout,
             cold_start: AtomicBool::new(self.cold_start.load(Ordering::Relaxed)),
-            counters: Counters::default(),
+            counters: TelemetryCounters::default(),
             process_metrics: std::sync::Mutex::new(MetricSet::default()),
         }
     }

@@ -170,7 +170,7 @@ impl ExporterStats {
     }
 }
 
-/// Counters an exporter can keep its [`ExporterStats`] in: lock-free for the common counts, a
+/// TelemetryCounters an exporter can keep its [`ExporterStats`] in: lock-free for the common counts, a
 /// short lock only for drops and errors.
 #[derive(Debug, Default)]
 pub struct ExportCounters {

@@ -106,7 +106,7 @@ use super::{SpanBatch, SpanHttp, SpanRecord};
 ///
 /// Cloning it is cheap and shares everything: keep a clone to read its stats.
 pub struct OtelExporter<E: SpanExporter> {
-    inner: Arc<Inner<E>>,
+    inner: Arc<OtelInner<E>>,
 }
 
 impl<E: SpanExporter> Clone for OtelExporter<E> {
@@ -125,7 +125,7 @@ impl<E: SpanExporter> std::fmt::Debug for OtelExporter<E> {
     }
 }
 
-struct Inner<E> {
+struct OtelInner<E> {
     /// Behind an async lock: the SDK never calls `export` again before the last call returned,
     /// and exporters are written to rely on it.
     exporter: tokio::sync::Mutex<E>,
@@ -140,7 +140,7 @@ impl<E: SpanExporter> OtelExporter<E> {
     /// Wrap `exporter`. Its spans carry the instrumentation scope `lift`, with Lift's version.
     pub fn new(exporter: E) -> Self {
         OtelExporter {
-            inner: Arc::new(Inner {
+            inner: Arc::new(OtelInner {
                 exporter: tokio::sync::Mutex::new(exporter),
                 queue: Mutex::new(Vec::new()),
                 scope: InstrumentationScope::builder("lift")
@@ -174,7 +174,7 @@ impl<E: SpanExporter + 'static> Exporter for OtelExporter<E> {
         for root in &batch.roots {
             let place = match &root.parent_id {
                 // Its parent ended in another batch, or not at all: still its parent.
-                Some(p) => Place {
+                Some(p) => SpanPlace {
                     trace_id,
                     parent: span_id(p).unwrap_or(SpanId::INVALID),
                     remote: false,
@@ -183,7 +183,7 @@ impl<E: SpanExporter + 'static> Exporter for OtelExporter<E> {
                 // The invocation's own top level: the server side, unless Lambda's segment is.
                 None => {
                     let parent = batch.parent_id.as_deref().and_then(span_id);
-                    Place {
+                    SpanPlace {
                         trace_id,
                         parent: parent.unwrap_or(SpanId::INVALID),
                         remote: parent.is_some(),
@@ -219,7 +219,7 @@ impl<E: SpanExporter + 'static> Exporter for OtelExporter<E> {
     }
 }
 
-impl<E: SpanExporter> Inner<E> {
+impl<E: SpanExporter> OtelInner<E> {
     async fn send(&self, deadline: Instant, shutdown: bool) {
         // Waiting for another flush's export: what is queued stays queued if the deadline
         // cuts this one off here, for the next flush to send.
@@ -274,7 +274,7 @@ fn count(span: &SpanRecord) -> u64 {
 }
 
 /// Where a span hangs, and its kind unless its namespace says otherwise.
-struct Place {
+struct SpanPlace {
     trace_id: TraceId,
     parent: SpanId,
     remote: bool,
@@ -284,7 +284,7 @@ struct Place {
 /// `span` and its children into `out`, parents first.
 fn convert(
     span: &SpanRecord,
-    place: &Place,
+    place: &SpanPlace,
     scope: &InstrumentationScope,
     out: &mut Vec<SpanData>,
     invalid: &mut u64,
@@ -297,7 +297,7 @@ fn convert(
     }
     // Children hang from this span whatever their own `parent_id` says: the tree is the truth
     // (and a span with a bad id leaves its children at the top).
-    let below = Place {
+    let below = SpanPlace {
         trace_id: place.trace_id,
         parent: id.unwrap_or(SpanId::INVALID),
         remote: false,
@@ -311,7 +311,7 @@ fn convert(
 fn span_data(
     span: &SpanRecord,
     id: SpanId,
-    place: &Place,
+    place: &SpanPlace,
     scope: &InstrumentationScope,
 ) -> SpanData {
     let kind = match span.namespace.as_deref() {

@@ -17,7 +17,7 @@ pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long the shutdown flush may take, by default (Lambda allows 500 ms after SIGTERM).
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(300);
 
-/// Counters of what went wrong around the exporters themselves.
+/// TelemetryCounters of what went wrong around the exporters themselves.
 #[derive(Debug, Default)]
 pub(crate) struct PipelineCounters {
     pub(crate) exporter_panics: AtomicU64,

@@ -43,11 +43,11 @@ pub fn forbidden() -> Error {
 /// [`require_scope`], [`require_tenant_param`] and [`require_tenant_header`].
 #[derive(Debug, Clone)]
 pub struct Require {
-    rule: Rule,
+    rule: RequireRule,
 }
 
 #[derive(Debug, Clone)]
-enum Rule {
+enum RequireRule {
     AnyRole(Vec<String>),
     Scope(String),
     TenantParam(String),
@@ -57,21 +57,21 @@ enum Rule {
 /// The principal must have `role`.
 pub fn require_role(role: impl Into<String>) -> Require {
     Require {
-        rule: Rule::AnyRole(vec![role.into()]),
+        rule: RequireRule::AnyRole(vec![role.into()]),
     }
 }
 
 /// The principal must have at least one of `roles`.
 pub fn require_any_role<S: Into<String>>(roles: impl IntoIterator<Item = S>) -> Require {
     Require {
-        rule: Rule::AnyRole(roles.into_iter().map(Into::into).collect()),
+        rule: RequireRule::AnyRole(roles.into_iter().map(Into::into).collect()),
     }
 }
 
 /// The principal must have been granted `scope`.
 pub fn require_scope(scope: impl Into<String>) -> Require {
     Require {
-        rule: Rule::Scope(scope.into()),
+        rule: RequireRule::Scope(scope.into()),
     }
 }
 
@@ -79,24 +79,24 @@ pub fn require_scope(scope: impl Into<String>) -> Require {
 /// principal's tenant.
 pub fn require_tenant_param(param: impl Into<String>) -> Require {
     Require {
-        rule: Rule::TenantParam(param.into()),
+        rule: RequireRule::TenantParam(param.into()),
     }
 }
 
 /// The header `name` (e.g. `x-tenant-id`) must be present and equal the principal's tenant.
 pub fn require_tenant_header(name: impl Into<String>) -> Require {
     Require {
-        rule: Rule::TenantHeader(name.into().to_ascii_lowercase()),
+        rule: RequireRule::TenantHeader(name.into().to_ascii_lowercase()),
     }
 }
 
 impl Require {
     fn allows(&self, ctx: &Context, p: &Principal) -> bool {
         match &self.rule {
-            Rule::AnyRole(roles) => roles.iter().any(|r| p.has_role(r)),
-            Rule::Scope(scope) => p.has_scope(scope),
-            Rule::TenantParam(param) => same_tenant(p, ctx.route().param(param)),
-            Rule::TenantHeader(name) => same_tenant(p, ctx.request().header(name)),
+            RequireRule::AnyRole(roles) => roles.iter().any(|r| p.has_role(r)),
+            RequireRule::Scope(scope) => p.has_scope(scope),
+            RequireRule::TenantParam(param) => same_tenant(p, ctx.route().param(param)),
+            RequireRule::TenantHeader(name) => same_tenant(p, ctx.request().header(name)),
         }
     }
 }
@@ -134,10 +134,10 @@ impl Middleware for Require {
 impl Require {
     fn describe(&self) -> String {
         match &self.rule {
-            Rule::AnyRole(r) => format!("role one of {}", r.join(",")),
-            Rule::Scope(s) => format!("scope {s}"),
-            Rule::TenantParam(p) => format!("tenant of path parameter {p}"),
-            Rule::TenantHeader(h) => format!("tenant of header {h}"),
+            RequireRule::AnyRole(r) => format!("role one of {}", r.join(",")),
+            RequireRule::Scope(s) => format!("scope {s}"),
+            RequireRule::TenantParam(p) => format!("tenant of path parameter {p}"),
+            RequireRule::TenantHeader(h) => format!("tenant of header {h}"),
         }
     }
 }

@@ -28,16 +28,16 @@ use crate::observability::Logger;
 /// A cached JWKS. Cloning is cheap and clones share the cache.
 #[derive(Clone)]
 pub struct Jwks {
-    inner: Arc<Inner>,
+    inner: Arc<JwksInner>,
 }
 
-struct Inner {
+struct JwksInner {
     url: String,
     /// Whether a plain-HTTP URL to a host other than loopback is accepted.
     plain_http: bool,
     fetch: Box<dyn JwksFetch>,
     ttl_secs: u64,
-    state: RwLock<State>,
+    state: RwLock<JwksState>,
     gate: RefreshGate,
     fetches: AtomicU64,
     failures: AtomicU64,
@@ -46,7 +46,7 @@ struct Inner {
 }
 
 #[derive(Default)]
-struct State {
+struct JwksState {
     keys: Option<Arc<KeySet>>,
     /// When `keys` were fetched, in seconds since the epoch.
     loaded_at: u64,
@@ -83,12 +83,12 @@ impl Jwks {
     /// The key set at `url`, fetched with `fetch`.
     pub fn with_fetch(url: impl Into<String>, fetch: impl JwksFetch) -> Self {
         Jwks {
-            inner: Arc::new(Inner {
+            inner: Arc::new(JwksInner {
                 url: url.into(),
                 plain_http: false,
                 fetch: Box::new(fetch),
                 ttl_secs: DEFAULT_JWKS_TTL.as_secs(),
-                state: RwLock::new(State::default()),
+                state: RwLock::new(JwksState::default()),
                 gate: RefreshGate::new(DEFAULT_MIN_REFRESH_INTERVAL),
                 fetches: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
@@ -105,7 +105,7 @@ impl Jwks {
         ))
     }
 
-    fn inner_mut(&mut self) -> Option<&mut Inner> {
+    fn inner_mut(&mut self) -> Option<&mut JwksInner> {
         Arc::get_mut(&mut self.inner)
     }
 

@@ -99,10 +99,10 @@ impl Issuer {
 /// A configured verifier. Build one with [`Jwt::builder`]; share it (it is cheap to clone).
 #[derive(Clone)]
 pub struct Jwt {
-    inner: Arc<Config>,
+    inner: Arc<Verification>,
 }
 
-struct Config {
+struct Verification {
     issuers: Vec<Issuer>,
     names: ClaimNames,
     required: Vec<Box<str>>,
@@ -115,14 +115,14 @@ struct Config {
 
 /// Builds a [`Jwt`].
 pub struct JwtBuilder {
-    config: Config,
+    config: Verification,
 }
 
 impl Jwt {
     /// Start a verifier: add at least one [`Issuer`].
     pub fn builder() -> JwtBuilder {
         JwtBuilder {
-            config: Config {
+            config: Verification {
                 issuers: Vec::new(),
                 names: ClaimNames::default(),
                 required: vec!["exp".into()],
@@ -204,7 +204,7 @@ impl Jwt {
     }
 }
 
-impl Config {
+impl Verification {
     fn validate(&self, issuer: &Issuer, set: &ClaimSet<'_>, now: u64) -> Result<(), JwtError> {
         let now = now as f64;
         let leeway = self.leeway as f64;

@@ -50,12 +50,12 @@ pub struct HmacSecret {
     name: String,
     algorithms: Vec<Algorithm>,
     ttl_secs: u64,
-    state: RwLock<State>,
+    state: RwLock<SecretState>,
     gate: RefreshGate,
 }
 
 #[derive(Default)]
-struct State {
+struct SecretState {
     keys: Option<Arc<KeySet>>,
     /// When `keys` were loaded, in seconds since the epoch.
     loaded_at: u64,
@@ -75,7 +75,7 @@ impl HmacSecret {
             name: name.into(),
             algorithms: algorithms.into_iter().collect(),
             ttl_secs: super::secrets::DEFAULT_TTL.as_secs(),
-            state: RwLock::new(State::default()),
+            state: RwLock::new(SecretState::default()),
             gate: RefreshGate::new(DEFAULT_MIN_REFRESH_INTERVAL),
         }
     }
@@ -135,7 +135,7 @@ impl HmacSecret {
         }
         let set = Arc::new(KeySet::new(keys));
         if let Ok(mut s) = self.state.write() {
-            *s = State {
+            *s = SecretState {
                 keys: Some(set.clone()),
                 loaded_at: now_secs(),
                 current: current.ok(),

@@ -347,7 +347,7 @@ pub struct SecretsStats {
 }
 
 #[derive(Default)]
-struct Counters {
+struct SecretCounters {
     fetches: AtomicU64,
     hits: AtomicU64,
     stale_served: AtomicU64,
@@ -383,7 +383,7 @@ struct EntryState {
 /// stages.
 type CacheEntries = HashMap<String, Vec<(Option<String>, Arc<CacheEntry>)>>;
 
-struct Inner {
+struct SecretsInner {
     provider: Arc<dyn SecretProvider>,
     ttl: Duration,
     retry_interval: Duration,
@@ -391,7 +391,7 @@ struct Inner {
     logger: Option<Logger>,
     default_logger: OnceLock<Logger>,
     slots: Mutex<CacheEntries>,
-    counters: Counters,
+    counters: SecretCounters,
 }
 
 /// A cache of secrets in front of a [`SecretProvider`]: TTL, single flight, stale on error
@@ -402,7 +402,7 @@ struct Inner {
 /// logger of `Observability::default()` (the Powertools environment variables, stdout).
 #[derive(Clone)]
 pub struct Secrets {
-    inner: Arc<Inner>,
+    inner: Arc<SecretsInner>,
 }
 
 impl fmt::Debug for Secrets {
@@ -427,7 +427,7 @@ impl Secrets {
     /// (one second).
     pub fn new(provider: impl SecretProvider) -> Self {
         Secrets {
-            inner: Arc::new(Inner {
+            inner: Arc::new(SecretsInner {
                 provider: Arc::new(provider),
                 ttl: DEFAULT_TTL,
                 retry_interval: DEFAULT_RETRY_INTERVAL,
@@ -435,20 +435,20 @@ impl Secrets {
                 logger: None,
                 default_logger: OnceLock::new(),
                 slots: Mutex::new(HashMap::new()),
-                counters: Counters::default(),
+                counters: SecretCounters::default(),
             }),
         }
     }
 
     /// Changes the configuration. Builders run before the cache is shared; should a clone
     /// have been taken already, this handle gets a cache of its own (same provider, empty).
-    fn configure(mut self, change: impl FnOnce(&mut Inner)) -> Self {
+    fn configure(mut self, change: impl FnOnce(&mut SecretsInner)) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             change(inner);
             return self;
         }
         let old = &self.inner;
-        let mut inner = Inner {
+        let mut inner = SecretsInner {
             provider: old.provider.clone(),
             ttl: old.ttl,
             retry_interval: old.retry_interval,
@@ -456,7 +456,7 @@ impl Secrets {
             logger: old.logger.clone(),
             default_logger: OnceLock::new(),
             slots: Mutex::new(HashMap::new()),
-            counters: Counters::default(),
+            counters: SecretCounters::default(),
         };
         change(&mut inner);
         Secrets {

@@ -108,17 +108,17 @@ pub(crate) struct MultiPairs<'a>(pub(crate) Vec<(Str<'a>, Str<'a>)>);
 impl<'de: 'a, 'a> Deserialize<'de> for MultiPairs<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         /// The values of one key, pushed straight into the shared output vector.
-        struct Values<'o, 'de> {
+        struct KeyValues<'o, 'de> {
             key: Str<'de>,
             out: &'o mut Vec<(Str<'de>, Str<'de>)>,
         }
-        impl<'o, 'de> de::DeserializeSeed<'de> for Values<'o, 'de> {
+        impl<'o, 'de> de::DeserializeSeed<'de> for KeyValues<'o, 'de> {
             type Value = ();
             fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
                 d.deserialize_option(self)
             }
         }
-        impl<'o, 'de> Visitor<'de> for Values<'o, 'de> {
+        impl<'o, 'de> Visitor<'de> for KeyValues<'o, 'de> {
             type Value = ();
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an array of strings or null")
@@ -159,7 +159,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for MultiPairs<'a> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
                 while let Some(key) = map.next_key::<Str<'de>>()? {
-                    map.next_value_seed(Values { key, out: &mut out })?;
+                    map.next_value_seed(KeyValues { key, out: &mut out })?;
                 }
                 Ok(MultiPairs(out))
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Method};
 
 use super::error::CorsError;
-use super::origin::{parse_origin, Origins, Rule};
+use super::origin::{parse_origin, OriginRule, Origins};
 use super::policy::{AllowHeaders, Policy};
 use super::vary::join;
 use crate::context::Context;
@@ -178,7 +178,7 @@ impl CorsBuilder {
         // Checked even when any origin is allowed, so a typo is reported either way.
         for o in b.origins.iter().filter(|o| *o != "*") {
             match parse_origin(o)? {
-                Rule::Exact(s) => {
+                OriginRule::Exact(s) => {
                     let value =
                         HeaderValue::from_str(&s).map_err(|_| CorsError::InvalidOrigin {
                             origin: o.clone(),
@@ -186,7 +186,7 @@ impl CorsBuilder {
                         })?;
                     exact.push((s.into_boxed_str(), value));
                 }
-                Rule::Pattern(p) => patterns.push(p),
+                OriginRule::Pattern(p) => patterns.push(p),
             }
         }
         let origins = if any {

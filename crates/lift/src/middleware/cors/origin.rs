@@ -26,13 +26,13 @@ pub(super) struct Pattern {
     port: Box<str>,
 }
 
-pub(super) enum Rule {
+pub(super) enum OriginRule {
     Exact(String),
     Pattern(Pattern),
 }
 
 /// Parse and normalise a configured origin the way a browser serialises one.
-pub(super) fn parse_origin(raw: &str) -> Result<Rule, CorsError> {
+pub(super) fn parse_origin(raw: &str) -> Result<OriginRule, CorsError> {
     let invalid = |reason| CorsError::InvalidOrigin {
         origin: raw.to_owned(),
         reason,
@@ -74,7 +74,7 @@ pub(super) fn parse_origin(raw: &str) -> Result<Rule, CorsError> {
                 "a wildcard needs a domain of at least two labels (`*.com` would allow every .com site)",
             ));
         }
-        return Ok(Rule::Pattern(Pattern {
+        return Ok(OriginRule::Pattern(Pattern {
             scheme: format!("{scheme}://").into_boxed_str(),
             suffix: format!(".{suffix}").into_boxed_str(),
             port: port.into_boxed_str(),
@@ -94,7 +94,7 @@ pub(super) fn parse_origin(raw: &str) -> Result<Rule, CorsError> {
     if !ipv6 && !is_hostname(host) {
         return Err(invalid("the host is not a valid host name"));
     }
-    Ok(Rule::Exact(format!("{scheme}://{host}{port}")))
+    Ok(OriginRule::Exact(format!("{scheme}://{host}{port}")))
 }
 
 /// Split `host[:port]` (host possibly a bracketed IPv6 address); `None` when the port is not

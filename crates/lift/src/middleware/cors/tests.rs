@@ -5,7 +5,7 @@
 use http::header::VARY;
 use http::{HeaderMap, HeaderValue};
 
-use super::origin::{parse_origin, Pattern, Rule};
+use super::origin::{parse_origin, OriginRule, Pattern};
 use super::vary::{add_vary, ORIGIN_VARY};
 use super::CorsError;
 
@@ -17,15 +17,15 @@ const PREFLIGHT_VARY: [&str; 3] = [
 
 fn pattern(s: &str) -> Pattern {
     match parse_origin(s).unwrap() {
-        Rule::Pattern(p) => p,
-        Rule::Exact(e) => panic!("{s} parsed as exact {e}"),
+        OriginRule::Pattern(p) => p,
+        OriginRule::Exact(e) => panic!("{s} parsed as exact {e}"),
     }
 }
 
 fn exact(s: &str) -> String {
     match parse_origin(s).unwrap() {
-        Rule::Exact(e) => e,
-        Rule::Pattern(_) => panic!("{s} parsed as a pattern"),
+        OriginRule::Exact(e) => e,
+        OriginRule::Pattern(_) => panic!("{s} parsed as a pattern"),
     }
 }
 

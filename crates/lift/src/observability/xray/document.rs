@@ -50,7 +50,7 @@ pub struct Trimmed {
 }
 
 /// Where the top-level spans hang.
-struct Place<'a> {
+struct SegmentPlace<'a> {
     trace_id: &'a str,
     /// In Lambda: the function segment's id; outside: the wrapping segment's.
     parent_id: &'a str,
@@ -93,7 +93,7 @@ pub fn datagrams(
         });
         segment_id
     };
-    let place = Place {
+    let place = SegmentPlace {
         trace_id,
         parent_id,
     };
@@ -146,7 +146,7 @@ fn segment(doc: &mut Vec<u8>, batch: &SpanBatch, service: &str, id: &str, trace_
 fn tree(
     out: &mut Vec<Datagram>,
     span: &SpanRecord,
-    place: &Place<'_>,
+    place: &SegmentPlace<'_>,
     max: usize,
     t: &mut Trimmed,
 ) {
@@ -184,7 +184,7 @@ fn tree(
             spans: 1,
         });
     }
-    let below = Place {
+    let below = SegmentPlace {
         trace_id: place.trace_id,
         parent_id: &span.id,
     };
@@ -213,7 +213,7 @@ impl Detail {
 fn independent(
     doc: &mut Vec<u8>,
     span: &SpanRecord,
-    place: &Place<'_>,
+    place: &SegmentPlace<'_>,
     nested: bool,
     detail: Detail,
     t: &mut Trimmed,

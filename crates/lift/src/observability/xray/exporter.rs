@@ -36,7 +36,7 @@ pub const ENV_DAEMON_ADDRESS: &str = "AWS_XRAY_DAEMON_ADDRESS";
 /// ```
 #[derive(Clone)]
 pub struct XRayExporter {
-    inner: Arc<Inner>,
+    inner: Arc<XrayInner>,
 }
 
 impl std::fmt::Debug for XRayExporter {
@@ -47,7 +47,7 @@ impl std::fmt::Debug for XRayExporter {
     }
 }
 
-struct Inner {
+struct XrayInner {
     daemon: Result<SocketAddr, String>,
     socket: OnceLock<Result<UdpSocket, String>>,
     /// Datagrams made from spans, waiting for the flush (after the response, so no request
@@ -117,7 +117,7 @@ impl XRayExporter {
             counters.error(e.clone());
         }
         XRayExporter {
-            inner: Arc::new(Inner {
+            inner: Arc::new(XrayInner {
                 daemon,
                 socket: OnceLock::new(),
                 queue: Mutex::new(Vec::new()),
@@ -142,7 +142,7 @@ impl XRayExporter {
     }
 }
 
-impl Inner {
+impl XrayInner {
     fn socket(&self, to: &SocketAddr) -> Result<&UdpSocket, &str> {
         self.socket
             .get_or_init(|| {
