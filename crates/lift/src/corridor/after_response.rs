@@ -1,3 +1,5 @@
+//! **Step 8 of the corridor, the last:** after the reply is posted.
+//!
 //! The after-response window: what runs once the response has been posted (in Lambda, before
 //! the runtime asks for the next event; elsewhere, right after the reply).
 //!

@@ -1,3 +1,6 @@
+//! **Step 1, outside Lambda:** an HTTP request on `127.0.0.1` becomes an HTTP API event and
+//! enters the corridor at step 2, as a Runtime API event would.
+//!
 //! The local development server: outside Lambda, [`App::run`](crate::App::run) serves the app
 //! over HTTP on `127.0.0.1:$LIFT_PORT` (default 3000). Each request is turned into an HTTP API
 //! (payload 2.0) event and walks the same corridor as in Lambda, so what works locally works

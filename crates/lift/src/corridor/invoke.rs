@@ -1,3 +1,6 @@
+//! **Steps 3–5 of the corridor:** detect and parse, build the scope, frames and contexts, run
+//! the middleware and the handler, and shape the reply.
+//!
 //! The corridor every invocation walks, top to bottom:
 //!
 //! ```text

@@ -1,3 +1,6 @@
+//! **Step 6 of the corridor:** a handler's outcome becomes the reply's response, or a record's
+//! fate.
+//!
 //! Turning outcomes into responses: an error becomes the one JSON error body (its internal
 //! cause goes to the log only), and for events a handler's answer becomes success or failure.
 

@@ -1,3 +1,6 @@
+//! **Step 1 of the corridor** (Runtime API bytes → `lambda_runtime` → the corridor; step 7: the
+//! reply posted, then the after-response work).
+//!
 //! The Lambda runtime glue: `lambda_runtime` polls the Runtime API, Lift's corridor handles each
 //! event, and a layer around the response step runs after-response work once the response has
 //! been posted, so telemetry flushes never delay the client.
@@ -6,6 +9,15 @@
 //! hands them to the corridor untouched (the runtime deserialises a `null` in their place): the
 //! event is parsed exactly once, by Lift, with no copy, and bytes that are not JSON get Lift's
 //! own `Lift.InvalidEvent` error instead of a runtime-internal type name.
+//!
+//! Why the bytes and the after-response work go through a map keyed by the Lambda request id
+//! rather than straight to the corridor: `lambda_runtime` composes "deserialise the event, call
+//! the handler, post the reply" from services it does not export (`RuntimeApiResponseService`,
+//! `RuntimeApiClientService`), so the only public seam is a layer around all three, and the
+//! handler it calls receives nothing but `LambdaEvent { payload, context }`, whose types have no
+//! room for bytes or deferred work. The layer is the only code that sees the raw bytes and the
+//! only code that runs after the POST; the handler is the only code that runs the corridor. The
+//! map is how the two meet, one entry per in-flight invocation, taken as soon as it is read.
 //!
 //! Invocations run concurrently when `AWS_LAMBDA_MAX_CONCURRENCY` is above 1 (Lambda Managed
 //! Instances); all per-invocation state is in the [`Context`](crate::Context), and the

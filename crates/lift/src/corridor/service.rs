@@ -1,3 +1,5 @@
+//! **Step 2 of the corridor:** the one entry every way in calls.
+//!
 //! [`AppService`]: a built [`App`], the corridor's one entry — every way in (the runtime glue,
 //! the dev server, [`testing`](crate::testing)) calls [`AppService::invoke`], and the process's
 //! end calls [`AppService::shutdown`]. Its one `impl` names each step and hands it to the file

@@ -1,3 +1,5 @@
+//! **After the last invocation:** the process's end.
+//!
 //! Shutdown: on SIGTERM (Lambda) or Ctrl-C (locally), run the app's shutdown hooks, hand the
 //! process-level metrics to the exporters, shut every exporter down, and exit with status 0,
 //! all within [`Observability::shutdown_timeout`](crate::observability::Observability::shutdown_timeout)
