@@ -5,7 +5,9 @@
 //! The check reads the source text: every `use crate::…`, `use super::…` and `use self::…`
 //! statement (brace groups expanded) and every `crate::…` path written inline. A path that ends
 //! at a folder's `mod.rs` follows the folder's `pub use` to the file that defines the item, so a
-//! facade's re-exports are not mistaken for dependencies.
+//! facade's re-exports are not mistaken for dependencies. Unit tests (`#[cfg(test)] mod …`
+//! blocks, and `tests.rs` files) are left out: they exercise their module from above, as the
+//! integration tests do.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -57,7 +59,9 @@ fn read_tree(root: &Path, dir: &Path, out: &mut BTreeMap<Module, File>) {
     for path in entries {
         if path.is_dir() {
             read_tree(root, &path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
+        } else if path.extension().is_some_and(|e| e == "rs")
+            && path.file_name().is_some_and(|n| n != "tests.rs")
+        {
             let rel = path.strip_prefix(root).expect("under the root");
             let text = std::fs::read_to_string(&path).expect("a readable file");
             let module = module_of(rel);
@@ -158,6 +162,57 @@ fn code_only(text: &str) -> String {
             i += ch.len_utf8();
         }
     }
+    out
+}
+
+/// The code without its `#[cfg(test)]` modules.
+fn without_unit_tests(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "#[cfg(test)]".len()..];
+        let mut trimmed = after.trim_start();
+        // Other attributes may stand between `#[cfg(test)]` and the module.
+        while trimmed.starts_with("#[") {
+            match trimmed.find(']') {
+                Some(end) => trimmed = trimmed[end + 1..].trim_start(),
+                None => break,
+            }
+        }
+        if !trimmed.starts_with("mod ") {
+            out.push_str("#[cfg(test)]");
+            rest = after;
+            continue;
+        }
+        // Skip to the end of the module: its `;`, or its brace block.
+        let semi = trimmed.find(';');
+        let open = trimmed.find('{');
+        match (semi, open) {
+            (Some(s), Some(o)) if s < o => rest = &trimmed[s + 1..],
+            (Some(s), None) => rest = &trimmed[s + 1..],
+            (_, Some(o)) => {
+                let mut depth = 0;
+                let mut end = trimmed.len();
+                for (i, c) in trimmed[o..].char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = o + i + 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                rest = &trimmed[end..];
+            }
+            (None, None) => rest = "",
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -333,7 +388,7 @@ impl Crate {
         let mut reexports = BTreeMap::new();
         let mut imports = BTreeMap::new();
         for (module, file) in &files {
-            let code = code_only(&file.text);
+            let code = without_unit_tests(&code_only(&file.text));
             let is_mod = true;
             let mut re = BTreeMap::new();
             let mut im = Vec::new();

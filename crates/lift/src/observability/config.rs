@@ -2,15 +2,17 @@
 //! app is built, plus the process-wide counters behind [`TelemetryStats`]. Each invocation's own
 //! state lives in `invocation.rs`; each request's or record's identity in `frame.rs`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use std::time::Duration;
 
 use super::exporter::{Exporter, ExporterStats};
-use super::logger::{Level, LogFormat, Logger};
+use super::level::{Level, LogFormat};
+use super::logger::Logger;
 use super::metrics::{MetricSet, Metrics};
 use super::pipeline::{ExporterSet, DEFAULT_FLUSH_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
+use super::settings::{Settings, TelemetryCounters};
 use super::tenant::TenantGuard;
 
 /// App-wide observability settings. Build one with [`Observability::from_env`] (the
@@ -19,40 +21,6 @@ use super::tenant::TenantGuard;
 #[derive(Clone)]
 pub struct Observability {
     pub(crate) settings: Arc<Settings>,
-}
-
-/// The frozen configuration plus process-wide counters.
-pub(crate) struct Settings {
-    pub(crate) service: Arc<str>,
-    pub(crate) namespace: Arc<str>,
-    pub(crate) level: Level,
-    pub(crate) format: LogFormat,
-    pub(crate) sample_rate: f64,
-    pub(crate) debug_buffer: Option<usize>,
-    pub(crate) redact: Vec<String>,
-    pub(crate) correlation_header: Option<String>,
-    pub(crate) metrics_enabled: bool,
-    pub(crate) default_dimensions: Vec<(String, String)>,
-    pub(crate) tenant_guard: TenantGuard,
-    pub(crate) tenant_namespace: bool,
-    pub(crate) tracing_enabled: bool,
-    pub(crate) cold_start_metric: bool,
-    pub(crate) pipeline: ExporterSet,
-    pub(crate) flush_timeout: Duration,
-    pub(crate) shutdown_timeout: Duration,
-    pub(crate) cold_start: AtomicBool,
-    pub(crate) counters: TelemetryCounters,
-    pub(crate) process_metrics: std::sync::Mutex<MetricSet>,
-}
-
-/// Process-wide counts of telemetry that did not go where it was meant to.
-#[derive(Debug, Default)]
-pub(crate) struct TelemetryCounters {
-    pub(crate) rejected_metrics: AtomicU64,
-    pub(crate) invalid_tenants: AtomicU64,
-    pub(crate) late_records: AtomicU64,
-    pub(crate) after_response_panics: AtomicU64,
-    pub(crate) after_response_timeouts: AtomicU64,
 }
 
 /// What the telemetry pipeline did so far in this process: each exporter's own stats, and the
@@ -362,66 +330,6 @@ impl Observability {
             flush_timeouts: p.flush_timeouts.load(Ordering::Relaxed),
             after_response_panics: c.after_response_panics.load(Ordering::Relaxed),
             after_response_timeouts: c.after_response_timeouts.load(Ordering::Relaxed),
-        }
-    }
-}
-
-impl Clone for Settings {
-    /// The configuration, with fresh process-wide counters; the exporters are the same ones,
-    /// shared with their own stats.
-    fn clone(&self) -> Settings {
-        Settings {
-            service: self.service.clone(),
-            namespace: self.namespace.clone(),
-            level: self.level,
-            format: self.format,
-            sample_rate: self.sample_rate,
-            debug_buffer: self.debug_buffer,
-            redact: self.redact.clone(),
-            correlation_header: self.correlation_header.clone(),
-            metrics_enabled: self.metrics_enabled,
-            default_dimensions: self.default_dimensions.clone(),
-            tenant_guard: TenantGuard::new(self.tenant_guard.max()),
-            tenant_namespace: self.tenant_namespace,
-            tracing_enabled: self.tracing_enabled,
-            cold_start_metric: self.cold_start_metric,
-            pipeline: self.pipeline.fresh(),
-            flush_timeout: self.flush_timeout,
-            shutdown_timeout: self.shutdown_timeout,
-            cold_start: AtomicBool::new(self.cold_start.load(Ordering::Relaxed)),
-            counters: TelemetryCounters::default(),
-            process_metrics: std::sync::Mutex::new(MetricSet::default()),
-        }
-    }
-}
-
-impl Settings {
-    /// The namespace metrics go to (the service when none was set).
-    pub(crate) fn namespace(&self) -> &Arc<str> {
-        if self.namespace.is_empty() {
-            &self.service
-        } else {
-            &self.namespace
-        }
-    }
-
-    /// Whether this is the process's first invocation (true exactly once).
-    pub(crate) fn take_cold_start(&self) -> bool {
-        self.cold_start.swap(false, Ordering::Relaxed)
-    }
-
-    pub(crate) fn flush_process_metrics(self: &Arc<Self>) {
-        if !self.metrics_enabled || !self.pipeline.wants(super::RecordKind::Metrics) {
-            return;
-        }
-        let set = std::mem::take(
-            &mut *self
-                .process_metrics
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
-        if !set.entries.is_empty() || !set.rejected.is_empty() || !set.groups.is_empty() {
-            super::flush::metrics(self, vec![(None, set)], None, None);
         }
     }
 }

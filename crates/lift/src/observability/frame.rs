@@ -11,51 +11,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::frame_state::{set_id, FrameState, IdSource, Ids, RecordFrame};
+use super::invocation::Telemetry;
 use super::metrics::MetricSet;
-use super::Settings;
-use super::Telemetry;
-
-/// The ids a frame's log lines, metrics and spans carry once known. Cheap to clone.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Ids {
-    pub(crate) tenant: Option<Arc<str>>,
-    pub(crate) user: Option<Arc<str>>,
-    pub(crate) correlation: Option<Arc<str>>,
-    /// Where `tenant` came from, for the precedence [`Frame::set_tenant`] keeps.
-    pub(crate) tenant_from: Option<IdSource>,
-    /// Where `user` came from.
-    pub(crate) user_from: Option<IdSource>,
-}
-
-/// Who said what a frame's tenant or user is, strongest first: an id from a stronger source is
-/// never replaced by one from a weaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum IdSource {
-    /// The authenticated principal.
-    Principal,
-    /// Lambda's tenant isolation mode (the invocation's tenant id).
-    Lambda,
-    /// The app, through the context's setter.
-    App,
-}
-
-/// What a frame records: its ids, its metrics, and the span its handler runs in.
-#[derive(Debug, Default)]
-pub(crate) struct FrameState {
-    pub(crate) ids: Ids,
-    pub(crate) metrics: MetricSet,
-    /// The span new spans nest under: the handler's, once it is open.
-    pub(crate) span: Option<Arc<str>>,
-    /// The authenticated principal, kept opaque here: the context layer owns its type.
-    pub(crate) principal: Option<Arc<dyn std::any::Any + Send + Sync>>,
-}
-
-/// A record's own frame state and id.
-#[derive(Debug)]
-pub(crate) struct RecordFrame {
-    pub(crate) state: Mutex<FrameState>,
-    record_id: Arc<str>,
-}
+use super::settings::Settings;
 
 /// A handle on one frame. Cheap to clone: one or two reference counts.
 #[derive(Clone)]
@@ -165,20 +124,6 @@ impl Frame {
         }
         Some(f(&mut self.state().metrics))
     }
-}
-
-fn set_id(
-    id: &mut Option<Arc<str>>,
-    source: &mut Option<IdSource>,
-    value: &str,
-    from: IdSource,
-) -> bool {
-    if source.is_some_and(|s| s < from) {
-        return false;
-    }
-    *id = Some(Arc::from(value));
-    *source = Some(from);
-    true
 }
 
 /// A new frame's tenant: the invocation's, in Lambda's tenant isolation mode.

@@ -5,12 +5,13 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
 
-use super::frame::{FrameState, RecordFrame};
-use super::logger::{Field, Level, Logger, Rendered};
+use super::frame_state::{FrameState, Ids, RecordFrame};
+use super::level::Level;
+use super::settings::Settings;
+use super::span_set::SpanSet;
 use super::trace::TraceState;
-use super::tracer::SpanSet;
-use super::{RecordKind, Settings};
 use crate::wire::LambdaContext;
 
 /// One invocation's logging state: its effective level and its debug buffer.
@@ -58,35 +59,24 @@ impl LogState {
         }
     }
 
-    fn take_buffer(&self) -> DebugBuffer {
+    /// Take the buffered lines, and how many were evicted to make room.
+    pub(crate) fn take_buffer(&self) -> (VecDeque<Rendered>, u64) {
+        let b = self.take();
+        (b.lines, b.evicted)
+    }
+
+    fn take(&self) -> DebugBuffer {
         let mut b = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
         std::mem::take(&mut *b)
     }
+}
 
-    /// Write the buffered debug lines (and a note of any evicted ones).
-    pub(crate) fn flush_buffer(&self, logger: &Logger) {
-        let b = self.take_buffer();
-        if b.evicted > 0 {
-            logger.emit(
-                Level::Warn,
-                "debug buffer overflowed; older debug lines were evicted",
-                &[("evicted_lines", Field::U64(b.evicted))],
-            );
-        }
-        for line in b.lines {
-            logger.export(&line);
-        }
-    }
-
-    /// End of the invocation: buffered lines are written if it failed or logged an error
-    /// (lines buffered after that error included), discarded otherwise.
-    fn finish(&self, logger: &Logger, failed: bool) {
-        if failed || self.error_logged.load(Ordering::Relaxed) {
-            self.flush_buffer(logger);
-        } else {
-            self.take_buffer();
-        }
-    }
+/// A rendered line with what its [`LogRecord`](super::LogRecord) needs, kept as such in the debug buffer.
+pub(crate) struct Rendered {
+    pub(crate) level: Level,
+    pub(crate) timestamp: SystemTime,
+    pub(crate) ids: Ids,
+    pub(crate) line: Vec<u8>,
 }
 
 /// One invocation's telemetry: its Lambda context and request id, its log state, its frames'
@@ -98,12 +88,12 @@ pub(crate) struct Telemetry {
     pub(crate) cold_start: bool,
     pub(crate) log: LogState,
     /// The main frame's state (the request's, or the event's), and each record's.
-    main: Mutex<FrameState>,
-    records: Mutex<Vec<Arc<RecordFrame>>>,
+    pub(crate) main: Mutex<FrameState>,
+    pub(crate) records: Mutex<Vec<Arc<RecordFrame>>>,
     pub(crate) spans: SpanSet,
-    succeeded: AtomicBool,
-    finished: AtomicBool,
-    function_name: String,
+    pub(crate) succeeded: AtomicBool,
+    pub(crate) finished: AtomicBool,
+    pub(crate) function_name: String,
     /// The trace the invocation belongs to, and whether its spans are recorded.
     pub(crate) trace: TraceState,
 }
@@ -181,43 +171,5 @@ impl Telemetry {
     /// invocation is abandoned or panics before the flush).
     pub(crate) fn set_outcome(&self, succeeded: bool) {
         self.succeeded.store(succeeded, Ordering::Relaxed);
-    }
-
-    /// End of the invocation: write or drop the debug buffer, and hand the metrics (one record
-    /// per dimension-value set) and the spans to the exporters. Runs once; what is recorded
-    /// after it is counted as late.
-    pub(crate) fn finish(&self) {
-        if self.finished.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let settings = &self.settings;
-        let failed = !self.succeeded.load(Ordering::Relaxed);
-        self.log.finish(&Logger::process(settings.clone()), failed);
-        let records = std::mem::take(&mut *self.records.lock().unwrap_or_else(|p| p.into_inner()));
-        if settings.metrics_enabled && settings.pipeline.wants(RecordKind::Metrics) {
-            let take = |f: &mut FrameState| (f.ids.tenant.clone(), std::mem::take(&mut f.metrics));
-            let mut sets = Vec::with_capacity(1 + records.len());
-            sets.push(take(&mut self.main_state()));
-            for r in &records {
-                sets.push(take(&mut r.state.lock().unwrap_or_else(|p| p.into_inner())));
-            }
-            let cold = self.cold_start && settings.cold_start_metric;
-            super::flush::metrics(
-                settings,
-                sets,
-                cold.then_some(self.function_name.as_str()),
-                self.trace.trace_id.as_deref(),
-            );
-        }
-        self.spans.flush(settings, &self.trace);
-        settings.flush_process_metrics();
-    }
-}
-
-impl Drop for Telemetry {
-    fn drop(&mut self) {
-        // An invocation that panicked or was abandoned never reached its flush: nothing it
-        // recorded is lost, and its debug lines are written as for a failure.
-        self.finish();
     }
 }

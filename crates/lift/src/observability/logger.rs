@@ -8,91 +8,19 @@
 
 use std::fmt;
 use std::io::Write;
-use std::str::FromStr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::frame::{Frame, Ids};
+use super::frame::Frame;
+use super::invocation::{LogState, Rendered};
 use super::json_out::write_str as json_str;
+use super::level::{Level, LogFormat};
 use super::record::LogRecord;
 use super::timestamp;
 use super::{RecordKind, Settings};
-
-/// Log levels, in increasing severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    /// `TRACE`
-    Trace,
-    /// `DEBUG`
-    Debug,
-    /// `INFO`
-    Info,
-    /// `WARN`
-    Warn,
-    /// `ERROR`
-    Error,
-    /// `FATAL` (Powertools' `CRITICAL`)
-    Fatal,
-}
-
-impl Level {
-    /// The name written in the `level` key.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Trace => "TRACE",
-            Level::Debug => "DEBUG",
-            Level::Info => "INFO",
-            Level::Warn => "WARN",
-            Level::Error => "ERROR",
-            Level::Fatal => "FATAL",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A level name that is not one of TRACE, DEBUG, INFO, WARN(ING), ERROR, FATAL, CRITICAL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseLevelError(String);
-
-impl fmt::Display for ParseLevelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown log level {:?}", self.0)
-    }
-}
-
-impl std::error::Error for ParseLevelError {}
-
-impl FromStr for Level {
-    type Err = ParseLevelError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "TRACE" => Ok(Level::Trace),
-            "DEBUG" => Ok(Level::Debug),
-            "INFO" => Ok(Level::Info),
-            "WARN" | "WARNING" => Ok(Level::Warn),
-            "ERROR" => Ok(Level::Error),
-            "FATAL" | "CRITICAL" => Ok(Level::Fatal),
-            _ => Err(ParseLevelError(s.to_owned())),
-        }
-    }
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// One JSON object per line (what CloudWatch Logs Insights queries).
-    Json,
-    /// `timestamp LEVEL message key=value ...`, for reading in a terminal.
-    Pretty,
-}
 
 /// A field value in a log call: `("user", "ada".into())`, `("count", 3.into())`.
 #[derive(Debug, Clone, Copy)]
@@ -158,14 +86,6 @@ impl Field<'_> {
             Field::Json(v) => v.clone(),
         }
     }
-}
-
-/// A rendered line with what its [`LogRecord`] needs, kept as such in the debug buffer.
-pub(crate) struct Rendered {
-    pub(crate) level: Level,
-    pub(crate) timestamp: SystemTime,
-    pub(crate) ids: Ids,
-    pub(crate) line: Vec<u8>,
 }
 
 /// A structured logger. Cheap to clone; the one from [`Context::logger`](crate::RequestHandle::logger)
@@ -287,7 +207,7 @@ impl Logger {
                 let log = &frame.telemetry().log;
                 log.error_logged.store(true, Ordering::Relaxed);
                 if self.shared.debug_buffer.is_some() {
-                    log.flush_buffer(self);
+                    self.write_buffer(log);
                 }
             }
         }
@@ -618,6 +538,23 @@ fn redact_value(v: &Value, keys: &[String]) -> Value {
         ),
         Value::Array(a) => Value::Array(a.iter().map(|v| redact_value(v, keys)).collect()),
         other => other.clone(),
+    }
+}
+
+impl Logger {
+    /// Write an invocation's buffered debug lines (and a note of any evicted ones).
+    pub(crate) fn write_buffer(&self, log: &LogState) {
+        let (lines, evicted) = log.take_buffer();
+        if evicted > 0 {
+            self.emit(
+                Level::Warn,
+                "debug buffer overflowed; older debug lines were evicted",
+                &[("evicted_lines", Field::U64(evicted))],
+            );
+        }
+        for line in lines {
+            self.export(&line);
+        }
     }
 }
 

@@ -42,11 +42,14 @@ mod bridge;
 mod config;
 mod emf;
 mod exporter;
+mod finish;
 mod flush;
 mod frame;
+mod frame_state;
 mod histogram;
 mod invocation;
 mod json_out;
+mod level;
 mod logger;
 mod memory;
 mod metrics;
@@ -54,6 +57,8 @@ mod metrics;
 pub mod otel;
 mod pipeline;
 mod record;
+mod settings;
+mod span_set;
 mod stdout;
 mod tenant;
 mod timestamp;
@@ -67,7 +72,8 @@ pub use config::{Observability, TelemetryStats, DEFAULT_DEBUG_BUFFER_BYTES, DEFA
 pub use exporter::{
     ExportCounters, ExportFuture, Exporter, ExporterStats, NullExporter, RecordKind,
 };
-pub use logger::{Field, Level, LogFormat, Logger};
+pub use level::{Level, LogFormat};
+pub use logger::{Field, Logger};
 pub use memory::MemoryExporter;
 pub use metrics::{Counter, Gauge, Histogram, Metrics, MetricsError, Resolution, Unit};
 pub use pipeline::{DEFAULT_FLUSH_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
@@ -80,6 +86,7 @@ pub use tenant::{valid_dimension_value, valid_namespace, INVALID_TENANT, OTHER_T
 pub(crate) use tracer::within;
 pub use tracer::{Span, Tracer};
 
-pub(crate) use config::Settings;
-pub(crate) use frame::{Frame, IdSource};
+pub(crate) use frame::Frame;
+pub(crate) use frame_state::IdSource;
 pub(crate) use invocation::Telemetry;
+pub(crate) use settings::Settings;

@@ -18,48 +18,14 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
 use super::frame::Frame;
-use super::record::{span_trees, SpanBatch, SpanHttp, SpanRecord};
-use super::xray::{new_id, TraceHeader};
-use super::Settings;
-
-/// Finished spans of one invocation, in the order they ended.
-#[derive(Default)]
-pub(crate) struct SpanSet {
-    done: Mutex<Vec<SpanRecord>>,
-}
-
-impl SpanSet {
-    fn push(&self, span: SpanRecord) {
-        self.done
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(span);
-    }
-
-    pub(crate) fn flush(&self, settings: &Settings, trace: &super::trace::TraceState) {
-        let spans = std::mem::take(&mut *self.done.lock().unwrap_or_else(|p| p.into_inner()));
-        if spans.is_empty() {
-            return;
-        }
-        let mut batch = SpanBatch::new(span_trees(spans));
-        batch.trace_id = trace.trace_id.clone();
-        batch.trace_header = trace.raw.clone();
-        batch.parent_id = trace
-            .header
-            .as_ref()
-            .and_then(TraceHeader::parent)
-            .map(str::to_owned);
-        batch.in_lambda = trace.in_lambda;
-        batch.service = settings.service.to_string();
-        settings.pipeline.spans(&batch);
-    }
-}
+use super::record::{SpanHttp, SpanRecord};
+use super::xray::new_id;
 
 fn epoch_seconds(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)
