@@ -64,7 +64,7 @@ impl RequestHandle {
 
     /// The kind of event this invocation carries.
     pub fn event_kind(&self) -> EventKind {
-        self.scope.event().kind()
+        self.scope.kind()
     }
 
     /// The raw event bytes as the runtime delivered them.

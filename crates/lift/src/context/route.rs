@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-/// The route that matched a request. Cheap to clone when the route has no parameters.
+/// The route that matched a request. Cheap to clone: its parts are shared.
 #[derive(Debug, Clone, Default)]
 pub struct RouteMatch {
     /// Where the routed path starts in the raw path (after a stage or base path).
     pub(crate) path_start: usize,
     pub(crate) template: Option<Arc<str>>,
-    pub(crate) params: Vec<(Arc<str>, String)>,
+    /// `None` for a route without parameters, so most requests allocate nothing here.
+    pub(crate) params: Option<Arc<[(Arc<str>, String)]>>,
 }
 
 impl RouteMatch {
@@ -23,13 +24,17 @@ impl RouteMatch {
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
+            .flat_map(|p| p.iter())
             .find(|(k, _)| &**k == name)
             .map(|(_, v)| v.as_str())
     }
 
     /// All path parameters, in template order.
     pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.params.iter().map(|(k, v)| (&**k, v.as_str()))
+        self.params
+            .iter()
+            .flat_map(|p| p.iter())
+            .map(|(k, v)| (&**k, v.as_str()))
     }
 }
 

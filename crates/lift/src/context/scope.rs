@@ -29,6 +29,8 @@ pub(crate) trait EventData: Send + Sync + 'static {
 /// One invocation's state. The event is the last field, so an `Arc<Scope<Cell>>` becomes an
 /// `Arc<Scope>` with no second allocation.
 pub(crate) struct Scope<E: ?Sized + EventData = dyn EventData> {
+    /// The event's kind, read once.
+    kind: EventKind,
     after_response: Mutex<Vec<BoxFuture<()>>>,
     telemetry: Arc<Telemetry>,
     event: E,
@@ -37,6 +39,7 @@ pub(crate) struct Scope<E: ?Sized + EventData = dyn EventData> {
 impl<E: EventData> Scope<E> {
     pub(crate) fn new(event: E, telemetry: Telemetry) -> Arc<Scope> {
         Arc::new(Scope {
+            kind: event.kind(),
             after_response: Mutex::new(Vec::new()),
             telemetry: Arc::new(telemetry),
             event,
@@ -48,6 +51,11 @@ impl Scope {
     /// The event parsed once; every context of the invocation reads it from here.
     pub(crate) fn event(&self) -> &dyn EventData {
         &self.event
+    }
+
+    /// The event's kind.
+    pub(crate) fn kind(&self) -> EventKind {
+        self.kind
     }
 
     /// The HTTP request (an empty one for events that are not HTTP requests).

@@ -236,7 +236,7 @@ fn route(app: &AppService, req: &crate::http::Request<'_>) -> (RouteMatch, Dispa
             params,
         } => {
             route.template = Some(template.clone());
-            route.params = params;
+            route.params = (!params.is_empty()).then(|| Arc::from(params));
             limit = body_limit.unwrap_or(limit);
             Dispatch::Route(pipeline.clone())
         }
@@ -247,7 +247,7 @@ fn route(app: &AppService, req: &crate::http::Request<'_>) -> (RouteMatch, Dispa
         Match::MethodNotAllowed { allow, template } => {
             // The path exists: access logs and metrics file the 405 under its route.
             route.template = Some(template.clone());
-            Dispatch::MethodNotAllowed(allow.clone())
+            Dispatch::MethodNotAllowed(Box::new(allow.clone()))
         }
     };
     // From here on no one reads a body over the limit: not middleware, not the handler.

@@ -135,7 +135,7 @@ pub(crate) enum Dispatch {
     /// 404: no route matches the path.
     NotFound,
     /// 405: routes match the path, none with this method; the `Allow` value.
-    MethodNotAllowed(http::HeaderValue),
+    MethodNotAllowed(Box<http::HeaderValue>),
     /// 413: the body is over the route's limit (in bytes), answered before anything reads it.
     TooLarge(usize),
 }
@@ -172,7 +172,7 @@ impl Next {
             Dispatch::Route(p) => p.run(ctx),
             Dispatch::Fallback(e) => e(ctx),
             Dispatch::MethodNotAllowed(allow) => Box::pin(std::future::ready(Err(
-                Error::method_not_allowed().with_header(http::header::ALLOW, allow),
+                Error::method_not_allowed().with_header(http::header::ALLOW, *allow),
             ))),
             Dispatch::TooLarge(limit) => {
                 Box::pin(std::future::ready(Err(Error::payload_too_large(limit))))

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::context::{Context, Principal};
+use crate::context::Context;
 use crate::http::Error;
 use crate::middleware::{Middleware, Next, Outcome};
 use crate::BoxFuture;
@@ -105,9 +105,10 @@ fn bearer(value: &str) -> Option<&str> {
 impl JwtAuth {
     /// Verify this request's token and set its principal on the context: what the middleware
     /// and the [`Principal`](crate::security::Principal) extractor both do, so the two give the
-    /// same answer to the same request. Why a token was refused goes to the log (`token
+    /// same answer to the same request; [`Identity::principal`](crate::context::Identity::principal)
+    /// then returns the principal. Why a token was refused goes to the log (`token
     /// refused`, with `reason`); the error is the client's 401 or 403.
-    pub async fn authenticate(&self, ctx: &Context) -> Result<Arc<Principal>, Error> {
+    pub async fn authenticate(&self, ctx: &Context) -> Result<(), Error> {
         let logger = ctx.logger();
         let verified = match self.token(ctx) {
             None => Err(JwtError::Missing),
@@ -130,7 +131,7 @@ impl JwtAuth {
         };
         self.lambda_tenant.check(ctx, &principal)?;
         ctx.set_principal(principal);
-        ctx.identity().principal().ok_or_else(missing_credentials)
+        Ok(())
     }
 }
 

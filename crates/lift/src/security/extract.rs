@@ -109,7 +109,8 @@ async fn authenticated(ctx: &Context) -> Result<Arc<Principal>, Error> {
         use super::guard::{guard, Guard};
         if let Some(auth) = ctx.state::<super::JwtAuth>() {
             if guard(ctx) == Guard::Check {
-                return auth.clone().authenticate(ctx).await;
+                auth.clone().authenticate(ctx).await?;
+                return ctx.identity().principal().ok_or_else(missing_credentials);
             }
             return Err(missing_credentials());
         }
