@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+/// A route's path parameters, name and decoded value, in template order.
+pub(crate) type Params = Arc<[(Arc<str>, String)]>;
+
 /// The route that matched a request. Cheap to clone: its parts are shared.
 #[derive(Debug, Clone, Default)]
 pub struct RouteMatch {
@@ -10,7 +13,7 @@ pub struct RouteMatch {
     pub(crate) path_start: usize,
     pub(crate) template: Option<Arc<str>>,
     /// `None` for a route without parameters, so most requests allocate nothing here.
-    pub(crate) params: Option<Arc<[(Arc<str>, String)]>>,
+    pub(crate) params: Option<Params>,
 }
 
 impl RouteMatch {
