@@ -47,6 +47,18 @@ pub trait Handler<Args>: Send + Sync + 'static {
     fn call(self: Arc<Self>, ctx: Context) -> BoxFuture<Outcome>;
 }
 
+/// Await each extractor in order; the first rejection is the handler's outcome.
+macro_rules! extract {
+    ($ctx:ident; $($e:ident $v:ident),*) => {
+        $(
+            let $v = match $e::from_context(&mut $ctx).await {
+                Ok(value) => value,
+                Err(rejection) => return Err(rejection.into()),
+            };
+        )*
+    };
+}
+
 /// `Handler` for `Fn(Context, E1, …, En)`, marked `(Context, E1, …, En)`, and for
 /// `Fn(E1, …, En)`, marked `((), E1, …, En)`. The two markers never unify (`Context` is not
 /// `()`), and a function taking a `Context` first cannot satisfy the second form (`Context` is
@@ -66,12 +78,7 @@ macro_rules! handler {
             #[allow(unused_mut)]
             fn call(self: Arc<Self>, mut ctx: Context) -> BoxFuture<Outcome> {
                 Box::pin(async move {
-                    $(
-                        let $v = match $e::from_context(&mut ctx).await {
-                            Ok(value) => value,
-                            Err(rejection) => return Err(rejection.into()),
-                        };
-                    )*
+                    extract!(ctx; $($e $v),*);
                     self(ctx, $($v,)*).await.into_response()
                 })
             }
@@ -87,12 +94,7 @@ macro_rules! handler {
             #[allow(unused_mut)]
             fn call(self: Arc<Self>, mut ctx: Context) -> BoxFuture<Outcome> {
                 Box::pin(async move {
-                    $(
-                        let $v = match $e::from_context(&mut ctx).await {
-                            Ok(value) => value,
-                            Err(rejection) => return Err(rejection.into()),
-                        };
-                    )*
+                    extract!(ctx; $($e $v),*);
                     let response = self($($v,)*).await.into_response();
                     // The invocation's context lives as long as its handler runs, as it does
                     // for a handler that takes it.
