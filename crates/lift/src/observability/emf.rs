@@ -13,8 +13,8 @@
 use std::io::Write;
 
 use super::json_out::write_str as json_str;
-use super::metrics::Resolution;
 use super::record::{MetricDatum, MetricValue, MetricsRecord};
+use super::unit::Resolution;
 
 /// At most this many metrics in one document.
 pub(crate) const MAX_METRICS: usize = 100;

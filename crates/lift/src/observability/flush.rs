@@ -15,9 +15,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::metrics::{Aggregation, MetricSet, MetricValues, Resolution};
+use super::metric_set::{Aggregation, MetricSet, MetricValues};
 use super::record::{MetricDatum, MetricValue, MetricsBatch, MetricsRecord};
 use super::tenant::Resolved;
+use super::unit::Resolution;
 use super::{Field, Level, Logger, Settings, Unit};
 
 fn now_ms() -> u64 {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::frame_state::{set_id, FrameState, IdSource, Ids, RecordFrame};
 use super::invocation::Telemetry;
-use super::metrics::MetricSet;
+use super::metric_set::MetricSet;
 use super::settings::Settings;
 
 /// A handle on one frame. Cheap to clone: one or two reference counts.

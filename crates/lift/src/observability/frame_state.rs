@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::metrics::MetricSet;
+use super::metric_set::MetricSet;
 
 /// The ids a frame's log lines, metrics and spans carry once known. Cheap to clone.
 #[derive(Debug, Default, Clone)]

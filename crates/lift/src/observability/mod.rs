@@ -52,6 +52,7 @@ mod json_out;
 mod level;
 mod logger;
 mod memory;
+mod metric_set;
 mod metrics;
 #[cfg(feature = "opentelemetry")]
 pub mod otel;
@@ -64,6 +65,7 @@ mod tenant;
 mod timestamp;
 mod trace;
 mod tracer;
+mod unit;
 pub mod xray;
 
 pub(crate) use bridge::invocation_span;
@@ -75,7 +77,7 @@ pub use exporter::{
 pub use level::{Level, LogFormat};
 pub use logger::{Field, Logger};
 pub use memory::MemoryExporter;
-pub use metrics::{Counter, Gauge, Histogram, Metrics, MetricsError, Resolution, Unit};
+pub use metrics::{Counter, Gauge, Histogram, Metrics};
 pub use pipeline::{DEFAULT_FLUSH_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use record::{
     HistogramValue, LogRecord, MetricDatum, MetricValue, MetricsBatch, MetricsRecord, SpanBatch,
@@ -85,6 +87,7 @@ pub use stdout::StdoutExporter;
 pub use tenant::{valid_dimension_value, valid_namespace, INVALID_TENANT, OTHER_TENANT};
 pub(crate) use tracer::within;
 pub use tracer::{Span, Tracer};
+pub use unit::{MetricsError, Resolution, Unit};
 
 pub(crate) use frame::Frame;
 pub(crate) use frame_state::IdSource;

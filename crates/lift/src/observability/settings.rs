@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::level::{Level, LogFormat};
-use super::metrics::MetricSet;
+use super::metric_set::MetricSet;
 use super::pipeline::ExporterSet;
 use super::tenant::TenantGuard;
 
