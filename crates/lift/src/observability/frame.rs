@@ -28,12 +28,8 @@ impl Frame {
     /// The invocation's main frame (an HTTP request, a WebSocket message, an event), with the
     /// correlation id when known.
     pub(crate) fn main(telemetry: Arc<Telemetry>, correlation: Option<String>) -> Frame {
-        {
-            let mut state = telemetry.main_state();
-            if let Some(c) = correlation {
-                state.ids.correlation = Some(Arc::from(c));
-            }
-            lambda_tenant(&telemetry, &mut state.ids);
+        if let Some(c) = correlation {
+            telemetry.main_state().ids.correlation = Some(Arc::from(c));
         }
         Frame {
             telemetry,
@@ -43,8 +39,7 @@ impl Frame {
 
     /// A frame for one record of the invocation's batch.
     pub(crate) fn record(telemetry: Arc<Telemetry>, record_id: &str) -> Frame {
-        let mut state = FrameState::default();
-        lambda_tenant(&telemetry, &mut state.ids);
+        let state = FrameState::for_tenant(telemetry.lambda().tenant_id.as_deref());
         let record = Arc::new(RecordFrame {
             state: Mutex::new(state),
             record_id: Arc::from(record_id),
@@ -123,12 +118,5 @@ impl Frame {
             return None;
         }
         Some(f(&mut self.state().metrics))
-    }
-}
-
-/// A new frame's tenant: the invocation's, in Lambda's tenant isolation mode.
-fn lambda_tenant(telemetry: &Telemetry, ids: &mut Ids) {
-    if let Some(t) = &telemetry.lambda().tenant_id {
-        set_id(&mut ids.tenant, &mut ids.tenant_from, t, IdSource::Lambda);
     }
 }

@@ -61,3 +61,19 @@ pub(crate) fn set_id(
     *source = Some(from);
     true
 }
+
+impl FrameState {
+    /// A new frame's state: its tenant is the invocation's, in Lambda's tenant isolation mode.
+    pub(crate) fn for_tenant(lambda_tenant: Option<&str>) -> Self {
+        let mut state = FrameState::default();
+        if let Some(t) = lambda_tenant {
+            set_id(
+                &mut state.ids.tenant,
+                &mut state.ids.tenant_from,
+                t,
+                IdSource::Lambda,
+            );
+        }
+        state
+    }
+}

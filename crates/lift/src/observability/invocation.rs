@@ -110,7 +110,7 @@ impl Telemetry {
         Telemetry {
             log: LogState::new(&settings),
             cold_start,
-            main: Mutex::new(FrameState::default()),
+            main: Mutex::new(FrameState::for_tenant(lambda.tenant_id.as_deref())),
             records: Mutex::new(Vec::new()),
             spans: SpanSet::default(),
             succeeded: AtomicBool::new(false),
