@@ -35,6 +35,7 @@ pub(crate) struct ClaimSet<'a> {
 
 /// The most required claims, and the most claims with required values, one verifier can name
 /// (a bit each in [`ClaimSet`]'s masks).
+#[cfg(feature = "jwt")]
 pub(crate) const MAX_REQUIRED: usize = 64;
 
 /// A claim whose value must be one of a list (`client_id` one of the app's clients,
@@ -47,6 +48,7 @@ pub(crate) struct ClaimValues {
 
 /// The claims a value rule may name: those Lift reads as one string. The others have their own
 /// checks (`iss`: [`Issuer`](super::Issuer), `aud`: its audiences, the dates, roles, scopes).
+#[cfg(feature = "jwt")]
 pub(crate) fn value_rule_allowed(claim: &str, names: &ClaimNames) -> bool {
     !matches!(
         claim,

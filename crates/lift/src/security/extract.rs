@@ -43,7 +43,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use super::authorize::{invalid_token, missing_credentials};
+use super::authorize::invalid_token;
 use crate::context::{Context, Principal};
 use crate::extract::FromContext;
 use crate::http::Error;
@@ -106,6 +106,7 @@ async fn authenticated(ctx: &Context) -> Result<Arc<Principal>, Error> {
     }
     #[cfg(feature = "jwt")]
     {
+        use super::authorize::missing_credentials;
         use super::guard::{guard, Guard};
         if let Some(auth) = ctx.state::<super::JwtAuth>() {
             if guard(ctx) == Guard::Check {
